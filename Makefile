@@ -1,0 +1,32 @@
+# Quick start: `make run` (set up and start the console), `make test` (the suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+
+.PHONY: run test lint format setup bench
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(PY) manage.py sync_flows
+	DJANGO_DEBUG=1 $(PY) manage.py prepare_demo
+
+run: setup
+	DJANGO_DEBUG=1 $(PY) manage.py run_console
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+test: lint
+	DJANGO_SECRET_KEY=test-only-insecure-key $(PY) -m pytest $(PYTEST_ARGS)

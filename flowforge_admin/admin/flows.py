@@ -1,0 +1,52 @@
+from django.contrib import admin
+from django.db.models import Count, Prefetch
+from django.utils.translation import gettext_lazy as _
+
+from .. import storage
+from ..forms import FlowForm
+from ..models import Flow, Task
+
+
+@admin.register(Flow)
+class FlowAdmin(admin.ModelAdmin):
+    form = FlowForm
+    list_display = ["name", "display_name", "task_count", "is_paused", "origin", "version", "updated_at"]
+    list_filter = ["is_paused", "origin", "updated_at"]
+    search_fields = ["name", "display_name", "description"]
+    readonly_fields = ["origin", "version", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "display_name", "description", "is_paused"]}),
+        (_("Parameters"), {"fields": ["params", "params_schema"]}),
+        (_("History"), {"fields": ["origin", "version", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(task_count=Count("tasks"))
+
+    @admin.display(description=_("tasks"), ordering="task_count")
+    def task_count(self, flow):
+        return flow.task_count
+
+    def get_task_tree(self, flow):
+        """Return the flow's tasks in tree order with their dependencies (two queries)."""
+        return flow.tasks.order_by("tree_id", "lft").prefetch_related(
+            Prefetch("depends_on", queryset=Task.objects.only("id", "name").order_by("name"))
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        flow = self.get_object(request, object_id)
+        if flow is not None:
+            extra_context["task_tree"] = self.get_task_tree(flow)
+            extra_context["can_add_task"] = request.user.has_perm("flowforge_admin.add_task")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.origin = Flow.Origin.ADMIN
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Default parameters are part of the definition version.
+        storage.sync_version(form.instance)

@@ -1,0 +1,117 @@
+from django import http
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
+from mptt.admin import DraggableMPTTAdmin
+
+from .. import storage, validation
+from ..forms import TaskForm
+from ..models import Task
+
+
+@admin.register(Task)
+class TaskAdmin(DraggableMPTTAdmin):
+    form = TaskForm
+    list_display = [
+        "tree_actions",
+        "indented_title",
+        "flow",
+        "function",
+        "dependency_names",
+        "retries",
+        "timeout",
+    ]
+    list_display_links = ["indented_title"]
+    list_filter = ["flow"]
+    list_select_related = ["flow"]
+    search_fields = ["name", "verbose_name", "function", "flow__name"]
+    filter_horizontal = ["depends_on"]
+    mptt_level_indent = 24
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("depends_on", queryset=Task.objects.only("id", "name").order_by("name"))
+            )
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # A task stays in its flow: moving it would break both flows' dependencies.
+        fields = ["docstring", "source"]
+        return ["flow", *fields] if obj is not None else fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (None, {"fields": ["flow", "parent", "name", "verbose_name", "function"]}),
+            (_("Dependencies"), {"fields": ["depends_on"]}),
+            (_("Execution"), {"fields": ["params", "retries", "retry_delay", "timeout"]}),
+        ]
+        if obj is not None:
+            fieldsets.append((_("Function"), {"fields": ["docstring", "source"], "classes": ["collapse"]}))
+        return fieldsets
+
+    @admin.display(description=_("depends on"))
+    def dependency_names(self, task):
+        return ", ".join(dep.name for dep in task.depends_on.all()) or "—"
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        storage.sync_version(form.instance.flow)
+
+    def delete_model(self, request, obj):
+        flow = obj.flow
+        super().delete_model(request, obj)
+        storage.sync_version(flow)
+
+    def delete_queryset(self, request, queryset):
+        flows = {task.flow for task in queryset.select_related("flow")}
+        super().delete_queryset(request, queryset)
+        for flow in flows:
+            storage.sync_version(flow)
+
+    def get_move_error(self, task, target, position):
+        """Return why moving ``task`` next to or into ``target`` breaks a rule, or None.
+
+        Override to add rules; the message is shown to the user as is.
+        """
+        if target.flow_id != task.flow_id:
+            return _("%(task)s cannot move into flow %(flow)s: a task stays in its flow.") % {
+                "task": task.name,
+                "flow": target.flow.name,
+            }
+        parent = target if position == "last-child" else target.parent
+        if parent is not None and parent.is_descendant_of(task, include_self=True):
+            return None  # django-mptt refuses this move itself, with its own message.
+        before = storage.read_flow_spec(task.flow)
+        current = next(spec for spec in before.tasks if spec.name == task.name)
+        moved = type(current)(**{**current.__dict__, "parent": parent.name if parent else None})
+        after = before.replace_task(task.name, moved)
+
+        def allow_all(path):
+            return None  # functions do not change in a move
+
+        known = set(validation.validate_flow(before, allow_all))
+        problems = [p for p in validation.validate_flow(after, allow_all) if p not in known]
+        return str(problems[0]) if problems else None
+
+    @transaction.atomic
+    def _move_node(self, request):
+        queryset = self.get_queryset(request).select_related("flow")
+        try:
+            task = queryset.get(pk=request.POST.get("cut_item"))
+            target = queryset.get(pk=request.POST.get("pasted_on"))
+        except (Task.DoesNotExist, TypeError, ValueError):
+            return super()._move_node(request)  # django-mptt answers this case
+        position = request.POST.get("position")
+        if position in ("last-child", "left", "right") and self.has_change_permission(request, task):
+            error = self.get_move_error(task, target, position)
+            if error:
+                self.message_user(request, error, level=messages.ERROR)
+                return http.HttpResponse("FAIL, invalid move.")
+        response = super()._move_node(request)
+        if response.content.startswith(b"OK"):
+            storage.sync_version(task.flow)
+        return response

@@ -1,0 +1,141 @@
+"""The public Python API of Flow Forge.
+
+Flow authors register flows in code, in the form the predecessor project
+used::
+
+    register_task_pipeline(
+        flow_name="pipeline_simple_ml",
+        clear_existing_flow_in_db=True,
+        pipeline={
+            "fetch_data": {"function": fetch_data, "depends_on": []},
+            "clean_data": {"function": clean_data, "depends_on": ["fetch_data"]},
+        },
+    )
+"""
+
+from django.db import transaction
+
+from . import registry, storage
+from .definition import PIPELINE_TASK_KEYS, FlowSpec, TaskSpec
+from .exceptions import FlowDefinitionError
+from .models import Flow
+from .validation import Problem, validate_flow
+
+__all__ = ["register_task_pipeline"]
+
+
+def register_task_pipeline(
+    flow_name,
+    pipeline,
+    clear_existing_flow_in_db=False,
+    *,
+    display_name=None,
+    description=None,
+    params=None,
+    params_schema=None,
+):
+    """Validate ``pipeline`` and store it as the flow ``flow_name``; return the Flow.
+
+    ``pipeline`` maps task names to dicts with the keys ``function`` (a
+    module-level callable, or the dotted path of an allowed one),
+    ``depends_on`` (task names), ``verbose_name``, ``nested_tasks`` (the same
+    form again: the tasks of this group), ``params`` (default parameters),
+    ``retries``, ``retry_delay`` and ``timeout`` (seconds).
+
+    Everything is written in one transaction. Registering the same definition
+    again changes nothing and keeps the version; a changed one updates the
+    flow in place (tasks gone from ``pipeline`` are removed), or rebuilds it
+    from scratch with ``clear_existing_flow_in_db``.
+
+    Raise :class:`FlowDefinitionError` (a ``ValueError``) naming the flow,
+    the task and the offending item when anything is wrong; then nothing is
+    written.
+    """
+    problems = []
+    functions = {}
+    tasks = _parse_pipeline(flow_name, pipeline, None, functions, problems)
+    spec = FlowSpec(
+        name=flow_name,
+        tasks=tuple(tasks),
+        display_name=display_name if display_name is not None else str(flow_name),
+        description=description or "",
+        params=params if params is not None else {},
+        params_schema=params_schema,
+    )
+    paths = {task.function for task in tasks if isinstance(task.function, str) and task.function}
+    # Report every problem at once, but only one per task and field: a function
+    # that could not be named is not also "missing".
+    reported = {(problem.task, problem.field) for problem in problems}
+    problems += [
+        problem
+        for problem in validate_flow(spec, registry.function_checker(functions, paths=paths))
+        if (problem.task, problem.field) not in reported
+    ]
+    if problems:
+        raise FlowDefinitionError(problems)
+    with transaction.atomic():
+        registry.remember(functions)
+        flow, _ = storage.write_flow(spec, origin=Flow.Origin.CODE, clear=clear_existing_flow_in_db)
+    return flow
+
+
+def _parse_pipeline(flow_name, pipeline, parent, functions, problems):
+    """Turn the predecessor's nested dict form into TaskSpecs, parents first."""
+    if not isinstance(pipeline, dict):
+        where = "pipeline" if parent is None else "nested_tasks"
+        problems.append(
+            Problem(flow_name, parent, where, "must be a dict of task name: task", "invalid_pipeline")
+        )
+        return []
+    tasks = []
+    for name, entry in pipeline.items():
+        if not isinstance(entry, dict):
+            problems.append(
+                Problem(
+                    flow_name, name, "definition", "must be a dict such as {'function': f}", "invalid_task"
+                )
+            )
+            continue
+        unknown = sorted(set(entry) - PIPELINE_TASK_KEYS)
+        if unknown:
+            problems.append(
+                Problem(
+                    flow_name,
+                    name,
+                    unknown[0],
+                    f"unknown key; expected one of {', '.join(sorted(PIPELINE_TASK_KEYS))}",
+                    "unknown_key",
+                )
+            )
+        depends_on = entry.get("depends_on") or ()
+        tasks.append(
+            TaskSpec(
+                name=name,
+                parent=parent,
+                function=_function_path(flow_name, name, entry.get("function"), functions, problems),
+                verbose_name=entry.get("verbose_name") or "",
+                params=entry.get("params") if entry.get("params") is not None else {},
+                retries=entry.get("retries", 0),
+                retry_delay=entry.get("retry_delay", 0),
+                timeout=entry.get("timeout"),
+                depends_on=tuple(depends_on) if isinstance(depends_on, (list, tuple)) else depends_on,
+            )
+        )
+        if entry.get("nested_tasks"):
+            tasks.extend(_parse_pipeline(flow_name, entry["nested_tasks"], name, functions, problems))
+    return tasks
+
+
+def _function_path(flow_name, task_name, function, functions, problems):
+    """Return the dotted path of a task's function; remember callables given directly."""
+    if function is None or function == "":
+        return ""
+    if isinstance(function, str):
+        return function
+    try:
+        path = registry.function_path(function)
+    except ValueError as error:
+        problems.append(Problem(flow_name, task_name, "function", str(error), "function_not_importable"))
+        return ""
+    functions[path] = function
+    return path

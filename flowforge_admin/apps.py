@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FlowForgeAdminConfig(AppConfig):
+    name = "flowforge_admin"
+    verbose_name = _("Flow Forge")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # System checks and the receiver that keeps the role groups up to date.
+        # Flow modules are *not* imported here: only `manage.py sync_flows` does.
+        from . import checks, roles  # noqa: F401

@@ -1,0 +1,145 @@
+"""Flow definitions as plain data: the one shape every entrance produces.
+
+Python registration, admin forms and import files each turn what they are
+given into a :class:`FlowSpec`; :mod:`flowforge_admin.validation` checks it
+and :mod:`flowforge_admin.storage` writes it. Values are kept as given (an
+import file may hold a string where a number belongs) so that validation can
+say exactly what is wrong and where.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+# The keys a task may have in the predecessor's ``pipeline`` dict form.
+PIPELINE_TASK_KEYS = frozenset(
+    {
+        "function",
+        "depends_on",
+        "verbose_name",
+        "nested_tasks",
+        "params",
+        "retries",
+        "retry_delay",
+        "timeout",
+    }
+)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task: its place in the tree, what it runs and what it waits for."""
+
+    name: str
+    parent: str | None = None
+    function: str = ""
+    verbose_name: str = ""
+    params: dict = field(default_factory=dict, hash=False)
+    retries: int = 0
+    retry_delay: int = 0
+    timeout: int | None = None
+    depends_on: tuple = ()
+
+    def canonical(self):
+        """Return the task as JSON-ready data; dependency order is not meaningful."""
+        return {
+            "name": self.name,
+            "parent": self.parent,
+            "function": self.function,
+            "verbose_name": self.verbose_name,
+            "params": self.params,
+            "retries": self.retries,
+            "retry_delay": self.retry_delay,
+            "timeout": self.timeout,
+            "depends_on": sorted(self.depends_on),
+        }
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """A flow and its tasks, listed parents first in sibling order."""
+
+    name: str
+    tasks: tuple = ()
+    display_name: str = ""
+    description: str = ""
+    params: dict = field(default_factory=dict, hash=False)
+    params_schema: dict | None = field(default=None, hash=False)
+
+    def signature(self):
+        """Return a hash of everything a definition version covers.
+
+        Tasks, their order, nesting and dependencies, and the flow's default
+        parameters and their schema. Display name and description are labels,
+        not definition, and are left out.
+        """
+        data = {
+            "params": self.params,
+            "params_schema": self.params_schema,
+            "tasks": [task.canonical() for task in self.tasks],
+        }
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=repr)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def task_names(self):
+        return [task.name for task in self.tasks]
+
+    def replace_task(self, old_name, new_task):
+        """Return a copy where ``old_name`` (or, when None, a new task) becomes ``new_task``.
+
+        References to a renamed task (parents, dependencies) follow the new name.
+        A new task goes last among its siblings, as the tree inserts it.
+        """
+        tasks = []
+        for task in self.tasks:
+            if old_name is not None and task.name == old_name:
+                tasks.append(new_task)
+                continue
+            if old_name is not None and old_name != new_task.name:
+                task = _rename_references(task, old_name, new_task.name)
+            tasks.append(task)
+        if old_name is None:
+            tasks.append(new_task)
+        return _with_tasks(self, preorder(tasks))
+
+
+def _rename_references(task, old, new):
+    parent = new if task.parent == old else task.parent
+    depends_on = tuple(new if name == old else name for name in task.depends_on)
+    return TaskSpec(**{**task.__dict__, "parent": parent, "depends_on": depends_on})
+
+
+def _with_tasks(spec, tasks):
+    return FlowSpec(**{**spec.__dict__, "tasks": tuple(tasks)})
+
+
+def preorder(tasks):
+    """Return ``tasks`` with every parent before its children, keeping sibling order.
+
+    Tasks whose parent is unknown, or that sit in a nesting cycle, are kept at
+    the end in their given order so that validation can report them.
+    """
+    children = {}
+    names = {task.name for task in tasks}
+    roots = []
+    for task in tasks:
+        if task.parent is None or task.parent not in names:
+            roots.append(task)
+        else:
+            children.setdefault(task.parent, []).append(task)
+    ordered, seen = [], set()
+    stack = list(reversed(roots))
+    while stack:
+        task = stack.pop()
+        if id(task) in seen:
+            continue
+        seen.add(id(task))
+        ordered.append(task)
+        stack.extend(reversed(children.get(task.name, [])))
+    ordered.extend(task for task in tasks if id(task) not in seen)
+    return ordered
+
+
+def canonical_json(value):
+    """Return ``value`` as compact JSON with sorted keys (for comparisons and hashes)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,1 @@
+"""Demo flows of Flow Forge: task functions in ``tasks``, registrations in ``flows``."""

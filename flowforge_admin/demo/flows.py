@@ -1,0 +1,83 @@
+"""Demo flows registered from code; imported only by ``manage.py sync_flows``."""
+
+from flowforge_admin.api import register_task_pipeline
+
+from . import tasks
+
+register_task_pipeline(
+    flow_name="pipeline_simple",
+    display_name="Simple pipeline",
+    description="The predecessor's example: fetch two datasets, clean, analyse, post-process.",
+    clear_existing_flow_in_db=True,
+    pipeline={
+        "fetch_data1": {"function": tasks.fetch_data1, "depends_on": [], "verbose_name": "Fetch sales"},
+        "fetch_data2": {"function": tasks.fetch_data2, "depends_on": [], "verbose_name": "Fetch visitors"},
+        "clean_data": {
+            "function": tasks.clean_data,
+            "depends_on": ["fetch_data1", "fetch_data2"],
+            "verbose_name": "Clean and join",
+        },
+        "analyse_data": {
+            "function": tasks.analyse_data,
+            "depends_on": ["clean_data"],
+            "verbose_name": "Analyse",
+        },
+        "post_process": {
+            "function": tasks.post_process,
+            "depends_on": ["analyse_data"],
+            "verbose_name": "Post-process",
+            "params": {"report_title": "Daily report"},
+        },
+    },
+)
+
+register_task_pipeline(
+    flow_name="pipeline_simple_ml",
+    display_name="Simple ML pipeline",
+    description="Generate data, train a linear model in a nested group, evaluate it.",
+    params={"n_points": 200},
+    pipeline={
+        "generate_data": {"function": tasks.generate_data, "depends_on": [], "verbose_name": "Generate data"},
+        "train_model": {
+            "function": tasks.train_model,
+            "depends_on": ["generate_data"],
+            "verbose_name": "Train model",
+            "nested_tasks": {
+                "split_data": {"function": tasks.split_data, "depends_on": [], "verbose_name": "Split data"},
+                "fit_linear_model": {
+                    "function": tasks.fit_linear_model,
+                    "depends_on": ["split_data"],
+                    "verbose_name": "Fit linear model",
+                    "timeout": 60,
+                },
+            },
+        },
+        "evaluate_model": {
+            "function": tasks.evaluate_model,
+            "depends_on": ["train_model"],
+            "verbose_name": "Evaluate model",
+            "params": {"max_rmse": 1.0},
+        },
+    },
+)
+
+register_task_pipeline(
+    flow_name="pipeline_with_failure",
+    display_name="Pipeline with a failing task",
+    description="flaky_step fails on purpose (after two retries), so send_report never runs.",
+    pipeline={
+        "prepare_batch": {"function": tasks.prepare_batch, "verbose_name": "Prepare batch"},
+        "flaky_step": {
+            "function": tasks.flaky_step,
+            "depends_on": ["prepare_batch"],
+            "verbose_name": "Flaky step",
+            "retries": 2,
+            "retry_delay": 5,
+        },
+        "send_report": {
+            "function": tasks.send_report,
+            "depends_on": ["flaky_step"],
+            "verbose_name": "Send report",
+        },
+    },
+)

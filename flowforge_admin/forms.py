@@ -1,0 +1,204 @@
+"""Admin forms for flow definitions.
+
+They check an edit by applying it to the flow's whole stored definition and
+running :func:`flowforge_admin.validation.validate_flow`, so an edit in the
+admin meets the same rules and messages as registration and import files.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from mptt.forms import MPTTAdminForm, TreeNodeChoiceField
+
+from . import registry, storage, validation
+from .definition import TaskSpec
+from .models import Flow, Task
+
+
+def _raise_if(message, code):
+    if message:
+        raise ValidationError(message, code=code)
+
+
+class FlowForm(forms.ModelForm):
+    class Meta:
+        model = Flow
+        fields = ["name", "display_name", "description", "is_paused", "params", "params_schema"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        _raise_if(validation.check_name(name), "invalid_name")
+        return name
+
+    def clean_params(self):
+        params = self.cleaned_data["params"]
+        if params in (None, ""):
+            return {}
+        _raise_if(validation.check_params(params), "invalid_params")
+        return params
+
+    def clean_params_schema(self):
+        schema = self.cleaned_data["params_schema"]
+        _raise_if(validation.check_params_schema(schema), "invalid_params_schema")
+        return schema
+
+
+class TaskLabelMixin:
+    """Label tasks by flow too when the list spans several flows."""
+
+    show_flow = False
+
+    def label_from_instance(self, obj):
+        label = super().label_from_instance(obj)
+        return f"{obj.flow.name} / {label}" if self.show_flow else label
+
+
+class TaskChoiceField(TaskLabelMixin, TreeNodeChoiceField):
+    pass
+
+
+class TaskMultipleChoiceField(TaskLabelMixin, forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.flow.name} / {obj.name}" if self.show_flow else obj.name
+
+
+class TaskForm(MPTTAdminForm):
+    """Add or change one task; the flow's whole definition must stay valid."""
+
+    function = forms.ChoiceField(
+        label=_("function"),
+        required=False,
+        help_text=_(
+            "Functions registered from code or found in FLOWFORGE_FUNCTION_MODULES. "
+            "Leave empty for a pure group."
+        ),
+    )
+
+    class Meta:
+        model = Task
+        fields = [
+            "flow",
+            "parent",
+            "name",
+            "verbose_name",
+            "function",
+            "params",
+            "retries",
+            "retry_delay",
+            "timeout",
+            "depends_on",
+        ]
+        field_classes = {"parent": TaskChoiceField, "depends_on": TaskMultipleChoiceField}
+
+    error_messages = {
+        "other_flow": _("%(task)r is not a task of this flow (it belongs to flow %(other)r)"),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.flow = self._find_flow()
+        choices = registry.function_choices()
+        current = self.instance.function
+        if current and (current, current) not in choices:
+            choices.append((current, f"{current} (no longer allowed)"))
+        self.fields["function"].choices = [("", _("— none: a pure group —")), *choices]
+        self._limit_task_choices()
+
+    def _find_flow(self):
+        if self.instance.flow_id:
+            return self.instance.flow
+        flow_id = self.data.get("flow") or self.initial.get("flow")
+        if isinstance(flow_id, Flow):
+            return flow_id
+        try:
+            return Flow.objects.filter(pk=int(flow_id)).first() if flow_id else None
+        except (TypeError, ValueError):
+            return None
+
+    def _limit_task_choices(self):
+        tasks = Task.objects.select_related("flow").order_by("tree_id", "lft")
+        if self.flow is not None:
+            tasks = tasks.filter(flow=self.flow)
+        for name in ("parent", "depends_on"):
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            queryset = tasks
+            if self.instance.pk:
+                if name == "parent":
+                    queryset = queryset.exclude(
+                        pk__in=self.instance.get_descendants(include_self=True).values("pk")
+                    )
+                else:
+                    queryset = queryset.exclude(pk=self.instance.pk)
+            field.queryset = queryset
+            field.show_flow = self.flow is None
+
+    def clean_params(self):
+        params = self.cleaned_data["params"]
+        if params in (None, ""):
+            return {}
+        _raise_if(validation.check_params(params), "invalid_params")
+        return params
+
+    def clean(self):
+        cleaned_data = super().clean()
+        flow = cleaned_data.get("flow") or self.flow
+        if flow is None or self.errors:
+            return cleaned_data
+        self._check_same_flow(flow, cleaned_data)
+        if not self.errors:
+            self._check_definition(flow, cleaned_data)
+        return cleaned_data
+
+    def _check_same_flow(self, flow, cleaned_data):
+        parent = cleaned_data.get("parent")
+        if parent is not None and parent.flow_id != flow.pk:
+            self.add_error("parent", self._other_flow_error(parent))
+        for task in cleaned_data.get("depends_on") or ():
+            if task.flow_id != flow.pk:
+                self.add_error("depends_on", self._other_flow_error(task))
+
+    def _other_flow_error(self, task):
+        return ValidationError(
+            self.error_messages["other_flow"],
+            code="other_flow",
+            params={"task": task.name, "other": task.flow.name},
+        )
+
+    def _check_definition(self, flow, cleaned_data):
+        """Apply this edit to the stored definition and report what it breaks."""
+        before = storage.read_flow_spec(flow)
+        parent = cleaned_data.get("parent")
+        function = cleaned_data.get("function") or ""
+        task = TaskSpec(
+            name=cleaned_data.get("name"),
+            parent=parent.name if parent else None,
+            function=function,
+            verbose_name=cleaned_data.get("verbose_name") or "",
+            params=cleaned_data.get("params") or {},
+            retries=cleaned_data.get("retries"),
+            retry_delay=cleaned_data.get("retry_delay"),
+            timeout=cleaned_data.get("timeout"),
+            depends_on=tuple(dep.name for dep in cleaned_data.get("depends_on") or ()),
+        )
+        old_name = self.instance.name if self.instance.pk else None
+        after = before.replace_task(old_name, task)
+        check = registry.function_checker(paths={function} if function else set())
+        # Report what this edit breaks, not what was already there.
+        known = set(validation.validate_flow(before, check))
+        for problem in validation.validate_flow(after, check):
+            if problem in known:
+                continue
+            field = problem.field if problem.field in self.fields else None
+            message = problem.message if field else str(problem)
+            self.add_error(field, ValidationError(message, code=problem.code))
+
+    def save(self, commit=True):
+        task = super().save(commit=False)
+        task.function = self.cleaned_data.get("function") or ""
+        task.docstring, task.source = registry.describe_paths([task.function]).get(task.function, ("", ""))
+        if commit:
+            task.save()
+            self._save_m2m()
+        return task

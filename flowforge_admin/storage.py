@@ -1,0 +1,208 @@
+"""Reading and writing whole flow definitions (:class:`FlowSpec`) in the database.
+
+Writes are bulk operations, so that registering or importing a flow of
+thousands of tasks takes a handful of queries instead of one insert (and one
+tree shift) per task. The nested-set fields of django-mptt are computed here
+for the whole flow at once, the way ``TreeManager.rebuild`` numbers a tree.
+"""
+
+from django.db import transaction
+from django.db.models import F, Max
+
+from . import registry
+from .definition import FlowSpec, TaskSpec, preorder
+from .models import Flow, Task
+
+TASK_DATA_FIELDS = ["verbose_name", "function", "params", "retries", "retry_delay", "timeout"]
+TREE_FIELDS = ["parent", "tree_id", "lft", "rght", "level"]
+
+
+def read_flow_spec(flow):
+    """Return the stored definition of ``flow`` as a :class:`FlowSpec` (two queries)."""
+    rows = list(
+        Task.objects.filter(flow=flow)
+        .order_by("tree_id", "lft")
+        .values("id", "name", "parent_id", *TASK_DATA_FIELDS)
+    )
+    names = {row["id"]: row["name"] for row in rows}
+    depends_on = {}
+    for from_id, to_id in Task.depends_on.through.objects.filter(from_task__flow=flow).values_list(
+        "from_task_id", "to_task_id"
+    ):
+        depends_on.setdefault(from_id, []).append(names[to_id])
+    tasks = [
+        TaskSpec(
+            name=row["name"],
+            parent=names.get(row["parent_id"]),
+            depends_on=tuple(sorted(depends_on.get(row["id"], ()))),
+            **{field: row[field] for field in TASK_DATA_FIELDS},
+        )
+        for row in rows
+    ]
+    return FlowSpec(
+        name=flow.name,
+        tasks=tuple(tasks),
+        display_name=flow.display_name,
+        description=flow.description,
+        params=flow.params,
+        params_schema=flow.params_schema,
+    )
+
+
+def sync_version(flow):
+    """Raise the flow's version if its stored definition changed; return True if it did.
+
+    Called after every edit that may touch tasks, nesting or dependencies
+    (admin saves, drags and deletes), so that saving the same definition again
+    keeps the version.
+    """
+    signature = read_flow_spec(flow).signature()
+    if signature == flow.definition_hash:
+        return False
+    Flow.objects.filter(pk=flow.pk).update(version=F("version") + 1, definition_hash=signature)
+    flow.refresh_from_db(fields=["version", "definition_hash", "updated_at"])
+    return True
+
+
+@transaction.atomic
+def write_flow(spec, *, origin, clear=False):
+    """Store a validated ``spec``; return ``(flow, outcome)``.
+
+    ``outcome`` is ``"created"``, ``"changed"`` or ``"unchanged"``. An
+    unchanged definition writes nothing but refreshed labels and function
+    texts and keeps its version, with or without ``clear``. A changed one is
+    updated in place (tasks keep their ids; tasks no longer listed are
+    deleted), or rebuilt from scratch with ``clear``.
+    """
+    signature = spec.signature()
+    flow = Flow.objects.select_for_update().filter(name=spec.name).first()
+    texts = registry.describe_paths(task.function for task in spec.tasks)
+    if flow is None:
+        flow = Flow.objects.create(
+            name=spec.name,
+            display_name=spec.display_name,
+            description=spec.description,
+            params=spec.params,
+            params_schema=spec.params_schema,
+            origin=origin,
+            definition_hash=signature,
+        )
+        _write_tasks(flow, spec, texts, existing={})
+        return flow, "created"
+
+    _update_labels(flow, spec, origin)
+    if flow.definition_hash == signature:
+        _refresh_function_texts(flow, texts)
+        return flow, "unchanged"
+    if clear:
+        Task.objects.filter(flow=flow).delete()
+        existing = {}
+    else:
+        existing = {task.name: task for task in Task.objects.filter(flow=flow)}
+    _write_tasks(flow, spec, texts, existing)
+    flow.params, flow.params_schema = spec.params, spec.params_schema
+    flow.definition_hash = signature
+    flow.version += 1
+    flow.save(update_fields=["params", "params_schema", "definition_hash", "version", "updated_at"])
+    return flow, "changed"
+
+
+def _update_labels(flow, spec, origin):
+    labels = {"display_name": spec.display_name, "description": spec.description, "origin": origin}
+    changed = [name for name, value in labels.items() if getattr(flow, name) != value]
+    for name in changed:
+        setattr(flow, name, labels[name])
+    if changed:
+        flow.save(update_fields=[*changed, "updated_at"])
+
+
+def _refresh_function_texts(flow, texts):
+    # Docstrings and sources are captured text, not definition: refresh them
+    # without a new version when a function's code changed.
+    for path, (docstring, source) in texts.items():
+        Task.objects.filter(flow=flow, function=path).exclude(docstring=docstring, source=source).update(
+            docstring=docstring, source=source
+        )
+
+
+def _write_tasks(flow, spec, texts, existing):
+    """Make the flow's tasks, tree and dependencies exactly those of ``spec``."""
+    ordered = preorder(spec.tasks)
+    kept_ids = [existing[task.name].pk for task in ordered if task.name in existing]
+    # Detach kept tasks before deleting the others, or the parent foreign key
+    # would cascade the delete to them.
+    Task.objects.filter(pk__in=kept_ids).update(parent=None)
+    Task.objects.filter(flow=flow).exclude(pk__in=kept_ids).delete()
+
+    nodes = {}
+    for task in ordered:
+        node = existing.get(task.name) or Task(flow=flow, name=task.name)
+        node.docstring, node.source = texts.get(task.function, ("", ""))
+        for field in TASK_DATA_FIELDS:
+            setattr(node, field, getattr(task, field))
+        nodes[task.name] = node
+
+    tree_ids = sorted({node.tree_id for node in existing.values()})
+    _number_trees(ordered, nodes, _tree_ids_for(ordered, tree_ids))
+
+    new = [node for node in nodes.values() if node.pk is None]
+    Task.objects.bulk_create(new, batch_size=500)
+    for task in ordered:
+        nodes[task.name].parent = nodes[task.parent] if task.parent else None
+    Task.objects.bulk_update(
+        list(nodes.values()),
+        [*TREE_FIELDS, *TASK_DATA_FIELDS, "docstring", "source"],
+        batch_size=500,
+    )
+
+    through = Task.depends_on.through
+    through.objects.filter(from_task__flow=flow).delete()
+    through.objects.bulk_create(
+        [
+            through(from_task_id=nodes[task.name].pk, to_task_id=nodes[upstream].pk)
+            for task in ordered
+            for upstream in task.depends_on
+        ],
+        batch_size=500,
+    )
+
+
+@transaction.atomic
+def renumber_trees(flow):
+    """Give the flow's trees fresh tree ids and renumber their nodes.
+
+    For tasks written without django-mptt's help, such as a fixture loaded
+    with ``loaddata``, whose tree ids may collide with trees already there.
+    """
+    ordered = preorder(read_flow_spec(flow).tasks)
+    nodes = {task.name: task for task in Task.objects.filter(flow=flow)}
+    _number_trees(ordered, nodes, _tree_ids_for(ordered, []))
+    Task.objects.bulk_update(list(nodes.values()), TREE_FIELDS[1:], batch_size=500)
+
+
+def _tree_ids_for(ordered, reusable):
+    """Return one tree id per root: the flow's own first, then fresh ones."""
+    roots = sum(1 for task in ordered if task.parent is None)
+    if roots <= len(reusable):
+        return reusable[:roots]
+    start = (Task.objects.aggregate(top=Max("tree_id"))["top"] or 0) + 1
+    return reusable + list(range(start, start + roots - len(reusable)))
+
+
+def _number_trees(ordered, nodes, tree_ids):
+    """Set django-mptt's nested-set fields of every node, roots in ``ordered`` order."""
+    children = {}
+    for task in ordered:
+        children.setdefault(task.parent, []).append(task.name)
+
+    def number(name, tree_id, left, level):
+        node = nodes[name]
+        node.tree_id, node.lft, node.level = tree_id, left, level
+        right = left + 1
+        for child in children.get(name, ()):
+            right = number(child, tree_id, right, level + 1) + 1
+        node.rght = right
+        return right
+
+    for tree_id, root in zip(tree_ids, children.get(None, ()), strict=True):
+        number(root, tree_id, 1, 0)

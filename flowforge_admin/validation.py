@@ -1,0 +1,297 @@
+"""The rules every flow definition must follow, whatever its entrance.
+
+Pure functions over :class:`~flowforge_admin.definition.FlowSpec` data: no
+request, form or queryset is seen here, so Python registration, admin forms
+and import files give the same errors with the same words. Each error is a
+:class:`Problem` that names the flow, the task and the offending item.
+"""
+
+import re
+from dataclasses import dataclass
+
+import jsonschema
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+NAME_MAX_LENGTH = 100
+VERBOSE_NAME_MAX_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where it is (flow, task, field) and what is wrong."""
+
+    flow: str
+    task: str | None
+    field: str
+    message: str
+    code: str
+
+    def __str__(self):
+        where = f"flow {self.flow!r}"
+        if self.task is not None:
+            where += f", task {self.task!r}"
+        return f"{where}, {self.field}: {self.message}"
+
+
+def check_name(value):
+    """Return what is wrong with a flow or task name, or None when it is fine."""
+    if not isinstance(value, str):
+        return f"must be text, not {type(value).__name__}"
+    if not value:
+        return "a name is required"
+    if len(value) > NAME_MAX_LENGTH:
+        return f"{value!r} is longer than {NAME_MAX_LENGTH} characters"
+    if not NAME_RE.match(value):
+        return f"{value!r} may contain only letters, digits, '_' and '-' and may not start with '-'"
+    return None
+
+
+def check_params(value):
+    """Return what is wrong with default parameters, or None."""
+    if not isinstance(value, dict):
+        return f"must be a JSON object (a dict of name: value), not {type(value).__name__}"
+    bad = [key for key in value if not isinstance(key, str) or not key.isidentifier()]
+    if bad:
+        return f"parameter names must be Python identifiers: {bad[0]!r} is not"
+    return None
+
+
+def check_params_schema(value):
+    """Return what is wrong with a JSON Schema for the parameters, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        return "must be a JSON Schema object"
+    try:
+        jsonschema.Draft202012Validator.check_schema(value)
+    except jsonschema.SchemaError as error:
+        return f"is not a valid JSON Schema: {error.message}"
+    return None
+
+
+def validate_flow(spec, check_function):
+    """Return every :class:`Problem` of ``spec``; an empty list means valid.
+
+    ``check_function(path)`` returns what is wrong with a task's function path
+    (not allowed, not found) or None; it is given by the caller because what
+    is allowed lives in the database and the settings.
+    """
+    problems = []
+
+    def add(task, field, message, code):
+        problems.append(Problem(spec.name, task, field, message, code))
+
+    error = check_name(spec.name)
+    if error:
+        add(None, "name", error, "invalid_name")
+    error = check_params(spec.params)
+    if error:
+        add(None, "params", error, "invalid_params")
+    error = check_params_schema(spec.params_schema)
+    if error:
+        add(None, "params_schema", error, "invalid_params_schema")
+
+    by_name = {}
+    for task in spec.tasks:
+        if task.name in by_name:
+            add(task.name, "name", f"{task.name!r} is used by more than one task", "duplicate_name")
+        else:
+            by_name.setdefault(task.name, task)
+    has_children = {task.parent for task in spec.tasks if task.parent is not None}
+
+    for task in spec.tasks:
+        for field, message, code in _task_field_problems(task, by_name, has_children, check_function):
+            add(task.name, field, message, code)
+
+    if not problems:
+        for task, field, message, code in _graph_problems(spec.tasks, by_name):
+            add(task, field, message, code)
+    return problems
+
+
+def _task_field_problems(task, by_name, has_children, check_function):
+    """Yield (field, message, code) for the rules that concern one task alone."""
+    error = check_name(task.name)
+    if error:
+        yield "name", error, "invalid_name"
+    if task.parent is not None and task.parent not in by_name:
+        yield "parent", f"parent {task.parent!r} is not a task of this flow", "unknown_parent"
+    if not isinstance(task.verbose_name, str):
+        yield "verbose_name", "must be text", "invalid_verbose_name"
+    elif len(task.verbose_name) > VERBOSE_NAME_MAX_LENGTH:
+        yield (
+            "verbose_name",
+            f"is longer than {VERBOSE_NAME_MAX_LENGTH} characters",
+            "invalid_verbose_name",
+        )
+    if not isinstance(task.function, str):
+        yield "function", "must be a dotted path", "invalid_function"
+    elif task.function:
+        error = check_function(task.function)
+        if error:
+            yield "function", error, "function_not_allowed"
+    elif task.name not in has_children:
+        yield (
+            "function",
+            "a task without a function must have nested tasks (it is a group)",
+            "missing_function",
+        )
+    error = check_params(task.params)
+    if error:
+        yield "params", error, "invalid_params"
+    yield from _number_problems(task)
+    yield from _dependency_problems(task, by_name)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number_problems(task):
+    if not _is_count(task.retries):
+        yield "retries", f"must be a whole number >= 0, not {task.retries!r}", "invalid_number"
+    if not _is_count(task.retry_delay):
+        yield (
+            "retry_delay",
+            f"must be a whole number of seconds >= 0, not {task.retry_delay!r}",
+            "invalid_number",
+        )
+    if task.timeout is not None and (not _is_count(task.timeout) or task.timeout == 0):
+        yield (
+            "timeout",
+            f"must be a whole number of seconds > 0 (or empty), not {task.timeout!r}",
+            "invalid_number",
+        )
+
+
+def _dependency_problems(task, by_name):
+    if not isinstance(task.depends_on, (list, tuple)) or not all(
+        isinstance(name, str) for name in task.depends_on
+    ):
+        yield "depends_on", "must be a list of task names", "invalid_depends_on"
+        return
+    seen = set()
+    for name in task.depends_on:
+        if name == task.name:
+            yield "depends_on", "a task cannot depend on itself", "self_dependency"
+        elif name not in by_name:
+            yield (
+                "depends_on",
+                f"{name!r} is not a task of this flow",
+                "unknown_dependency",
+            )
+        elif name in seen:
+            yield "depends_on", f"{name!r} is listed twice", "duplicate_dependency"
+        seen.add(name)
+
+
+def _graph_problems(tasks, by_name):
+    """Yield (task, field, message, code) for nesting and dependency cycles."""
+    for task in tasks:
+        path = _nesting_cycle(task, by_name)
+        if path:
+            yield task.name, "parent", "nesting cycle: " + " -> ".join(path), "nesting_cycle"
+            return
+    ancestors = {task.name: _ancestors(task, by_name) for task in tasks}
+    for task in tasks:
+        for name in task.depends_on:
+            if name in ancestors[task.name]:
+                yield (
+                    task.name,
+                    "depends_on",
+                    f"cycle: {task.name} -> {name} -> {task.name} "
+                    f"({task.name!r} is nested in {name!r}, which waits for it)",
+                    "cycle",
+                )
+                return
+            if task.name in ancestors[name]:
+                yield (
+                    task.name,
+                    "depends_on",
+                    f"cycle: {name} -> {task.name} -> {name} "
+                    f"({name!r} is nested in {task.name!r}, which waits for it)",
+                    "cycle",
+                )
+                return
+    path = find_cycle(tasks)
+    if path:
+        yield path[0], "depends_on", "cycle: " + " -> ".join(path), "cycle"
+
+
+def _ancestors(task, by_name):
+    names = []
+    parent = task.parent
+    while parent is not None and parent not in names:
+        names.append(parent)
+        parent = by_name[parent].parent
+    return names
+
+
+def _nesting_cycle(task, by_name):
+    path = [task.name]
+    parent = task.parent
+    while parent is not None:
+        if parent in path:
+            return path[path.index(parent) :] + [parent]
+        path.append(parent)
+        parent = by_name[parent].parent
+    return None
+
+
+def find_cycle(tasks):
+    """Return the task names of a dependency cycle, first name repeated last, or None.
+
+    Groups take part as DESIGN.md says: a group's upstream applies to all its
+    descendants, waiting on a group waits for all of them, and a group's own
+    function runs after its children. Each task is therefore two points in
+    time, its start and its end, linked by these edges:
+
+    - start(t) -> end(t);
+    - start(group) -> start(child) and end(child) -> end(group);
+    - end(upstream) -> start(downstream) for each dependency.
+
+    A cycle among these points is a cycle of the flow, and the graph stays as
+    small as the definition (no expansion of groups into all their members).
+    """
+    edges = {}
+    for task in tasks:
+        edges.setdefault(("start", task.name), []).append(("end", task.name))
+        if task.parent is not None:
+            edges.setdefault(("start", task.parent), []).append(("start", task.name))
+            edges.setdefault(("end", task.name), []).append(("end", task.parent))
+        for upstream in task.depends_on:
+            edges.setdefault(("end", upstream), []).append(("start", task.name))
+
+    state = {}  # point -> 1 while on the stack, 2 when done
+    for task in tasks:
+        root = ("start", task.name)
+        if root in state:
+            continue
+        stack = [(root, iter(edges.get(root, ())))]
+        state[root] = 1
+        while stack:
+            point, successors = stack[-1]
+            for successor in successors:
+                if state.get(successor) == 1:
+                    points = [p for p, _ in stack]
+                    cycle = points[points.index(successor) :] + [successor]
+                    return _names_of(cycle)
+                if successor not in state:
+                    state[successor] = 1
+                    stack.append((successor, iter(edges.get(successor, ()))))
+                    break
+            else:
+                state[point] = 2
+                stack.pop()
+    return None
+
+
+def _names_of(points):
+    """Turn a cycle of start/end points into task names, without repeats in a row."""
+    names = []
+    for _, name in points:
+        if not names or names[-1] != name:
+            names.append(name)
+    if len(names) > 1 and names[0] != names[-1]:
+        names.append(names[0])
+    return names

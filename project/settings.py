@@ -1,0 +1,163 @@
+"""Settings of the Flow Forge admin project.
+
+Everything that differs between machines comes from the environment, with
+defaults that are safe for a developer's machine: an SQLite file under
+``var/`` and Django-Q2's ORM broker, so that nothing else has to be installed
+or started for a demo. See the configuration table in README.md.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("FLOWFORGE_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name, default=""):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG")
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it to a long random string, "
+            "or set DJANGO_DEBUG=1 to use the development key on your own machine."
+        )
+    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "mptt",
+    "import_export",
+    "django_q",
+    "flowforge_admin",
+    "flowforge_admin.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "project.wsgi.application"
+
+# Database: DATABASE_URL (PostgreSQL for scale-out), else an SQLite file in var/.
+DEFAULT_SQLITE_PATH = VAR_DIR / "flowforge.sqlite3"
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
+        # Without persistent connections every enqueue reconnects
+        # (3 ms on SQLite, 31 ms on PostgreSQL).
+        conn_max_age=600,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while a worker writes; IMMEDIATE makes a
+    # writer wait for the lock up front instead of failing half-way, which
+    # otherwise loses Django-Q2 results silently ("database is locked").
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The demo flow kept only in the database, loaded by `manage.py prepare_demo`.
+FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT", str(VAR_DIR / "static"))
+
+LOGIN_URL = "admin:login"
+
+# Django-Q2 executes the tasks of flow runs and fires schedules. The flow
+# engine owns retries, so Django-Q2 must not re-run a failed function itself:
+# one attempt per message, failures acknowledged. A flow task's own timeout
+# must stay below the cluster's timeout, which must stay below the broker's
+# retry (the age at which an unacknowledged message is delivered again).
+Q_WORKER_TIMEOUT = int(os.environ.get("FLOWFORGE_WORKER_TIMEOUT", "1800"))
+Q_CLUSTER = {
+    "name": "flowforge",
+    "workers": int(os.environ.get("FLOWFORGE_WORKERS", "2")),
+    "timeout": Q_WORKER_TIMEOUT,
+    "retry": Q_WORKER_TIMEOUT + 60,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Django Q2",
+}
+FLOWFORGE_REDIS_URL = os.environ.get("FLOWFORGE_REDIS_URL", "")
+if FLOWFORGE_REDIS_URL:
+    Q_CLUSTER["redis"] = FLOWFORGE_REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["poll"] = 0.2
+
+# Modules whose public functions editors may pick as task functions in the
+# admin and in import files (trusted: they are imported to list the choices).
+FLOWFORGE_FUNCTION_MODULES = env_list("FLOWFORGE_FUNCTION_MODULES", "flowforge_admin.demo.tasks")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+}
