@@ -119,10 +119,11 @@ def _update_labels(flow, spec, origin):
 def _refresh_function_texts(flow, texts):
     # Docstrings and sources are captured text, not definition: refresh them
     # without a new version when a function's code changed.
-    for path, (docstring, source) in texts.items():
-        Task.objects.filter(flow=flow, function=path).exclude(docstring=docstring, source=source).update(
-            docstring=docstring, source=source
-        )
+    stored = Task.objects.filter(flow=flow).values_list("function", "docstring", "source").distinct()
+    stale = {path for path, docstring, source in stored if path and texts.get(path) != (docstring, source)}
+    for path in stale:
+        docstring, source = texts[path]
+        Task.objects.filter(flow=flow, function=path).update(docstring=docstring, source=source)
 
 
 def _write_tasks(flow, spec, texts, existing):
@@ -145,15 +146,18 @@ def _write_tasks(flow, spec, texts, existing):
     tree_ids = sorted({node.tree_id for node in existing.values()})
     _number_trees(ordered, nodes, _tree_ids_for(ordered, tree_ids))
 
-    new = [node for node in nodes.values() if node.pk is None]
-    Task.objects.bulk_create(new, batch_size=500)
+    # New tasks are inserted a tree level at a time, so that each one's
+    # parent already has its id; kept tasks are then updated in one go.
+    new_by_level = {}
     for task in ordered:
-        nodes[task.name].parent = nodes[task.parent] if task.parent else None
-    Task.objects.bulk_update(
-        list(nodes.values()),
-        [*TREE_FIELDS, *TASK_DATA_FIELDS, "docstring", "source"],
-        batch_size=500,
-    )
+        node = nodes[task.name]
+        node.parent = nodes[task.parent] if task.parent else None
+        if node.pk is None:
+            new_by_level.setdefault(node.level, []).append(node)
+    for level in sorted(new_by_level):
+        Task.objects.bulk_create(new_by_level[level], batch_size=500)
+    kept = [node for name, node in nodes.items() if name in existing]
+    Task.objects.bulk_update(kept, [*TREE_FIELDS, *TASK_DATA_FIELDS, "docstring", "source"], batch_size=500)
 
     through = Task.depends_on.through
     through.objects.filter(from_task__flow=flow).delete()

@@ -1,0 +1,105 @@
+"""Shared fixtures of the test suite.
+
+Tests that need a service the machine may lack (Chromium, PostgreSQL, Redis)
+call :func:`require_service`: it skips with the reason printed, or fails when
+``FLOWFORGE_REQUIRE_ALL=1`` (as in CI), so that nothing is silently left out.
+"""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from flowforge_admin import storage
+from flowforge_admin.definition import FlowSpec, TaskSpec
+from flowforge_admin.models import Flow
+
+DEMO = "flowforge_admin.demo.tasks."
+
+
+def require_service(name, available, reason):
+    """Skip (or, with FLOWFORGE_REQUIRE_ALL=1, fail) when a service is missing."""
+    if available:
+        return
+    message = f"{name} is not available: {reason}"
+    if os.environ.get("FLOWFORGE_REQUIRE_ALL") == "1":
+        pytest.fail(f"{message} (FLOWFORGE_REQUIRE_ALL=1 forbids skipping)", pytrace=False)
+    pytest.skip(message)
+
+
+def make_flow(name="flow", tasks=(), **kwargs):
+    """Store a flow made of ``TaskSpec``s (as an editor would) and return it."""
+    spec = FlowSpec(name=name, display_name=kwargs.pop("display_name", name), tasks=tuple(tasks), **kwargs)
+    flow, _ = storage.write_flow(spec, origin=Flow.Origin.ADMIN)
+    return flow
+
+
+def chain_tasks(count, prefix="t"):
+    """Return ``count`` TaskSpecs, each depending on the one before."""
+    return [
+        TaskSpec(
+            name=f"{prefix}{i}",
+            function=DEMO + "prepare_batch",
+            depends_on=(f"{prefix}{i - 1}",) if i else (),
+        )
+        for i in range(count)
+    ]
+
+
+@pytest.fixture
+def role_user(db):
+    """Return a function making a staff user in one of the role groups."""
+
+    def make(group_name):
+        user = User.objects.create_user(username=group_name.lower(), password="pw", is_staff=True)
+        user.groups.add(Group.objects.get(name=group_name))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def editor_client(client, role_user):
+    client.force_login(role_user("Editor"))
+    return client
+
+
+@pytest.fixture
+def operator_client(client, role_user):
+    client.force_login(role_user("Operator"))
+    return client
+
+
+@pytest.fixture
+def stakeholder_client(client, role_user):
+    client.force_login(role_user("Stakeholder"))
+    return client
+
+
+def tree_errors(queryset):
+    """Return the nodes whose nested-set fields disagree with their parent links.
+
+    For each node, the descendants found by django-mptt's lft/rght/tree_id
+    must be exactly those found by following ``parent`` links.
+    """
+    nodes = list(queryset)
+    children = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node.pk)
+
+    def below(pk):
+        found = set()
+        for child in children.get(pk, ()):
+            found |= {child} | below(child)
+        return found
+
+    errors = []
+    for node in nodes:
+        by_numbers = {
+            other.pk
+            for other in nodes
+            if other.tree_id == node.tree_id and node.lft < other.lft and other.rght < node.rght
+        }
+        if by_numbers != below(node.pk) or node.rght - node.lft != 2 * len(by_numbers) + 1:
+            errors.append(node.name)
+    return errors
