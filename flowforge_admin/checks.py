@@ -15,7 +15,7 @@ def check_function_modules(app_configs, **kwargs):
     for module in get_setting("FLOWFORGE_FUNCTION_MODULES"):
         try:
             importlib.import_module(module)
-        except ImportError as error:
+        except Exception as error:  # any failure to import is this error, not a crash of `check`
             errors.append(
                 Error(
                     f"FLOWFORGE_FUNCTION_MODULES lists {module!r}, which cannot be imported: {error}",

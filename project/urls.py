@@ -4,6 +4,10 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+admin.site.site_header = "Flow Forge admin"
+admin.site.site_title = "Flow Forge admin"
+admin.site.index_title = "Flows, tasks and runs"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),

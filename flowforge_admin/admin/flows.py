@@ -16,9 +16,10 @@ class FlowAdmin(admin.ModelAdmin):
     readonly_fields = ["origin", "version", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "display_name", "description", "is_paused"]}),
-        (_("Parameters"), {"fields": ["params", "params_schema"]}),
-        (_("History"), {"fields": ["origin", "version", "created_at", "updated_at"]}),
+        (_("Parameters"), {"fields": ["params", "params_schema"], "classes": ["collapse"]}),
+        (_("History"), {"fields": ["origin", "version", "created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+    view_on_site = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(task_count=Count("tasks"))

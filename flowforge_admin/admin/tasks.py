@@ -28,6 +28,8 @@ class TaskAdmin(DraggableMPTTAdmin):
     search_fields = ["name", "verbose_name", "function", "flow__name"]
     filter_horizontal = ["depends_on"]
     mptt_level_indent = 24
+    expand_tree_by_default = True
+    view_on_site = False
 
     def get_queryset(self, request):
         return (

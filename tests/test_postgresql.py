@@ -1,0 +1,46 @@
+"""The definition storage and admin suites again, on a real PostgreSQL server.
+
+The embedded default is SQLite; scale-out installs use PostgreSQL through
+DATABASE_URL with the same code. This runs the storage, registration and
+admin tests in a child pytest against PostgreSQL (pytest-django creates and
+drops its own ``test_flowforge_ci`` database; nothing else is touched).
+"""
+
+import os
+import socket
+import subprocess
+import sys
+
+from django.conf import settings
+
+from .conftest import require_service
+
+POSTGRES_URL = os.environ.get(
+    "FLOWFORGE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/flowforge_ci"
+)
+SUITES = ["tests/test_api.py", "tests/test_registry.py", "tests/models", "tests/admin"]
+
+
+def postgres_answers(host="127.0.0.1", port=5432):
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def test_definition_suites_pass_on_postgresql():
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return  # already running on PostgreSQL: the suites themselves cover it
+    require_service("PostgreSQL", postgres_answers(), "nothing answers on 127.0.0.1:5432")
+    env = {**os.environ, "DATABASE_URL": POSTGRES_URL}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--create-db", *SUITES],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout.splitlines()[-1]
