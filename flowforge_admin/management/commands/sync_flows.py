@@ -1,4 +1,5 @@
 import importlib
+import sys
 import traceback
 
 from django.apps import apps
@@ -24,7 +25,12 @@ class Command(BaseCommand):
                 continue
             module = f"{app_config.name}.flows"
             try:
-                importlib.import_module(module)
+                # A module imported before in this process (a shell, a test)
+                # is run again, so that its registrations reach the database.
+                if module in sys.modules:
+                    importlib.reload(sys.modules[module])
+                else:
+                    importlib.import_module(module)
             except FlowDefinitionError as error:
                 failures.append(f"{module}:\n{error}")
             except Exception:  # a flows module may fail in any way; say where

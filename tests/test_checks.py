@@ -1,0 +1,102 @@
+"""flowforge_admin/checks.py: system checks of the configuration Flow Forge relies on."""
+
+import pytest
+from django.conf import settings
+from django.core.checks import Error, run_checks
+from django.core.management import call_command
+from django.test import override_settings
+
+from flowforge_admin.checks import check_function_modules, check_q_cluster
+
+
+def ids(errors):
+    return [error.id for error in errors]
+
+
+def test_project_settings_pass_every_check():
+    """The project's own settings give no errors or warnings."""
+    call_command("check", fail_level="WARNING")
+    assert check_function_modules(None) == []
+    assert check_q_cluster(None) == []
+
+
+@override_settings(FLOWFORGE_FUNCTION_MODULES=["no.such.module"])
+def test_unimportable_function_module_is_e001():
+    """A module of FLOWFORGE_FUNCTION_MODULES that does not import is flowforge_admin.E001."""
+    errors = check_function_modules(None)
+
+    assert ids(errors) == ["flowforge_admin.E001"]
+    assert isinstance(errors[0], Error)
+    assert "'no.such.module'" in errors[0].msg
+    assert errors[0].hint
+
+
+@override_settings(FLOWFORGE_FUNCTION_MODULES=["flowforge_admin.demo.tasks", "no.such.module", "nor.this"])
+def test_each_bad_function_module_is_reported():
+    """Every unimportable module gets its own error; importable ones none."""
+    errors = check_function_modules(None)
+
+    assert ids(errors) == ["flowforge_admin.E001", "flowforge_admin.E001"]
+    assert "'no.such.module'" in errors[0].msg
+    assert "'nor.this'" in errors[1].msg
+
+
+def test_function_module_failing_on_import_is_e001(tmp_path, monkeypatch):
+    """A module that raises while it is imported is E001 with its error, not a crash of ``check``."""
+    (tmp_path / "flowforge_crashing_tasks.py").write_text("raise RuntimeError('no network at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    with override_settings(FLOWFORGE_FUNCTION_MODULES=["flowforge_crashing_tasks"]):
+        errors = check_function_modules(None)
+
+    assert ids(errors) == ["flowforge_admin.E001"]
+    assert "no network at import" in errors[0].msg
+
+
+@override_settings(FLOWFORGE_FUNCTION_MODULES=[".relative.tasks"])
+def test_relative_function_module_is_e001():
+    """A relative module name cannot be imported by a worker: E001."""
+    assert ids(check_function_modules(None)) == ["flowforge_admin.E001"]
+
+
+@override_settings(FLOWFORGE_FUNCTION_MODULES=["no.such.module"])
+def test_e001_is_run_by_the_check_framework():
+    """E001 is registered: ``manage.py check`` reports it."""
+    assert "flowforge_admin.E001" in ids(run_checks())
+
+
+@pytest.mark.parametrize(
+    ("timeout", "retry"),
+    [(120, 120), (300, 120)],
+    ids=["equal", "above"],
+)
+def test_timeout_not_below_retry_is_e002(timeout, retry):
+    """A Q_CLUSTER timeout equal to or above retry is flowforge_admin.E002."""
+    with override_settings(Q_CLUSTER={**settings.Q_CLUSTER, "timeout": timeout, "retry": retry}):
+        errors = check_q_cluster(None)
+
+    assert ids(errors) == ["flowforge_admin.E002"]
+    assert f"({timeout})" in errors[0].msg
+    assert f"({retry})" in errors[0].msg
+
+
+def test_missing_timeout_is_e002():
+    """A Q_CLUSTER without timeout is flowforge_admin.E002 (Django-Q2 would never stop a task)."""
+    conf = {key: value for key, value in settings.Q_CLUSTER.items() if key != "timeout"}
+    with override_settings(Q_CLUSTER=conf):
+        assert ids(check_q_cluster(None)) == ["flowforge_admin.E002"]
+
+
+def test_missing_retry_is_compared_with_django_q2_default():
+    """Without retry, the timeout is compared with Django-Q2's default retry of 60 s."""
+    conf = {key: value for key, value in settings.Q_CLUSTER.items() if key != "retry"}
+    with override_settings(Q_CLUSTER={**conf, "timeout": 30}):
+        assert check_q_cluster(None) == []
+    with override_settings(Q_CLUSTER={**conf, "timeout": 60}):
+        assert ids(check_q_cluster(None)) == ["flowforge_admin.E002"]
+
+
+def test_e002_is_run_by_the_check_framework():
+    """E002 is registered: ``manage.py check`` reports it."""
+    with override_settings(Q_CLUSTER={**settings.Q_CLUSTER, "timeout": 100, "retry": 50}):
+        assert "flowforge_admin.E002" in ids(run_checks())
