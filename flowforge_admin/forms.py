@@ -66,11 +66,11 @@ class TaskForm(MPTTAdminForm):
     """Add or change one task; the flow's whole definition must stay valid."""
 
     function = forms.ChoiceField(
-        label=_("function"),
+        label=_("Function"),
         required=False,
         help_text=_(
             "Functions registered from code or found in FLOWFORGE_FUNCTION_MODULES. "
-            "Leave empty for a pure group."
+            "Leave empty for a pure group or a task that only joins others."
         ),
     )
 
@@ -101,13 +101,16 @@ class TaskForm(MPTTAdminForm):
         current = self.instance.function
         if current and (current, current) not in choices:
             choices.append((current, f"{current} (no longer allowed)"))
-        self.fields["function"].choices = [("", _("— none: a pure group —")), *choices]
+        self.fields["function"].choices = [("", _("— none (a group, or a join point) —")), *choices]
         self._limit_task_choices()
 
     def _find_flow(self):
         if self.instance.flow_id:
             return self.instance.flow
-        flow_id = self.data.get("flow") or self.initial.get("flow")
+        # The flow the page was opened for; a flow chosen in the posted form
+        # does not limit the choices, so that a task of another flow gets the
+        # validation message, not "Select a valid choice".
+        flow_id = self.initial.get("flow")
         if isinstance(flow_id, Flow):
             return flow_id
         try:

@@ -54,14 +54,19 @@ def sync_version(flow):
 
     Called after every edit that may touch tasks, nesting or dependencies
     (admin saves, drags and deletes), so that saving the same definition again
-    keeps the version.
+    keeps the version. Return False too when a new flow's first definition
+    is recorded.
     """
     signature = read_flow_spec(flow).signature()
     if signature == flow.definition_hash:
         return False
-    Flow.objects.filter(pk=flow.pk).update(version=F("version") + 1, definition_hash=signature)
+    # A flow just made in the admin has no recorded definition yet: its first
+    # one is version 1, as for a registered or imported flow.
+    bump = F("version") + 1 if flow.definition_hash else F("version")
+    Flow.objects.filter(pk=flow.pk).update(version=bump, definition_hash=signature)
+    had_definition = bool(flow.definition_hash)
     flow.refresh_from_db(fields=["version", "definition_hash", "updated_at"])
-    return True
+    return had_definition
 
 
 @transaction.atomic

@@ -97,10 +97,9 @@ def validate_flow(spec, check_function):
             add(task.name, "name", f"{task.name!r} is used by more than one task", "duplicate_name")
         else:
             by_name.setdefault(task.name, task)
-    has_children = {task.parent for task in spec.tasks if task.parent is not None}
 
     for task in spec.tasks:
-        for field, message, code in _task_field_problems(task, by_name, has_children, check_function):
+        for field, message, code in _task_field_problems(task, by_name, check_function):
             add(task.name, field, message, code)
 
     if not problems:
@@ -109,7 +108,7 @@ def validate_flow(spec, check_function):
     return problems
 
 
-def _task_field_problems(task, by_name, has_children, check_function):
+def _task_field_problems(task, by_name, check_function):
     """Yield (field, message, code) for the rules that concern one task alone."""
     error = check_name(task.name)
     if error:
@@ -130,12 +129,8 @@ def _task_field_problems(task, by_name, has_children, check_function):
         error = check_function(task.function)
         if error:
             yield "function", error, "function_not_allowed"
-    elif task.name not in has_children:
-        yield (
-            "function",
-            "a task without a function must have nested tasks (it is a group)",
-            "missing_function",
-        )
+    # No function is fine: a pure group, or a no-op join point (Airflow's
+    # EmptyOperator), and an editor builds a group before its children.
     error = check_params(task.params)
     if error:
         yield "params", error, "invalid_params"

@@ -104,9 +104,16 @@ def test_depends_on_must_be_a_list_of_names():
     assert problem.code == "invalid_depends_on"
 
 
-def test_leaf_without_function_is_refused_but_a_pure_group_is_fine():
-    found = problems_of(TaskSpec("group"), TaskSpec("child", parent="group", function=F), TaskSpec("empty"))
-    assert [(p.task, p.code) for p in found] == [("empty", "missing_function")]
+def test_tasks_without_a_function_are_groups_or_join_points():
+    """A task without a function is a pure group, or a no-op that only joins others."""
+    assert (
+        problems_of(
+            TaskSpec("group"),
+            TaskSpec("child", parent="group", function=F),
+            TaskSpec("join", depends_on=("group",)),
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(

@@ -10,19 +10,32 @@ from ..models import Flow, Task
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
     form = FlowForm
-    list_display = ["name", "display_name", "task_count", "is_paused", "origin", "version", "updated_at"]
+    list_display = ["name", "display_name", "task_count", "state", "origin", "version", "updated_at"]
     list_filter = ["is_paused", "origin", "updated_at"]
     search_fields = ["name", "display_name", "description"]
     readonly_fields = ["origin", "version", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "display_name", "description", "is_paused"]}),
         (_("Parameters"), {"fields": ["params", "params_schema"], "classes": ["collapse"]}),
-        (_("History"), {"fields": ["origin", "version", "created_at", "updated_at"], "classes": ["collapse"]}),
+        (
+            _("History"),
+            {"fields": ["origin", "version", "created_at", "updated_at"], "classes": ["collapse"]},
+        ),
     ]
     view_on_site = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(task_count=Count("tasks"))
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "description":
+            field.widget.attrs["rows"] = 3
+        return field
+
+    @admin.display(description=_("state"), ordering="is_paused")
+    def state(self, flow):
+        return _("paused") if flow.is_paused else _("active")
 
     @admin.display(description=_("tasks"), ordering="task_count")
     def task_count(self, flow):

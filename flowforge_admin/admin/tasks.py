@@ -74,6 +74,15 @@ class TaskAdmin(DraggableMPTTAdmin):
         for flow in flows:
             storage.sync_version(flow)
 
+    def delete_selected_tree(self, modeladmin, request, queryset):
+        # django-mptt replaces the "delete selected" action with this one,
+        # which deletes node by node and never calls delete_queryset.
+        flows = {task.flow for task in queryset.select_related("flow")} if request.POST.get("post") else ()
+        response = super().delete_selected_tree(modeladmin, request, queryset)
+        for flow in flows:
+            storage.sync_version(flow)
+        return response
+
     def get_move_error(self, task, target, position):
         """Return why moving ``task`` next to or into ``target`` breaks a rule, or None.
 

@@ -49,7 +49,7 @@ class Flow(models.Model):
         _("defined in"), max_length=10, choices=Origin.choices, default=Origin.ADMIN, db_index=True
     )
     version = models.PositiveIntegerField(
-        _("definition version"),
+        _("version"),
         default=1,
         editable=False,
         help_text=_("Increases whenever the tasks, their nesting or dependencies change."),
