@@ -134,15 +134,17 @@ def _refresh_function_texts(flow, texts):
 def _write_tasks(flow, spec, texts, existing):
     """Make the flow's tasks, tree and dependencies exactly those of ``spec``."""
     ordered = preorder(spec.tasks)
-    kept_ids = [existing[task.name].pk for task in ordered if task.name in existing]
-    # Detach kept tasks before deleting the others, or the parent foreign key
-    # would cascade the delete to them.
-    Task.objects.filter(pk__in=kept_ids).update(parent=None)
+    kept = {task.name: existing[task.name] for task in ordered if task.name in existing}
+    kept_ids = {node.pk for node in kept.values()}
+    stored = {name: _row_values(node) for name, node in kept.items()}
+    # Detach kept tasks whose parent goes, or the parent foreign key would
+    # cascade the delete to them.
+    Task.objects.filter(pk__in=kept_ids).exclude(parent__in=kept_ids).exclude(parent=None).update(parent=None)
     Task.objects.filter(flow=flow).exclude(pk__in=kept_ids).delete()
 
     nodes = {}
     for task in ordered:
-        node = existing.get(task.name) or Task(flow=flow, name=task.name)
+        node = kept.get(task.name) or Task(flow=flow, name=task.name)
         node.docstring, node.source = texts.get(task.function, ("", ""))
         for field in TASK_DATA_FIELDS:
             setattr(node, field, getattr(task, field))
@@ -152,7 +154,8 @@ def _write_tasks(flow, spec, texts, existing):
     _number_trees(ordered, nodes, _tree_ids_for(ordered, tree_ids))
 
     # New tasks are inserted a tree level at a time, so that each one's
-    # parent already has its id; kept tasks are then updated in one go.
+    # parent already has its id; then only the kept tasks that differ from
+    # their stored row are updated.
     new_by_level = {}
     for task in ordered:
         node = nodes[task.name]
@@ -161,8 +164,12 @@ def _write_tasks(flow, spec, texts, existing):
             new_by_level.setdefault(node.level, []).append(node)
     for level in sorted(new_by_level):
         Task.objects.bulk_create(new_by_level[level], batch_size=500)
-    kept = [node for name, node in nodes.items() if name in existing]
-    Task.objects.bulk_update(kept, [*TREE_FIELDS, *TASK_DATA_FIELDS, "docstring", "source"], batch_size=500)
+    for node in kept.values():
+        node.parent_id = node.parent.pk if node.parent else None  # a parent may be new
+    changed = [node for name, node in kept.items() if _row_values(node) != stored[name]]
+    Task.objects.bulk_update(
+        changed, [*TREE_FIELDS, *TASK_DATA_FIELDS, "docstring", "source"], batch_size=500
+    )
 
     through = Task.depends_on.through
     through.objects.filter(from_task__flow=flow).delete()
@@ -187,6 +194,12 @@ def renumber_trees(flow):
     nodes = {task.name: task for task in Task.objects.filter(flow=flow)}
     _number_trees(ordered, nodes, _tree_ids_for(ordered, []))
     Task.objects.bulk_update(list(nodes.values()), TREE_FIELDS[1:], batch_size=500)
+
+
+def _row_values(node):
+    """Return what bulk_update would write for ``node``, to skip unchanged rows."""
+    fields = ["parent_id", *TREE_FIELDS[1:], *TASK_DATA_FIELDS, "docstring", "source"]
+    return tuple(getattr(node, field) for field in fields)
 
 
 def _tree_ids_for(ordered, reusable):

@@ -138,6 +138,16 @@ def test_changed_definition_updates_in_place():
     assert tree_errors(Task.objects.all()) == []
 
 
+def test_kept_task_moves_into_a_new_group():
+    register_task_pipeline("flow", seed_pipeline())
+    pipeline = seed_pipeline()
+    pipeline["wrapper"] = {"nested_tasks": {"clean_data": pipeline.pop("clean_data")}}
+    pipeline["train_model"]["depends_on"] = ["wrapper"]
+    flow = register_task_pipeline("flow", pipeline)
+    assert tasks_of(flow)["clean_data"] == ("wrapper", ["fetch_data2"])
+    assert tree_errors(Task.objects.all()) == []
+
+
 def test_changed_definition_with_clear_is_rebuilt():
     register_task_pipeline("flow", seed_pipeline())
     old_ids = set(Task.objects.values_list("pk", flat=True))
