@@ -1,5 +1,8 @@
 from django.contrib import admin
 from django.db.models import Count, Prefetch
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from .. import storage
@@ -10,7 +13,8 @@ from ..models import Flow, Task
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
     form = FlowForm
-    list_display = ["name", "display_name", "task_count", "state", "origin", "version", "updated_at"]
+    list_display = ["title", "task_count", "state", "origin", "version", "last_change"]
+    list_display_links = ["title"]
     list_filter = ["is_paused", "origin", "updated_at"]
     search_fields = ["name", "display_name", "description"]
     readonly_fields = ["origin", "version", "created_at", "updated_at"]
@@ -24,6 +28,9 @@ class FlowAdmin(admin.ModelAdmin):
     ]
     view_on_site = False
 
+    class Media:
+        css = {"all": ["flowforge_admin/css/admin.css"]}
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(task_count=Count("tasks"))
 
@@ -32,6 +39,17 @@ class FlowAdmin(admin.ModelAdmin):
         if db_field.name == "description":
             field.widget.attrs["rows"] = 3
         return field
+
+    @admin.display(description=_("flow"), ordering="name")
+    def title(self, flow):
+        """The display name, with the machine name under it when they differ."""
+        if not flow.display_name or flow.display_name == flow.name:
+            return flow.name
+        return format_html('{}<br><span class="ff-muted ff-small">{}</span>', flow.display_name, flow.name)
+
+    @admin.display(description=_("last change"), ordering="updated_at")
+    def last_change(self, flow):
+        return date_format(localtime(flow.updated_at), "Y-m-d H:i")
 
     @admin.display(description=_("state"), ordering="is_paused")
     def state(self, flow):

@@ -2,6 +2,7 @@ from django import http
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Prefetch
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
 
@@ -16,11 +17,10 @@ class TaskAdmin(DraggableMPTTAdmin):
     list_display = [
         "tree_actions",
         "indented_title",
-        "flow",
-        "function",
+        "flow_name",
+        "function_name",
         "dependency_names",
         "retries",
-        "timeout",
     ]
     list_display_links = ["indented_title"]
     list_filter = ["flow"]
@@ -30,6 +30,9 @@ class TaskAdmin(DraggableMPTTAdmin):
     mptt_level_indent = 24
     expand_tree_by_default = True
     view_on_site = False
+
+    class Media:
+        css = {"all": ["flowforge_admin/css/admin.css"]}
 
     def get_queryset(self, request):
         return (
@@ -54,6 +57,17 @@ class TaskAdmin(DraggableMPTTAdmin):
         if obj is not None:
             fieldsets.append((_("Function"), {"fields": ["docstring", "source"], "classes": ["collapse"]}))
         return fieldsets
+
+    @admin.display(description=_("flow"), ordering="flow__name")
+    def flow_name(self, task):
+        return task.flow.name
+
+    @admin.display(description=_("function"), ordering="function")
+    def function_name(self, task):
+        """The function's own name; the full dotted path shows on hover."""
+        if not task.function:
+            return "—"
+        return format_html('<code title="{}">{}</code>', task.function, task.function.rpartition(".")[2])
 
     @admin.display(description=_("depends on"))
     def dependency_names(self, task):
