@@ -163,20 +163,18 @@ def test_sync_recreates_a_deleted_group():
     assert codenames("Editor") == before
 
 
-def test_editor_user_has_the_model_permissions(django_user_model):
+def test_editor_user_has_the_model_permissions(role_user):
     """A user in Editor may change tasks and launch flows, but not edit users."""
-    user = django_user_model.objects.create_user(username="editor", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="Editor"))
+    user = role_user("Editor")
 
     assert user.has_perm("flowforge_admin.change_task") is True
     assert user.has_perm("flowforge_admin.launch_flow") is True
     assert user.has_perm("auth.change_user") is False
 
 
-def test_stakeholder_user_cannot_change_or_launch(django_user_model):
+def test_stakeholder_user_cannot_change_or_launch(role_user):
     """A user in Stakeholder may view flows but neither change nor launch them."""
-    user = django_user_model.objects.create_user(username="stakeholder", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="Stakeholder"))
+    user = role_user("Stakeholder")
 
     assert user.has_perm("flowforge_admin.view_flow") is True
     assert user.has_perm("flowforge_admin.change_flow") is False
