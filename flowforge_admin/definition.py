@@ -81,9 +81,6 @@ class FlowSpec:
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=repr)
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def task_names(self):
-        return [task.name for task in self.tasks]
-
     def replace_task(self, old_name, new_task):
         """Return a copy where ``old_name`` (or, when None, a new task) becomes ``new_task``.
 
@@ -138,8 +135,3 @@ def preorder(tasks):
         stack.extend(reversed(children.get(task.name, [])))
     ordered.extend(task for task in tasks if id(task) not in seen)
     return ordered
-
-
-def canonical_json(value):
-    """Return ``value`` as compact JSON with sorted keys (for comparisons and hashes)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -43,8 +43,8 @@ class FlowForm(forms.ModelForm):
         return schema
 
 
-class TaskLabelMixin:
-    """Label tasks by flow too when the list spans several flows."""
+class TaskChoiceField(TreeNodeChoiceField):
+    """A task of the tree; labelled with its flow too when the list spans flows."""
 
     show_flow = False
 
@@ -53,11 +53,11 @@ class TaskLabelMixin:
         return f"{obj.flow.name} / {label}" if self.show_flow else label
 
 
-class TaskChoiceField(TaskLabelMixin, TreeNodeChoiceField):
-    pass
+class TaskMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Tasks by name; labelled with their flow too when the list spans flows."""
 
+    show_flow = False
 
-class TaskMultipleChoiceField(TaskLabelMixin, forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.flow.name} / {obj.name}" if self.show_flow else obj.name
 

@@ -331,3 +331,12 @@ def test_anonymous_users_are_sent_to_the_login_page(client, etl, url_name):
 
     assert response.status_code == 302
     assert response.url == f"{reverse('admin:login')}?next={url}"
+
+
+def test_change_page_warns_that_code_flows_are_replaced_on_sync(editor_client, etl):
+    """A flow defined in code says so on its page; a flow made in the admin does not."""
+    assert (
+        "the next <code>manage.py sync_flows</code> replaces" not in editor_client.get(change_url(etl)).text
+    )
+    Flow.objects.filter(pk=etl.pk).update(origin=Flow.Origin.CODE)
+    assert "the next <code>manage.py sync_flows</code> replaces" in editor_client.get(change_url(etl)).text
