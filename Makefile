@@ -30,3 +30,6 @@ format: $(STAMP)
 
 test: lint
 	DJANGO_SECRET_KEY=test-only-insecure-key $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) bench/bench_definitions.py
