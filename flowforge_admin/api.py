@@ -17,11 +17,14 @@ from django.db import transaction
 
 from . import registry, storage
 from .definition import PIPELINE_TASK_KEYS, FlowSpec, TaskSpec
+from .engine import control
+from .engine.launch import launch
+from .engine.local import run_in_process
 from .exceptions import FlowDefinitionError
-from .models import Flow
+from .models import Flow, FlowRun
 from .validation import Problem, validate_flow
 
-__all__ = ["register_task_pipeline"]
+__all__ = ["cancel_run", "launch_flow", "register_task_pipeline", "rerun_failed", "run_flow"]
 
 
 def register_task_pipeline(
@@ -139,3 +142,43 @@ def _function_path(flow_name, task_name, function, functions, problems):
         return ""
     functions[path] = function
     return path
+
+
+def _trigger(triggered_by):
+    """Return (trigger kind, user) for ``triggered_by``: None (code) or a user."""
+    if triggered_by is None:
+        return FlowRun.Trigger.CODE, None
+    if getattr(triggered_by, "is_authenticated", False):
+        return FlowRun.Trigger.USER, triggered_by
+    raise TypeError(f"triggered_by must be a user or None, not {triggered_by!r}")
+
+
+def launch_flow(flow, params=None, *, triggered_by=None):
+    """Start a run of ``flow`` (a Flow or its name) on the workers; return the queued FlowRun.
+
+    Returns at once. ``params`` override the flow's and the tasks' default
+    parameters. Bad parameters (or an unknown flow) raise
+    ``django.core.exceptions.ValidationError``, a paused flow raises
+    :class:`~flowforge_admin.exceptions.InvalidTransition`; then nothing is created.
+    """
+    trigger, user = _trigger(triggered_by)
+    return launch(flow, params, triggered_by=trigger, user=user)
+
+
+def run_flow(flow, params=None):
+    """Run the whole flow in this process with the same engine code; return the finished run.
+
+    For scripts, notebooks and debugging: no worker is needed. Task failures
+    are recorded in the run, not raised.
+    """
+    return run_in_process(flow, params)
+
+
+def cancel_run(run):
+    """Cancel a queued or running run; raise InvalidTransition for a finished one."""
+    return control.cancel(run)
+
+
+def rerun_failed(run):
+    """Run again the failed, upstream-failed and cancelled tasks of a finished run."""
+    return control.rerun_failed(run)

@@ -8,6 +8,7 @@ class FlowForgeAdminConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # System checks and the receiver that keeps the role groups up to date.
-        # Flow modules are *not* imported here: only `manage.py sync_flows` does.
-        from . import checks, roles  # noqa: F401
+        # System checks, and the receivers that keep the role groups and the
+        # lost-work check up to date. Flow modules are *not* imported here:
+        # only `manage.py sync_flows` does.
+        from . import checks, maintenance, roles  # noqa: F401

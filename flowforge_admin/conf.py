@@ -10,6 +10,16 @@ DEFAULTS = {
     # Modules whose public functions may be chosen as task functions without
     # being registered from code (trusted: imported to list the choices).
     "FLOWFORGE_FUNCTION_MODULES": [],
+    # A running task writes a heartbeat this often (and flushes its log lines every second).
+    "FLOWFORGE_HEARTBEAT_SECONDS": 5,
+    # A running task whose heartbeat is older than this lost its worker.
+    "FLOWFORGE_LOST_AFTER_SECONDS": 30,
+    # A queued task older than this may have lost its message: it is enqueued again.
+    "FLOWFORGE_REQUEUE_AFTER_SECONDS": 30,
+    # Attempts a task may lose to dead workers before it fails (they are not its retries).
+    "FLOWFORGE_MAX_LOST_ATTEMPTS": 3,
+    # How often the lost-work check runs (a Django-Q2 schedule; its scheduler ticks every 30 s).
+    "FLOWFORGE_CHECK_MINUTES": 1,
 }
 
 

@@ -15,3 +15,14 @@ class FlowDefinitionError(FlowForgeError, ValueError):
     def __init__(self, problems):
         self.problems = list(problems)
         super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class InvalidTransition(FlowForgeError):
+    """The state change asked for is not possible now (e.g. cancelling a finished run).
+
+    Not a permission problem: whether the user may ask at all is checked elsewhere.
+    """
+
+
+class TaskExecutionError(FlowForgeError):
+    """A task function ran but its result cannot be used (e.g. an output that is not JSON)."""

@@ -1,3 +1,3 @@
 """Admin classes, one module per area; importing them registers them."""
 
-from . import flows, tasks  # noqa: F401
+from . import flows, runs, tasks  # noqa: F401

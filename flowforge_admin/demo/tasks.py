@@ -37,10 +37,21 @@ def fetch_data2(n_rows=5):
     return rows
 
 
+def _upstream_rows(context):
+    """Every row the upstream tasks made, looking inside a group's gathered outputs."""
+    rows = []
+    for output in (getattr(context, "upstream", None) or {}).values():
+        for part in output.values() if isinstance(output, dict) else [output]:
+            if isinstance(part, list):
+                rows.extend(row for row in part if isinstance(row, dict))
+    return rows
+
+
 def clean_data(context=None):
-    """Join both datasets by day and drop incomplete rows."""
-    sales = {row["day"]: row["sales"] for row in _upstream(context, "fetch_data1", [])}
-    visitors = {row["day"]: row["visitors"] for row in _upstream(context, "fetch_data2", [])}
+    """Join the sales and visitors datasets by day and drop incomplete rows."""
+    rows = _upstream_rows(context)
+    sales = {row["day"]: row["sales"] for row in rows if "sales" in row}
+    visitors = {row["day"]: row["visitors"] for row in rows if "visitors" in row}
     rows = [
         {"day": day, "sales": sales[day], "visitors": visitors[day]}
         for day in sorted(sales.keys() & visitors.keys())

@@ -2,10 +2,11 @@
 
 Import them from this package (``from flowforge_admin.models import Flow``).
 Submodules keep the direction of dependencies: ``functions`` needs nothing,
-``flows`` may use ``functions``; later record models (runs) may use both.
+``flows`` may use ``functions``; ``runs`` (records written by the engine) may use both.
 """
 
 from .flows import Flow, Task
 from .functions import TaskFunction
+from .runs import FlowRun, TaskLog, TaskRun
 
-__all__ = ["Flow", "Task", "TaskFunction"]
+__all__ = ["Flow", "FlowRun", "Task", "TaskFunction", "TaskLog", "TaskRun"]

@@ -1,0 +1,145 @@
+"""Capturing what a task logs and prints, and keeping its heartbeat, while it runs.
+
+Lines are kept in memory and written in batches (every second, and at the
+end) by a small thread that also writes the heartbeat, so a long task's log
+is readable in the admin before it ends. Only records of the thread running
+the task are kept: two tasks never mix their lines.
+"""
+
+import contextlib
+import datetime
+import io
+import logging
+import sys
+import threading
+import time
+
+from django.db import connections
+from django.utils import timezone
+
+from ..conf import get_setting
+from ..models import TaskLog, TaskRun
+from ..states import TaskState
+
+FLUSH_SECONDS = 1.0
+STDOUT, STDERR = logging.INFO, logging.WARNING
+
+
+class LogCapture:
+    """The log lines of one attempt of one task run."""
+
+    def __init__(self, task_run_id, attempt):
+        self.task_run_id = task_run_id
+        self.attempt = attempt
+        self.thread = threading.get_ident()
+        self._lines = []
+        self._lock = threading.Lock()
+
+    def add(self, level, source, message, when=None):
+        with self._lock:
+            self._lines.append(
+                TaskLog(
+                    task_run_id=self.task_run_id,
+                    attempt=self.attempt,
+                    logged_at=when or timezone.now(),
+                    level=level,
+                    source=source[:100],
+                    message=message,
+                )
+            )
+
+    def write(self):
+        """Store the lines gathered since the last call (one query)."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+        if lines:
+            TaskLog.objects.bulk_create(lines, batch_size=500)
+
+    @contextlib.contextmanager
+    def active(self):
+        """Capture logging records and stdout/stderr of this thread while the block runs."""
+        handler = _Handler(self)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        try:
+            with (
+                contextlib.redirect_stdout(_Lines(self, STDOUT, "stdout")) as out,
+                contextlib.redirect_stderr(_Lines(self, STDERR, "stderr")) as err,
+            ):
+                try:
+                    yield self
+                finally:
+                    out.close()
+                    err.close()
+        finally:
+            root.removeHandler(handler)
+
+
+class _Handler(logging.Handler):
+    def __init__(self, capture):
+        super().__init__(level=logging.NOTSET)
+        self.capture = capture
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record):
+        # Other threads' records and the engine's own bookkeeping are not the task's log.
+        if record.thread != self.capture.thread or record.name.startswith("flowforge_admin.engine"):
+            return
+        try:
+            message = self.format(record)
+        except Exception:  # a bad format string in the task's logging must not fail it
+            message = str(record.msg)
+        when = datetime.datetime.fromtimestamp(record.created, tz=datetime.UTC)
+        self.capture.add(record.levelno, record.name, message, when)
+
+
+class _Lines(io.TextIOBase):
+    """A text stream that turns what is written into log lines."""
+
+    def __init__(self, capture, level, source):
+        self.capture, self.level, self.source = capture, level, source
+        self._partial = ""
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if threading.get_ident() != self.capture.thread:
+            return (sys.__stdout__ if self.level == STDOUT else sys.__stderr__).write(text)
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self.capture.add(self.level, self.source, line)
+        return len(text)
+
+    def close(self):
+        if self._partial:
+            self.capture.add(self.level, self.source, self._partial)
+            self._partial = ""
+        super().close()
+
+
+class Heartbeat(threading.Thread):
+    """Writes the attempt's heartbeat and its captured lines while the task runs."""
+
+    def __init__(self, capture):
+        super().__init__(name=f"flowforge-heartbeat-{capture.task_run_id}", daemon=True)
+        self.capture = capture
+        self.interval = get_setting("FLOWFORGE_HEARTBEAT_SECONDS")
+        self._stopping = threading.Event()
+
+    def run(self):
+        last_beat = time.monotonic()
+        try:
+            while not self._stopping.wait(FLUSH_SECONDS):
+                self.capture.write()
+                if time.monotonic() - last_beat >= self.interval:
+                    TaskRun.objects.filter(
+                        pk=self.capture.task_run_id, status=TaskState.RUNNING, attempt=self.capture.attempt
+                    ).update(heartbeat_at=timezone.now())
+                    last_beat = time.monotonic()
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def stop(self):
+        self._stopping.set()
+        self.join(timeout=10)

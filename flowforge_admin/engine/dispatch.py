@@ -1,0 +1,106 @@
+"""Where ready tasks go: Django-Q2's queue, or the in-process queue of ``run_flow``.
+
+The engine calls :func:`enqueue` and :func:`enqueue_later` and does not care
+which; ``run_flow`` swaps in a :class:`LocalQueue` for the duration of a run.
+"""
+
+import contextlib
+import contextvars
+import functools
+import heapq
+import itertools
+
+from django.db import transaction
+from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.models import Schedule
+from django_q.tasks import async_task
+
+WORKER_ENTRY = "flowforge_admin.engine.worker.execute_task"
+RETRY_ENTRY = "flowforge_admin.engine.recovery.resume_retry"
+
+_local_queue = contextvars.ContextVar("flowforge_local_queue", default=None)
+
+
+def enqueue(task_run_id, attempt, *, run_id, timeout=None):
+    """Send one attempt of a task run to a worker once the current transaction commits."""
+    local = _local_queue.get()
+    if local is not None:
+        local.put(task_run_id, attempt, timeout)
+        return
+    q_options = {
+        "group": str(run_id),
+        "task_name": f"flowforge-{task_run_id}-{attempt}",
+        # The engine records results on the TaskRun; a second copy in
+        # Django-Q2's result table would only cost a write per task.
+        "save": False,
+        "broker": _broker(),
+    }
+    if timeout:
+        # Left out when unset: Django-Q2 then applies the cluster's own timeout.
+        q_options["timeout"] = timeout
+    transaction.on_commit(lambda: async_task(WORKER_ENTRY, task_run_id, attempt, q_options=q_options))
+
+
+def enqueue_later(task_run_id, attempt, when):
+    """Resume a retrying task run at ``when``.
+
+    Django-Q2 has no delayed enqueue: a one-off schedule fires it, and its
+    scheduler looks at schedules every 30 s, so the delay has a 30 s
+    resolution (the lost-work check is the backstop).
+    """
+    local = _local_queue.get()
+    if local is not None:
+        local.put_later(task_run_id, attempt, when)
+        return
+    Schedule.objects.create(
+        name=f"flowforge retry {task_run_id}-{attempt}",
+        func=RETRY_ENTRY,
+        args=repr((task_run_id, attempt)),
+        schedule_type=Schedule.ONCE,
+        repeats=1,
+        next_run=when,
+    )
+
+
+@functools.cache
+def _broker():
+    """One broker (and connection) per process, instead of a new one per enqueue."""
+    return get_broker()
+
+
+class LocalQueue:
+    """Attempts to run in this process, in order; delayed ones when they are due."""
+
+    def __init__(self):
+        self._ready = []
+        self._later = []
+        self._order = itertools.count()
+
+    def put(self, task_run_id, attempt, timeout):
+        self._ready.append((task_run_id, attempt, timeout))
+
+    def put_later(self, task_run_id, attempt, when):
+        heapq.heappush(self._later, (when, next(self._order), task_run_id, attempt))
+
+    def next_ready(self):
+        """Return the next (task_run_id, attempt, timeout) to run now, or None."""
+        return self._ready.pop(0) if self._ready else None
+
+    def next_due(self):
+        """Return (seconds to wait, task_run_id, attempt) of the earliest delayed retry, or None."""
+        if not self._later:
+            return None
+        when, _, task_run_id, attempt = heapq.heappop(self._later)
+        return max(0.0, (when - timezone.now()).total_seconds()), task_run_id, attempt
+
+
+@contextlib.contextmanager
+def local_queue():
+    """Route the engine's enqueues to a new LocalQueue while the block runs."""
+    queue = LocalQueue()
+    token = _local_queue.set(queue)
+    try:
+        yield queue
+    finally:
+        _local_queue.reset(token)

@@ -1,0 +1,85 @@
+"""Launching a run: snapshot, task runs and the first enqueues, in one transaction."""
+
+import jsonschema
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ..exceptions import InvalidTransition
+from ..models import Flow, FlowRun, TaskRun
+from ..states import TaskState
+from ..validation import check_params
+from .advance import start_run
+from .snapshot import take_snapshot
+from .transitions import changing
+
+
+def resolve_flow(flow):
+    """Return the Flow for a Flow or a flow name; raise ValidationError for an unknown name."""
+    if isinstance(flow, Flow):
+        return flow
+    try:
+        return Flow.objects.get(name=flow)
+    except Flow.DoesNotExist:
+        raise ValidationError(f"there is no flow named {flow!r}", code="unknown_flow") from None
+
+
+def check_run_params(flow, params):
+    """Raise ValidationError naming the parameter when ``params`` do not suit ``flow``."""
+    error = check_params(params)
+    if error:
+        raise ValidationError(f"params: {error}", code="invalid_params")
+    if flow.params_schema:
+        merged = {**flow.params, **params}
+        errors = sorted(
+            jsonschema.Draft202012Validator(flow.params_schema).iter_errors(merged),
+            key=lambda e: list(e.path),
+        )
+        if errors:
+            raise ValidationError([_schema_message(error) for error in errors], code="params_schema")
+
+
+def _schema_message(error):
+    where = ".".join(str(part) for part in error.path)
+    return f"params{'.' + where if where else ''}: {error.message}"
+
+
+def launch(flow, params=None, *, triggered_by=FlowRun.Trigger.CODE, user=None):
+    """Create a run of ``flow`` with its task runs and enqueue the first ready tasks.
+
+    Everything is written in one transaction; the enqueues go out when it
+    commits. Raise ValidationError for bad parameters and InvalidTransition
+    for a paused flow; then nothing is created.
+    """
+    flow = resolve_flow(flow)
+    params = {} if params is None else params
+    if flow.is_paused:
+        raise InvalidTransition(f"flow {flow.name!r} is paused: resume it before launching a run")
+    check_run_params(flow, params)
+    with transaction.atomic():
+        snapshot = take_snapshot(flow)
+        run = FlowRun.objects.create(
+            flow=flow,
+            flow_name=flow.name,
+            flow_version=flow.version,
+            snapshot=snapshot,
+            params=params,
+            triggered_by=triggered_by,
+            triggered_by_user=user,
+            pending_count=len(snapshot["tasks"]),
+        )
+        TaskRun.objects.bulk_create(
+            [
+                TaskRun(
+                    run=run,
+                    task_name=task["name"],
+                    status=TaskState.PENDING,
+                    max_attempts=task["retries"] + 1,
+                )
+                for task in snapshot["tasks"]
+            ],
+            batch_size=500,
+        )
+        with changing(run.pk) as change:
+            start_run(change)
+    run.refresh_from_db()
+    return run

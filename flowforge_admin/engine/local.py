@@ -1,0 +1,49 @@
+"""Running a whole flow in this process (``run_flow``), with the same engine code.
+
+No worker and no Django-Q2 sync mode: the engine's enqueues go to an
+in-process queue, and this loop calls the worker entry point for each
+attempt in turn. A retry's delay is waited for here (nothing else can run
+meanwhile). Timeouts use Django-Q2's own alarm handler, in the main thread.
+"""
+
+import threading
+import time
+
+from django_q.exceptions import TimeoutException
+from django_q.timeout import TimeoutHandler
+
+from ..models import FlowRun
+from . import dispatch
+from .launch import launch
+from .recovery import resume_retry
+from .worker import execute_task
+
+
+def run_in_process(flow, params=None, *, triggered_by=FlowRun.Trigger.CODE, user=None):
+    """Launch ``flow`` and execute it here until it finishes; return the finished run."""
+    with dispatch.local_queue() as queue:
+        run = launch(flow, params, triggered_by=triggered_by, user=user)
+        while True:
+            ready = queue.next_ready()
+            if ready is not None:
+                _execute(*ready)
+                continue
+            due = queue.next_due()
+            if due is None:
+                break
+            wait, task_run_id, attempt = due
+            time.sleep(wait)  # the retry's delay: nothing else is ready to run
+            resume_retry(task_run_id, attempt)
+    run.refresh_from_db()
+    return run
+
+
+def _execute(task_run_id, attempt, timeout):
+    if not timeout or threading.current_thread() is not threading.main_thread():
+        execute_task(task_run_id, attempt)
+        return
+    try:
+        with TimeoutHandler(timeout):
+            execute_task(task_run_id, attempt)
+    except TimeoutException:
+        pass  # recorded on the task run by execute_task

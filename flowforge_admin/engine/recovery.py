@@ -1,0 +1,123 @@
+"""Bringing back lost work: dead workers, lost messages and due retries.
+
+Delivery is at least once and success is recorded at most once, so all of
+this is safe to repeat. :func:`check_lost_work` runs as a Django-Q2 schedule
+(made sure of by ``migrate``, see :func:`ensure_schedule`):
+
+- a ``running`` attempt whose heartbeat is stale lost its worker: it becomes
+  a new attempt (not counted among its retries) or, after too many lost
+  attempts, a failure;
+- a ``queued`` attempt older than a threshold may have lost its message (the
+  Redis broker prefetches, and loses what a killed cluster held): it is sent
+  again, harmless when the first message still exists, since only one claim
+  can succeed;
+- a ``retrying`` attempt whose time has come is queued, should its one-off
+  schedule have been missed.
+"""
+
+import datetime
+import logging
+
+from django.db.models import F
+from django.utils import timezone
+from django_q.models import Schedule
+
+from ..conf import get_setting
+from ..models import TaskRun
+from ..states import TaskState
+from . import dispatch
+from .advance import queue_attempt, task_finished
+from .snapshot import snapshot_of
+from .transitions import changing
+
+logger = logging.getLogger("flowforge_admin.engine")
+
+CHECK_NAME = "flowforge: lost work check"
+CHECK_FUNC = "flowforge_admin.engine.recovery.check_lost_work"
+
+
+def check_lost_work():
+    """Recover lost attempts and messages; return how many task runs were touched."""
+    now = timezone.now()
+    touched = 0
+    lost_before = now - datetime.timedelta(seconds=get_setting("FLOWFORGE_LOST_AFTER_SECONDS"))
+    for run_id, name, attempt in TaskRun.objects.filter(
+        status=TaskState.RUNNING, heartbeat_at__lt=lost_before
+    ).values_list("run_id", "task_name", "attempt"):
+        touched += recover_lost_attempt(run_id, name, attempt)
+    requeue_before = now - datetime.timedelta(seconds=get_setting("FLOWFORGE_REQUEUE_AFTER_SECONDS"))
+    for pk, run_id, attempt, timeout in _stale_queued(requeue_before):
+        # Only the one whose queued_at we moved sends again, should two checks overlap.
+        if TaskRun.objects.filter(
+            pk=pk, status=TaskState.QUEUED, attempt=attempt, queued_at__lt=requeue_before
+        ).update(queued_at=now):
+            dispatch.enqueue(pk, attempt, run_id=run_id, timeout=timeout)
+            touched += 1
+    for pk, attempt in TaskRun.objects.filter(
+        status=TaskState.RETRYING, next_attempt_at__lte=now
+    ).values_list("pk", "attempt"):
+        touched += resume_retry(pk, attempt)
+    if touched:
+        logger.warning("lost-work check: %s task run(s) recovered", touched)
+    return touched
+
+
+def _stale_queued(before):
+    for pk, run_id, name, attempt in TaskRun.objects.filter(
+        status=TaskState.QUEUED, queued_at__lt=before
+    ).values_list("pk", "run_id", "task_name", "attempt"):
+        yield pk, run_id, attempt, snapshot_of(run_id).tasks[name]["timeout"]
+
+
+def recover_lost_attempt(run_id, name, attempt):
+    """Turn a running attempt whose worker died into a new attempt or a failure."""
+    with changing(run_id) as change:
+        if change.status(name) != TaskState.RUNNING or change.row(name)["attempt"] != attempt:
+            return 0
+        pk = change.row(name)["pk"]
+        lost = TaskRun.objects.values_list("lost_attempts", flat=True).get(pk=pk) + 1
+        message = f"attempt {attempt} lost its worker (no heartbeat)"
+        if lost < get_setting("FLOWFORGE_MAX_LOST_ATTEMPTS"):
+            queue_attempt(
+                change,
+                name,
+                expect=TaskState.RUNNING,
+                expect_attempt=attempt,
+                lost_attempts=F("lost_attempts") + 1,
+                error=message,
+            )
+        elif change.move(
+            name,
+            TaskState.FAILED,
+            expect=TaskState.RUNNING,
+            expect_attempt=attempt,
+            lost_attempts=lost,
+            finished_at=change.now,
+            error=f"{message}; {lost} attempts lost, giving up",
+        ):
+            task_finished(change, name)
+        logger.warning("run %s task %s: %s", run_id, name, message)
+        return 1
+
+
+def resume_retry(task_run_id, attempt):
+    """Queue the next attempt of a retrying task run whose delay is over (once)."""
+    found = TaskRun.objects.filter(pk=task_run_id).values_list("run_id", "task_name").first()
+    if found is None:
+        return 0
+    run_id, name = found
+    with changing(run_id) as change:
+        return int(queue_attempt(change, name, expect=TaskState.RETRYING, expect_attempt=attempt))
+
+
+def ensure_schedule():
+    """Create or update the Django-Q2 schedule that runs :func:`check_lost_work`."""
+    Schedule.objects.update_or_create(
+        name=CHECK_NAME,
+        defaults={
+            "func": CHECK_FUNC,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": get_setting("FLOWFORGE_CHECK_MINUTES"),
+            "repeats": -1,
+        },
+    )

@@ -1,0 +1,73 @@
+"""The frozen definition a run executes, and the graph questions the engine asks of it."""
+
+import functools
+
+from ..storage import read_flow_spec
+
+
+def take_snapshot(flow):
+    """Return the JSON snapshot of ``flow``'s definition, stored on each run."""
+    spec = read_flow_spec(flow)
+    return {
+        "flow": flow.name,
+        "version": flow.version,
+        "params": spec.params,
+        "params_schema": spec.params_schema,
+        "tasks": [task.canonical() for task in spec.tasks],
+    }
+
+
+class Snapshot:
+    """Read-only graph of a run's tasks (parents before children, in sibling order)."""
+
+    def __init__(self, data):
+        self.data = data
+        self.params = data.get("params") or {}
+        self.tasks = {task["name"]: task for task in data["tasks"]}
+        self.names = [task["name"] for task in data["tasks"]]
+        self.children = {name: [] for name in self.names}
+        self.dependents = {name: [] for name in self.names}
+        for task in data["tasks"]:
+            if task["parent"] is not None:
+                self.children[task["parent"]].append(task["name"])
+            for upstream in task["depends_on"]:
+                self.dependents[upstream].append(task["name"])
+
+    def parent(self, name):
+        return self.tasks[name]["parent"]
+
+    def is_group(self, name):
+        return bool(self.children[name])
+
+    def function(self, name):
+        return self.tasks[name]["function"]
+
+    def ancestors(self, name):
+        found = []
+        parent = self.parent(name)
+        while parent is not None:
+            found.append(parent)
+            parent = self.parent(parent)
+        return found
+
+    def upstream(self, name):
+        """Return the tasks ``name`` waits for: its own dependencies and its groups'."""
+        names = list(self.tasks[name]["depends_on"])
+        for ancestor in self.ancestors(name):
+            names.extend(self.tasks[ancestor]["depends_on"])
+        return list(dict.fromkeys(names))
+
+    def max_attempts(self, name):
+        return self.tasks[name]["retries"] + 1
+
+
+@functools.lru_cache(maxsize=256)
+def _load(run_id):
+    from ..models import FlowRun
+
+    return Snapshot(FlowRun.objects.values_list("snapshot", flat=True).get(pk=run_id))
+
+
+def snapshot_of(run_id):
+    """Return the run's Snapshot, parsed once per process (a snapshot never changes)."""
+    return _load(run_id)

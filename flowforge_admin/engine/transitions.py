@@ -1,0 +1,140 @@
+"""Every status change of a run and its task runs, made under the run's lock.
+
+A change is a conditional update (``UPDATE ... WHERE status = <expected>``)
+whose row count is checked, and the run's counters move in the same
+transaction. All changes of one run are serialised by locking its FlowRun
+row first (``SELECT ... FOR UPDATE``; on SQLite, the ``IMMEDIATE`` write
+lock does the same), so that two tasks finishing at the same moment cannot
+both miss, or both start, their common downstream task.
+"""
+
+import contextlib
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import FlowRun, TaskRun
+from ..models.runs import count_field
+from ..states import RUN_FINISHED, TASK_ACTIVE, RunState, TaskState
+from .snapshot import snapshot_of
+
+logger = logging.getLogger("flowforge_admin.engine")
+
+
+class RunChange:
+    """The state of one locked run, and the changes made to it in this transaction."""
+
+    def __init__(self, run):
+        self.run = run
+        self.snapshot = snapshot_of(run.pk)
+        self.now = timezone.now()
+        self._rows = {}  # task name -> {"status", "pk", "attempt"}, as this transaction sees them
+        self._counts = {}
+
+    def status(self, name):
+        """Return a task run's status (read once, then kept up to date here)."""
+        return self.row(name)["status"]
+
+    def row(self, name):
+        if name not in self._rows:
+            self.load([name])
+        return self._rows[name]
+
+    def load(self, names):
+        """Read the statuses (and ids, attempts) of ``names`` in one query."""
+        missing = [name for name in names if name not in self._rows]
+        if missing:
+            for name, status, pk, attempt in TaskRun.objects.filter(
+                run=self.run, task_name__in=missing
+            ).values_list("task_name", "status", "pk", "attempt"):
+                self._rows[name] = {"status": status, "pk": pk, "attempt": attempt}
+
+    def move(self, name, to, *, expect, expect_attempt=None, next_attempt=False, **fields):
+        """Move one task run from a status in ``expect`` to ``to``; return True if it moved.
+
+        ``expect`` is one status or a collection of them. ``expect_attempt``,
+        when given, must match too: a message for an attempt that was already
+        taken over changes nothing. ``next_attempt`` counts the attempt up by
+        one in the same update.
+        """
+        expected = {expect} if isinstance(expect, str) else set(expect)
+        row = self.row(name)
+        if row["status"] not in expected:
+            return False
+        rows = TaskRun.objects.filter(pk=row["pk"], status=row["status"])
+        if expect_attempt is not None:
+            rows = rows.filter(attempt=expect_attempt)
+        if next_attempt:
+            fields["attempt"] = F("attempt") + 1
+        if not rows.update(status=to, **fields):
+            return False
+        self._counted(row["status"], to, 1)
+        row["status"] = to
+        if next_attempt:
+            row["attempt"] += 1
+        return True
+
+    def move_all(self, names, to, **fields):
+        """Move every task run of ``names`` to ``to``, one update per current status."""
+        self.load(names)
+        by_status = {}
+        for name in names:
+            by_status.setdefault(self._rows[name]["status"], []).append(name)
+        for current, group in by_status.items():
+            if current == to:
+                continue
+            moved = TaskRun.objects.filter(run=self.run, task_name__in=group, status=current).update(
+                status=to, **fields
+            )
+            self._counted(current, to, moved)
+            for name in group:
+                self._rows[name]["status"] = to
+
+    def _counted(self, old, new, number):
+        self._counts[old] = self._counts.get(old, 0) - number
+        self._counts[new] = self._counts.get(new, 0) + number
+
+    def active_left(self):
+        """Return how many task runs are still pending, queued, running or retrying."""
+        return sum(
+            getattr(self.run, count_field(state)) + self._counts.get(state, 0) for state in TASK_ACTIVE
+        )
+
+    def set_run_status(self, to, **fields):
+        """Move the run itself; return True if it moved."""
+        if not FlowRun.objects.filter(pk=self.run.pk, status=self.run.status).update(status=to, **fields):
+            return False
+        self.run.status = to
+        for name, value in fields.items():
+            setattr(self.run, name, value)
+        return True
+
+    def save(self):
+        """Write the counters, and finish the run when no task run is active any more."""
+        if any(self._counts.values()):
+            FlowRun.objects.filter(pk=self.run.pk).update(
+                **{
+                    count_field(state): F(count_field(state)) + delta
+                    for state, delta in self._counts.items()
+                    if delta
+                }
+            )
+        if self.run.status not in RUN_FINISHED and self.active_left() == 0:
+            failed = sum(
+                getattr(self.run, count_field(s)) + self._counts.get(s, 0)
+                for s in (TaskState.FAILED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED)
+            )
+            self.set_run_status(RunState.FAILED if failed else RunState.SUCCEEDED, finished_at=self.now)
+            logger.info("run %s %s", self.run.pk, self.run.status)
+
+
+@contextlib.contextmanager
+def changing(run_id):
+    """Lock the run and yield a :class:`RunChange`; counters are written on the way out."""
+    with transaction.atomic():
+        run = FlowRun.objects.select_for_update().get(pk=run_id)
+        change = RunChange(run)
+        yield change
+        change.save()

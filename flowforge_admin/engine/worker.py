@@ -1,0 +1,178 @@
+"""The function Django-Q2 runs for every task attempt: :func:`execute_task`.
+
+It claims the attempt (``queued -> running``, once, whatever the broker
+delivers), runs the task function with its parameters and context while
+capturing its logs, records the outcome, and advances the run right here, in
+the worker that finished the task (not through Django-Q2 hooks, which run
+one at a time in the cluster's single monitor process).
+"""
+
+import datetime
+import inspect
+import json
+import logging
+import traceback
+
+from django.utils.module_loading import import_string
+from django_q.exceptions import TimeoutException
+
+from ..exceptions import TaskExecutionError
+from ..models import FlowRun, TaskRun
+from ..states import RunState, TaskState
+from . import dispatch
+from .advance import queue_attempt, task_finished
+from .capture import Heartbeat, LogCapture
+from .context import TaskContext
+from .snapshot import snapshot_of
+from .transitions import changing
+
+logger = logging.getLogger("flowforge_admin.engine")
+
+
+def execute_task(task_run_id, attempt):
+    """Run one attempt of a task run; a stale or repeated message does nothing."""
+    claimed = claim(task_run_id, attempt)
+    if claimed is None:
+        logger.info("task run %s attempt %s: not queued any more, message ignored", task_run_id, attempt)
+        return
+    run_id, name = claimed
+    capture = LogCapture(task_run_id, attempt)
+    heartbeat = Heartbeat(capture)
+    heartbeat.start()
+    try:
+        with capture.active():
+            try:
+                output = _call(run_id, name, attempt)
+            except TimeoutException as error:
+                # Django-Q2 kills this process 3 s after raising it: record first.
+                timeout = snapshot_of(run_id).tasks[name]["timeout"]
+                _failed(capture, run_id, name, attempt, f"timed out after {timeout} s ({error})")
+                raise
+            except (Exception, SystemExit) as error:
+                _failed(capture, run_id, name, attempt, f"{type(error).__name__}: {error}")
+                return
+    finally:
+        heartbeat.stop()
+        capture.write()
+    record_success(run_id, name, attempt, output)
+
+
+def claim(task_run_id, attempt):
+    """Move the attempt from queued to running; return (run id, task name), or None."""
+    found = TaskRun.objects.filter(pk=task_run_id).values_list("run_id", "task_name").first()
+    if found is None:
+        return None
+    run_id, name = found
+    with changing(run_id) as change:
+        now = change.now
+        if not change.move(
+            name,
+            TaskState.RUNNING,
+            expect=TaskState.QUEUED,
+            expect_attempt=attempt,
+            started_at=now,
+            heartbeat_at=now,
+            finished_at=None,
+        ):
+            return None
+        if change.run.status == RunState.QUEUED:
+            change.set_run_status(RunState.RUNNING, started_at=change.run.started_at or now)
+    return run_id, name
+
+
+def _call(run_id, name, attempt):
+    """Call the task function with what it declares; return its output as JSON data."""
+    snapshot = snapshot_of(run_id)
+    task = snapshot.tasks[name]
+    run_params = FlowRun.objects.values_list("params", flat=True).get(pk=run_id)
+    params = {**snapshot.params, **task["params"], **run_params}
+    func = import_string(task["function"])
+    signature = inspect.signature(func)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+        kwargs = dict(params)
+    else:
+        kwargs = {key: value for key, value in params.items() if key in signature.parameters}
+    kwargs.pop("context", None)
+    if "context" in signature.parameters:
+        kwargs["context"] = TaskContext(
+            run_id=run_id,
+            flow_name=snapshot.data["flow"],
+            task_name=name,
+            attempt=attempt,
+            params=params,
+            upstream=_upstream_outputs(run_id, snapshot, name),
+        )
+    return _as_json(func(**kwargs))
+
+
+def _upstream_outputs(run_id, snapshot, name):
+    names = snapshot.upstream(name) + snapshot.children[name]
+    return dict(TaskRun.objects.filter(run_id=run_id, task_name__in=names).values_list("task_name", "output"))
+
+
+def _as_json(value):
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise TaskExecutionError(f"the task's return value cannot be stored as JSON: {error}") from error
+
+
+def record_success(run_id, name, attempt, output):
+    with changing(run_id) as change:
+        if change.move(
+            name,
+            TaskState.SUCCEEDED,
+            expect=TaskState.RUNNING,
+            expect_attempt=attempt,
+            finished_at=change.now,
+            output=output,
+            error="",
+            traceback="",
+        ):
+            task_finished(change, name)
+        else:
+            logger.info(
+                "run %s task %s attempt %s: result discarded (cancelled or taken over)", run_id, name, attempt
+            )
+
+
+def _failed(capture, run_id, name, attempt, message):
+    details = traceback.format_exc()
+    capture.add(logging.ERROR, "flowforge", details.rstrip())
+    record_failure(run_id, name, attempt, message, details)
+
+
+def record_failure(run_id, name, attempt, message, details=""):
+    """Record a failed attempt: retry it (now or after its delay) or fail the task."""
+    with changing(run_id) as change:
+        if change.status(name) != TaskState.RUNNING or change.row(name)["attempt"] != attempt:
+            return  # cancelled, or taken over by the lost-work check
+        task = change.snapshot.tasks[name]
+        lost = TaskRun.objects.values_list("lost_attempts", flat=True).get(pk=change.row(name)["pk"])
+        tries = attempt - lost
+        error = {"error": message, "traceback": details}
+        if tries >= task["retries"] + 1:
+            change.move(
+                name,
+                TaskState.FAILED,
+                expect=TaskState.RUNNING,
+                expect_attempt=attempt,
+                finished_at=change.now,
+                **error,
+            )
+            task_finished(change, name)
+            return
+        delay = task["retry_delay"] * 2 ** (tries - 1)
+        if delay == 0:
+            queue_attempt(change, name, expect=TaskState.RUNNING, expect_attempt=attempt, **error)
+            return
+        when = change.now + datetime.timedelta(seconds=delay)
+        if change.move(
+            name,
+            TaskState.RETRYING,
+            expect=TaskState.RUNNING,
+            expect_attempt=attempt,
+            next_attempt_at=when,
+            **error,
+        ):
+            dispatch.enqueue_later(change.row(name)["pk"], attempt, when)

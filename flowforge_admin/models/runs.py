@@ -1,0 +1,156 @@
+"""Run records: written by the engine only (flowforge_admin.engine), read everywhere."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..states import RUN_CANCELLABLE, RUN_FINISHED, TASK_FINISHED, RunState, TaskState
+from .flows import Flow
+
+
+def count_field(state):
+    return f"{state}_count"
+
+
+class FlowRun(models.Model):
+    """One execution of a flow, with a frozen copy of its definition."""
+
+    class Trigger(models.TextChoices):
+        USER = "user", _("user")
+        SCHEDULE = "schedule", _("schedule")
+        CODE = "code", _("code")
+
+    # Runs outlive their flow: the snapshot is what they run and draw.
+    flow = models.ForeignKey(
+        Flow, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs", verbose_name=_("flow")
+    )
+    flow_name = models.CharField(_("flow name"), max_length=100, db_index=True)
+    flow_version = models.PositiveIntegerField(_("flow version"))
+    snapshot = models.JSONField(_("definition snapshot"), editable=False)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=RunState.choices, default=RunState.QUEUED)
+    triggered_by = models.CharField(
+        _("triggered by"), max_length=10, choices=Trigger.choices, default=Trigger.CODE, db_index=True
+    )
+    triggered_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("triggered by user"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Task runs by status, kept in the same transactions as the task runs
+    # themselves, so that lists never count task rows.
+    pending_count = models.PositiveIntegerField(default=0)
+    queued_count = models.PositiveIntegerField(default=0)
+    running_count = models.PositiveIntegerField(default=0)
+    retrying_count = models.PositiveIntegerField(default=0)
+    succeeded_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    upstream_failed_count = models.PositiveIntegerField(default=0)
+    cancelled_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("flow run")
+        verbose_name_plural = _("flow runs")
+        permissions = [("cancel_run", _("Can cancel, retry, re-run and mark runs"))]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="flowforge_run_status_created"),
+            models.Index(fields=["flow", "-created_at"], name="flowforge_run_flow_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.flow_name} #{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("admin:flowforge_admin_flowrun_change", args=[self.pk])
+
+    @property
+    def is_finished(self):
+        return self.status in RUN_FINISHED
+
+    @property
+    def is_cancelable(self):
+        return self.status in RUN_CANCELLABLE
+
+    def task_counts(self):
+        """Return {task status: number of task runs} from the kept counters."""
+        return {state: getattr(self, count_field(state)) for state in TaskState.values}
+
+
+class TaskRun(models.Model):
+    """One task of a run (groups included): its current attempt and result."""
+
+    run = models.ForeignKey(
+        FlowRun, on_delete=models.CASCADE, related_name="task_runs", verbose_name=_("run")
+    )
+    task_name = models.CharField(_("task"), max_length=100)
+    status = models.CharField(
+        _("status"), max_length=20, choices=TaskState.choices, default=TaskState.PENDING
+    )
+    attempt = models.PositiveIntegerField(_("attempt"), default=0, help_text=_("0 until the first attempt."))
+    max_attempts = models.PositiveIntegerField(_("attempts allowed"), default=1)
+    lost_attempts = models.PositiveIntegerField(
+        _("attempts lost"),
+        default=0,
+        help_text=_("Attempts whose worker died; they do not count as failures."),
+    )
+    queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    output = models.JSONField(_("output"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    traceback = models.TextField(_("traceback"), blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        verbose_name = _("task run")
+        verbose_name_plural = _("task runs")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "task_name"], name="flowforge_taskrun_unique_task_in_run")
+        ]
+        indexes = [
+            # The lost-work check: stale heartbeats, old queued messages, due retries.
+            models.Index(fields=["status", "heartbeat_at"], name="flowforge_taskrun_heartbeat"),
+            models.Index(fields=["status", "queued_at"], name="flowforge_taskrun_queued"),
+            models.Index(fields=["status", "next_attempt_at"], name="flowforge_taskrun_next_try"),
+        ]
+
+    def __str__(self):
+        return f"{self.task_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self):
+        return self.status in TASK_FINISHED
+
+
+class TaskLog(models.Model):
+    """One line a task logged or printed, kept per attempt."""
+
+    task_run = models.ForeignKey(
+        TaskRun, on_delete=models.CASCADE, related_name="logs", verbose_name=_("task run")
+    )
+    attempt = models.PositiveIntegerField(_("attempt"))
+    logged_at = models.DateTimeField(_("time"))
+    level = models.PositiveSmallIntegerField(_("level"))
+    source = models.CharField(
+        _("source"), max_length=100, blank=True, help_text=_("Logger name, stdout or stderr.")
+    )
+    message = models.TextField(_("message"))
+
+    class Meta:
+        ordering = ["task_run", "attempt", "id"]
+        verbose_name = _("log line")
+        verbose_name_plural = _("log lines")
+        indexes = [models.Index(fields=["task_run", "attempt", "id"], name="flowforge_log_by_attempt")]
+
+    def __str__(self):
+        return self.message[:80]

@@ -1,0 +1,53 @@
+"""The status vocabulary of runs and task runs, used by models, admin, drawings and API.
+
+Stored values are a contract: change labels freely, values only with a
+migration. Each state says who sets it; the transitions themselves live in
+:mod:`flowforge_admin.engine.transitions`.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RunState(models.TextChoices):
+    # Set by launch (and by re-run / retry of a finished run).
+    QUEUED = "queued", _("queued")
+    # Set by the worker that starts the run's first task.
+    RUNNING = "running", _("running")
+    # Set by the engine when every task run succeeded.
+    SUCCEEDED = "succeeded", _("succeeded")
+    # Set by the engine when nothing more can run and some task did not succeed.
+    FAILED = "failed", _("failed")
+    # Set by cancel_run.
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class TaskState(models.TextChoices):
+    # Set by launch: waiting for its upstream tasks (or, for a group, its start).
+    PENDING = "pending", _("pending")
+    # Set by the engine when its upstream succeeded and a message was enqueued.
+    QUEUED = "queued", _("queued")
+    # Set by the worker that claimed it (for a group: while its children run).
+    RUNNING = "running", _("running")
+    # Set by the worker when an attempt failed and another will follow after a delay.
+    RETRYING = "retrying", _("retrying")
+    # Set by the worker (or, for a group, by the engine) when it finished well.
+    SUCCEEDED = "succeeded", _("succeeded")
+    # Set by the worker after the last attempt failed, or by the lost-work check.
+    FAILED = "failed", _("failed")
+    # Set by the engine when a task it waits for did not succeed.
+    UPSTREAM_FAILED = "upstream_failed", _("upstream failed")
+    # Set by cancel_run.
+    CANCELLED = "cancelled", _("cancelled")
+
+
+RUN_FINISHED = frozenset({RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED})
+RUN_CANCELLABLE = frozenset({RunState.QUEUED, RunState.RUNNING})
+
+TASK_FINISHED = frozenset(
+    {TaskState.SUCCEEDED, TaskState.FAILED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED}
+)
+# Not finished: the run goes on while any task run is in one of these.
+TASK_ACTIVE = frozenset({TaskState.PENDING, TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING})
+# What a re-run of the failed part starts again.
+TASK_RERUNNABLE = frozenset({TaskState.FAILED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED})
