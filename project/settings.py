@@ -158,6 +158,14 @@ else:
 # admin and in import files (trusted: they are imported to list the choices).
 FLOWFORGE_FUNCTION_MODULES = env_list("FLOWFORGE_FUNCTION_MODULES", "flowforge_admin.demo.tasks")
 
+# Engine timings (seconds); see flowforge_admin/conf.py for what each one does.
+for _name, _default in [
+    ("FLOWFORGE_HEARTBEAT_SECONDS", 5),
+    ("FLOWFORGE_LOST_AFTER_SECONDS", 30),
+    ("FLOWFORGE_REQUEUE_AFTER_SECONDS", 30),
+]:
+    globals()[_name] = int(os.environ.get(_name, _default))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -63,10 +63,11 @@ def check_lost_work():
 
 
 def _stale_queued(before):
-    for pk, run_id, name, attempt in TaskRun.objects.filter(
-        status=TaskState.QUEUED, queued_at__lt=before
-    ).values_list("pk", "run_id", "task_name", "attempt"):
-        yield pk, run_id, attempt, snapshot_of(run_id).tasks[name]["timeout"]
+    for task_run in TaskRun.objects.filter(status=TaskState.QUEUED, queued_at__lt=before).select_related("run").only(
+        "pk", "task_name", "attempt", "run__id", "run__created_at"
+    ):
+        timeout = snapshot_of(task_run.run).tasks[task_run.task_name]["timeout"]
+        yield task_run.pk, task_run.run_id, task_run.attempt, timeout
 
 
 def recover_lost_attempt(run_id, name, attempt):

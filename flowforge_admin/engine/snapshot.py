@@ -62,12 +62,16 @@ class Snapshot:
 
 
 @functools.lru_cache(maxsize=256)
-def _load(run_id):
+def _load(run_id, created_at):
     from ..models import FlowRun
 
     return Snapshot(FlowRun.objects.values_list("snapshot", flat=True).get(pk=run_id))
 
 
-def snapshot_of(run_id):
-    """Return the run's Snapshot, parsed once per process (a snapshot never changes)."""
-    return _load(run_id)
+def snapshot_of(run):
+    """Return the run's Snapshot, parsed once per process (a snapshot never changes).
+
+    Keyed by id and creation time, so that a reused id (a test database,
+    a restored backup) never finds another run's snapshot.
+    """
+    return _load(run.pk, run.created_at)

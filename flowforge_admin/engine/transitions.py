@@ -28,7 +28,7 @@ class RunChange:
 
     def __init__(self, run):
         self.run = run
-        self.snapshot = snapshot_of(run.pk)
+        self.snapshot = snapshot_of(run)
         self.now = timezone.now()
         self._rows = {}  # task name -> {"status", "pk", "attempt"}, as this transaction sees them
         self._counts = {}
@@ -134,7 +134,8 @@ class RunChange:
 def changing(run_id):
     """Lock the run and yield a :class:`RunChange`; counters are written on the way out."""
     with transaction.atomic():
-        run = FlowRun.objects.select_for_update().get(pk=run_id)
+        # The snapshot and parameters are not needed here (and may be large).
+        run = FlowRun.objects.select_for_update().defer("snapshot", "params").get(pk=run_id)
         change = RunChange(run)
         yield change
         change.save()

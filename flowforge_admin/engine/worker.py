@@ -13,6 +13,7 @@ import json
 import logging
 import traceback
 
+from django.db import transaction
 from django.utils.module_loading import import_string
 from django_q.exceptions import TimeoutException
 
@@ -35,30 +36,36 @@ def execute_task(task_run_id, attempt):
     if claimed is None:
         logger.info("task run %s attempt %s: not queued any more, message ignored", task_run_id, attempt)
         return
-    run_id, name = claimed
+    run, name = claimed
+    run_id = run.pk
     capture = LogCapture(task_run_id, attempt)
-    heartbeat = Heartbeat(capture)
-    heartbeat.start()
+    # The heartbeat thread has its own connection: it could neither see nor
+    # write into a transaction the caller holds open (run_flow inside an
+    # atomic block, as in tests), so then the lines are written at the end.
+    heartbeat = Heartbeat(capture) if transaction.get_autocommit() else None
+    if heartbeat:
+        heartbeat.start()
     try:
         with capture.active():
             try:
-                output = _call(run_id, name, attempt)
+                output = _call(run, name, attempt)
             except TimeoutException as error:
                 # Django-Q2 kills this process 3 s after raising it: record first.
-                timeout = snapshot_of(run_id).tasks[name]["timeout"]
+                timeout = snapshot_of(run).tasks[name]["timeout"]
                 _failed(capture, run_id, name, attempt, f"timed out after {timeout} s ({error})")
                 raise
             except (Exception, SystemExit) as error:
                 _failed(capture, run_id, name, attempt, f"{type(error).__name__}: {error}")
                 return
     finally:
-        heartbeat.stop()
+        if heartbeat:
+            heartbeat.stop()
         capture.write()
     record_success(run_id, name, attempt, output)
 
 
 def claim(task_run_id, attempt):
-    """Move the attempt from queued to running; return (run id, task name), or None."""
+    """Move the attempt from queued to running; return (run, task name), or None."""
     found = TaskRun.objects.filter(pk=task_run_id).values_list("run_id", "task_name").first()
     if found is None:
         return None
@@ -77,14 +84,14 @@ def claim(task_run_id, attempt):
             return None
         if change.run.status == RunState.QUEUED:
             change.set_run_status(RunState.RUNNING, started_at=change.run.started_at or now)
-    return run_id, name
+    return change.run, name
 
 
-def _call(run_id, name, attempt):
+def _call(run, name, attempt):
     """Call the task function with what it declares; return its output as JSON data."""
-    snapshot = snapshot_of(run_id)
+    snapshot = snapshot_of(run)
     task = snapshot.tasks[name]
-    run_params = FlowRun.objects.values_list("params", flat=True).get(pk=run_id)
+    run_params = FlowRun.objects.values_list("params", flat=True).get(pk=run.pk)
     params = {**snapshot.params, **task["params"], **run_params}
     func = import_string(task["function"])
     signature = inspect.signature(func)
@@ -95,12 +102,12 @@ def _call(run_id, name, attempt):
     kwargs.pop("context", None)
     if "context" in signature.parameters:
         kwargs["context"] = TaskContext(
-            run_id=run_id,
+            run_id=run.pk,
             flow_name=snapshot.data["flow"],
             task_name=name,
             attempt=attempt,
             params=params,
-            upstream=_upstream_outputs(run_id, snapshot, name),
+            upstream=_upstream_outputs(run.pk, snapshot, name),
         )
     return _as_json(func(**kwargs))
 

@@ -1,0 +1,191 @@
+"""The worker entry point and the lost-work check, one message at a time (no cluster)."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from django_q.models import OrmQ, Schedule
+
+from flowforge_admin.api import cancel_run, launch_flow, register_task_pipeline
+from flowforge_admin.engine import recovery
+from flowforge_admin.engine.dispatch import WORKER_ENTRY
+from flowforge_admin.engine.worker import execute_task
+from flowforge_admin.exceptions import InvalidTransition
+from flowforge_admin.models import TaskRun
+from flowforge_admin.states import RunState, TaskState
+
+from .. import engine_tasks as t
+from .conftest import side_effects
+
+pytestmark = pytest.mark.django_db
+
+
+def messages():
+    """Return the (task run id, attempt) of every message waiting in the ORM broker."""
+    found = []
+    for message in OrmQ.objects.order_by("id"):
+        assert message.task["func"] == WORKER_ENTRY
+        found.append(tuple(message.task["args"]))
+        assert message.task["group"]
+    return found
+
+
+def task_run(run, name):
+    return run.task_runs.get(task_name=name)
+
+
+@pytest.fixture
+def launched(diamond, marker_dir, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return launch_flow(diamond, {"marker_dir": str(marker_dir)})
+
+
+def deliver(django_capture_on_commit_callbacks, task_run_id, attempt):
+    with django_capture_on_commit_callbacks(execute=True):
+        execute_task(task_run_id, attempt)
+
+
+def test_launch_enqueues_only_the_first_ready_tasks_after_commit(launched):
+    a = task_run(launched, "a")
+    assert launched.status == RunState.QUEUED
+    assert messages() == [(a.pk, 1)]
+    assert (a.status, a.attempt) == (TaskState.QUEUED, 1)
+    assert launched.pending_count == 3 and launched.queued_count == 1
+
+
+def test_a_message_delivered_twice_runs_once(launched, marker_dir, django_capture_on_commit_callbacks):
+    a = task_run(launched, "a")
+    deliver(django_capture_on_commit_callbacks, a.pk, 1)
+    deliver(django_capture_on_commit_callbacks, a.pk, 1)
+    assert side_effects(marker_dir) == ["a"]
+    a.refresh_from_db()
+    assert (a.status, a.attempt) == (TaskState.SUCCEEDED, 1)
+
+
+def test_a_message_for_another_attempt_does_nothing(launched, marker_dir, django_capture_on_commit_callbacks):
+    a = task_run(launched, "a")
+    deliver(django_capture_on_commit_callbacks, a.pk, 2)
+    assert side_effects(marker_dir) == []
+    a.refresh_from_db()
+    assert a.status == TaskState.QUEUED
+
+
+def test_common_downstream_is_enqueued_once(launched, django_capture_on_commit_callbacks):
+    a, b, c, d = (task_run(launched, name) for name in "abcd")
+    deliver(django_capture_on_commit_callbacks, a.pk, 1)
+    assert messages()[1:] == [(b.pk, 1), (c.pk, 1)]
+    deliver(django_capture_on_commit_callbacks, b.pk, 1)
+    deliver(django_capture_on_commit_callbacks, c.pk, 1)
+    deliver(django_capture_on_commit_callbacks, c.pk, 1)  # redelivered: nothing more
+    assert messages().count((d.pk, 1)) == 1
+    deliver(django_capture_on_commit_callbacks, d.pk, 1)
+    launched.refresh_from_db()
+    assert launched.status == RunState.SUCCEEDED
+    assert launched.succeeded_count == 4
+
+
+def test_run_goes_running_when_its_first_task_starts(launched, django_capture_on_commit_callbacks, monkeypatch):
+    seen = {}
+
+    def spy(context, marker_dir, seconds=0.0):
+        seen["run"] = launched.__class__.objects.get(pk=launched.pk).status
+        return None
+
+    monkeypatch.setattr(t, "work", spy)
+    deliver(django_capture_on_commit_callbacks, task_run(launched, "a").pk, 1)
+    assert seen["run"] == RunState.RUNNING
+
+
+def test_cancel_stops_what_has_not_started_and_discards_running_results(
+    launched, marker_dir, django_capture_on_commit_callbacks
+):
+    a = task_run(launched, "a")
+    cancel_run(launched)
+    assert launched.status == RunState.CANCELLED
+    assert set(launched.task_runs.values_list("status", flat=True)) == {TaskState.CANCELLED}
+    deliver(django_capture_on_commit_callbacks, a.pk, 1)  # its message arrives late
+    assert side_effects(marker_dir) == []
+    with pytest.raises(InvalidTransition, match="only queued or running runs can be cancelled"):
+        cancel_run(launched)
+
+
+def make_stale(task_run_obj, **fields):
+    TaskRun.objects.filter(pk=task_run_obj.pk).update(**fields)
+
+
+def test_lost_worker_gives_a_new_attempt_then_fails(launched, django_capture_on_commit_callbacks, settings):
+    settings.FLOWFORGE_MAX_LOST_ATTEMPTS = 2
+    a = task_run(launched, "a")
+    long_ago = timezone.now() - datetime.timedelta(minutes=5)
+    # Attempt 1 was claimed by a worker that then died.
+    make_stale(a, status=TaskState.RUNNING, heartbeat_at=long_ago)
+    _fix_counts(launched, TaskState.QUEUED, TaskState.RUNNING)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recovery.check_lost_work() == 1
+    a.refresh_from_db()
+    assert (a.status, a.attempt, a.lost_attempts) == (TaskState.QUEUED, 2, 1)
+    assert a.error == "attempt 1 lost its worker (no heartbeat)"
+    assert (a.pk, 2) in messages()
+    # The old message, delivered again, does nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        execute_task(a.pk, 1)
+    a.refresh_from_db()
+    assert a.status == TaskState.QUEUED
+    # Lost once more: that is the limit.
+    make_stale(a, status=TaskState.RUNNING, heartbeat_at=long_ago)
+    _fix_counts(launched, TaskState.QUEUED, TaskState.RUNNING)
+    recovery.check_lost_work()
+    a.refresh_from_db()
+    assert a.status == TaskState.FAILED
+    assert "2 attempts lost, giving up" in a.error
+    launched.refresh_from_db()
+    assert launched.status == RunState.FAILED
+    assert launched.upstream_failed_count == 3
+
+
+def _fix_counts(run, old, new):
+    """Keep the run's counters true after a hand-made status change."""
+    from django.db.models import F
+
+    type(run).objects.filter(pk=run.pk).update(**{f"{old}_count": F(f"{old}_count") - 1, f"{new}_count": F(f"{new}_count") + 1})
+
+
+def test_stale_queued_message_is_sent_again_once(launched, django_capture_on_commit_callbacks):
+    a = task_run(launched, "a")
+    make_stale(a, queued_at=timezone.now() - datetime.timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recovery.check_lost_work() == 1
+        assert recovery.check_lost_work() == 0  # queued_at moved: not again at once
+    assert messages() == [(a.pk, 1), (a.pk, 1)]
+
+
+def test_due_retry_is_resumed_by_the_check(db, marker_dir, django_capture_on_commit_callbacks):
+    flow = register_task_pipeline("retry_later", {"flaky": {"function": t.fail_first, "retries": 1, "retry_delay": 60}})
+    with django_capture_on_commit_callbacks(execute=True):
+        run = launch_flow(flow, {"marker_dir": str(marker_dir)})
+    flaky = run.task_runs.get()
+    deliver(django_capture_on_commit_callbacks, flaky.pk, 1)
+    flaky.refresh_from_db()
+    assert flaky.status == TaskState.RETRYING
+    assert 55 <= (flaky.next_attempt_at - timezone.now()).total_seconds() <= 60
+    # The one-off Django-Q2 schedule that will resume it:
+    schedule = Schedule.objects.get(func="flowforge_admin.engine.recovery.resume_retry")
+    assert (schedule.schedule_type, schedule.args) == (Schedule.ONCE, repr((flaky.pk, 1)))
+    assert recovery.check_lost_work() == 0  # not due yet
+    make_stale(flaky, next_attempt_at=timezone.now() - datetime.timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recovery.check_lost_work() == 1
+    flaky.refresh_from_db()
+    assert (flaky.status, flaky.attempt) == (TaskState.QUEUED, 2)
+    # The schedule firing late changes nothing more.
+    assert recovery.resume_retry(flaky.pk, 1) == 0
+
+
+def test_the_check_is_a_schedule_after_migrate():
+    schedule = Schedule.objects.get(name=recovery.CHECK_NAME)
+    assert (schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
+        recovery.CHECK_FUNC,
+        Schedule.MINUTES,
+        1,
+        -1,
+    )

@@ -1,0 +1,66 @@
+"""Task functions of the engine tests (registered from code by the tests).
+
+Side effects go to files under ``marker_dir`` (a run parameter), written at
+the end of each function, so that tests can count how often work was done,
+whichever process did it.
+"""
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+logger = logging.getLogger("tests.engine_tasks")
+
+
+def _mark(marker_dir, text):
+    with open(Path(marker_dir) / "side_effects.txt", "a") as out:
+        out.write(text + "\n")
+
+
+def work(context, marker_dir, seconds=0.0):
+    """Sleep ``seconds``, then write the side effect; return when it ran."""
+    started = time.time()
+    time.sleep(seconds)
+    _mark(marker_dir, context.task_name)
+    return {"task": context.task_name, "start": started, "end": time.time(), "attempt": context.attempt}
+
+
+def gather(context):
+    """Return the names and outputs of the tasks this one waited for."""
+    return {"upstream": sorted(context.upstream), "outputs": context.upstream}
+
+
+def echo(context, **params):
+    """Return the parameters it was given, and the context's merged ones."""
+    return {"kwargs": params, "context_params": context.params}
+
+
+def takes_only_n(n):
+    return n * 2
+
+
+def fail(message="boom"):
+    raise RuntimeError(message)
+
+
+def fail_first(context, marker_dir, failures=1):
+    """Fail the first ``failures`` attempts, then succeed."""
+    _mark(marker_dir, f"{context.task_name} attempt {context.attempt}")
+    if context.attempt <= failures:
+        raise ValueError(f"attempt {context.attempt} fails on purpose")
+    return {"attempt": context.attempt}
+
+
+def not_json():
+    return {"value": object()}
+
+
+def talk(context, lines=3, seconds=0.2):
+    """Log and print ``lines`` lines naming the task, over some time."""
+    for number in range(lines):
+        logger.info("%s log line %s", context.task_name, number)
+        print(f"{context.task_name} print line {number}")
+        time.sleep(seconds)
+    print(f"{context.task_name} to stderr", file=sys.stderr)
+    return lines
