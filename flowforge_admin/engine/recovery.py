@@ -63,8 +63,10 @@ def check_lost_work():
 
 
 def _stale_queued(before):
-    for task_run in TaskRun.objects.filter(status=TaskState.QUEUED, queued_at__lt=before).select_related("run").only(
-        "pk", "task_name", "attempt", "run__id", "run__created_at"
+    for task_run in (
+        TaskRun.objects.filter(status=TaskState.QUEUED, queued_at__lt=before)
+        .select_related("run")
+        .only("pk", "task_name", "attempt", "run__id", "run__created_at")
     ):
         timeout = snapshot_of(task_run.run).tasks[task_run.task_name]["timeout"]
         yield task_run.pk, task_run.run_id, task_run.attempt, timeout

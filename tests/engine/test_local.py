@@ -77,7 +77,7 @@ def test_failure_marks_downstream_and_other_branches_keep_running(failing, marke
     }
     bad = run.task_runs.get(task_name="bad")
     assert bad.error == "RuntimeError: boom"
-    assert 'raise RuntimeError(message)' in bad.traceback
+    assert "raise RuntimeError(message)" in bad.traceback
     assert "never" not in side_effects(marker_dir)
     assert (run.failed_count, run.upstream_failed_count, run.succeeded_count) == (1, 1, 2)
 
@@ -114,7 +114,9 @@ def test_upstream_failure_reaches_a_groups_children(db, marker_dir):
 
 
 def test_retry_then_success(db, marker_dir):
-    flow = register_task_pipeline("retry", {"flaky": {"function": t.fail_first, "retries": 2, "params": {"failures": 2}}})
+    flow = register_task_pipeline(
+        "retry", {"flaky": {"function": t.fail_first, "retries": 2, "params": {"failures": 2}}}
+    )
     run = run_flow(flow, {"marker_dir": str(marker_dir)})
     flaky = run.task_runs.get()
     assert (flaky.status, flaky.attempt, flaky.max_attempts) == (TaskState.SUCCEEDED, 3, 3)
@@ -125,7 +127,9 @@ def test_retry_then_success(db, marker_dir):
 
 
 def test_retries_run_out(db, marker_dir):
-    flow = register_task_pipeline("retries_out", {"flaky": {"function": t.fail_first, "retries": 1, "params": {"failures": 5}}})
+    flow = register_task_pipeline(
+        "retries_out", {"flaky": {"function": t.fail_first, "retries": 1, "params": {"failures": 5}}}
+    )
     run = run_flow(flow, {"marker_dir": str(marker_dir)})
     flaky = run.task_runs.get()
     assert (flaky.status, flaky.attempt) == (TaskState.FAILED, 2)
@@ -137,7 +141,8 @@ def test_retry_delay_waits_with_backoff(db, marker_dir, monkeypatch):
     slept = []
     monkeypatch.setattr("flowforge_admin.engine.local.time.sleep", slept.append)
     flow = register_task_pipeline(
-        "backoff", {"flaky": {"function": t.fail_first, "retries": 2, "retry_delay": 1, "params": {"failures": 2}}}
+        "backoff",
+        {"flaky": {"function": t.fail_first, "retries": 2, "retry_delay": 1, "params": {"failures": 2}}},
     )
     run = run_flow(flow, {"marker_dir": str(marker_dir)})
     assert run.status == RunState.SUCCEEDED
@@ -153,7 +158,9 @@ def test_output_that_is_not_json_fails_the_task(db):
 
 
 def test_timeout_in_process(db, marker_dir):
-    flow = register_task_pipeline("slow", {"slow": {"function": t.work, "timeout": 1, "params": {"seconds": 3}}})
+    flow = register_task_pipeline(
+        "slow", {"slow": {"function": t.work, "timeout": 1, "params": {"seconds": 3}}}
+    )
     run = run_flow(flow, {"marker_dir": str(marker_dir)})
     slow = run.task_runs.get()
     assert slow.status == TaskState.FAILED
@@ -164,7 +171,9 @@ def test_timeout_in_process(db, marker_dir):
 def test_logs_are_captured_per_task_and_attempt(db):
     flow = register_task_pipeline("talk", {"talk": {"function": t.talk, "params": {"seconds": 0}}})
     run = run_flow(flow)
-    lines = list(TaskLog.objects.filter(task_run__run=run).values_list("attempt", "level", "source", "message"))
+    lines = list(
+        TaskLog.objects.filter(task_run__run=run).values_list("attempt", "level", "source", "message")
+    )
     assert (1, 20, "tests.engine_tasks", "talk log line 0") in lines
     assert (1, 20, "stdout", "talk print line 2") in lines
     assert (1, 30, "stderr", "talk to stderr") in lines

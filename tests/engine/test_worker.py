@@ -84,7 +84,9 @@ def test_common_downstream_is_enqueued_once(launched, django_capture_on_commit_c
     assert launched.succeeded_count == 4
 
 
-def test_run_goes_running_when_its_first_task_starts(launched, django_capture_on_commit_callbacks, monkeypatch):
+def test_run_goes_running_when_its_first_task_starts(
+    launched, django_capture_on_commit_callbacks, monkeypatch
+):
     seen = {}
 
     def spy(context, marker_dir, seconds=0.0):
@@ -147,7 +149,9 @@ def _fix_counts(run, old, new):
     """Keep the run's counters true after a hand-made status change."""
     from django.db.models import F
 
-    type(run).objects.filter(pk=run.pk).update(**{f"{old}_count": F(f"{old}_count") - 1, f"{new}_count": F(f"{new}_count") + 1})
+    type(run).objects.filter(pk=run.pk).update(
+        **{f"{old}_count": F(f"{old}_count") - 1, f"{new}_count": F(f"{new}_count") + 1}
+    )
 
 
 def test_stale_queued_message_is_sent_again_once(launched, django_capture_on_commit_callbacks):
@@ -160,7 +164,9 @@ def test_stale_queued_message_is_sent_again_once(launched, django_capture_on_com
 
 
 def test_due_retry_is_resumed_by_the_check(db, marker_dir, django_capture_on_commit_callbacks):
-    flow = register_task_pipeline("retry_later", {"flaky": {"function": t.fail_first, "retries": 1, "retry_delay": 60}})
+    flow = register_task_pipeline(
+        "retry_later", {"flaky": {"function": t.fail_first, "retries": 1, "retry_delay": 60}}
+    )
     with django_capture_on_commit_callbacks(execute=True):
         run = launch_flow(flow, {"marker_dir": str(marker_dir)})
     flaky = run.task_runs.get()

@@ -1,0 +1,249 @@
+"""Runs on a real worker: a `manage.py qcluster` process on the (file) SQLite test database."""
+
+import time
+
+import pytest
+from django.db import connection
+from django_q.tasks import async_task
+
+from flowforge_admin.api import cancel_run, launch_flow, register_task_pipeline, rerun_failed
+from flowforge_admin.engine.dispatch import WORKER_ENTRY
+from flowforge_admin.models import FlowRun, TaskLog
+from flowforge_admin.states import RunState, TaskState
+
+from .. import engine_tasks as t
+from .cluster import Cluster, wait_for
+from .conftest import side_effects
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def cluster(transactional_db, tmp_path):
+    if connection.vendor != "sqlite":
+        pytest.skip("these tests start a cluster on the SQLite test database file")
+    cluster = Cluster(tmp_path / "qcluster.log")
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def finished(run, timeout=60):
+    """Wait for ``run`` to finish; return it fresh from the database."""
+
+    def done():
+        run.refresh_from_db()
+        return run.is_finished
+
+    wait_for(done, timeout=timeout, message=f"run {run.pk} to finish")
+    return run
+
+
+def outputs(run):
+    return dict(run.task_runs.values_list("task_name", "output"))
+
+
+def statuses(run):
+    return dict(run.task_runs.values_list("task_name", "status"))
+
+
+def task_status(run, name):
+    return run.task_runs.values_list("status", flat=True).get(task_name=name)
+
+
+def test_diamond_runs_in_dependency_order(cluster, marker_dir):
+    flow = register_task_pipeline(
+        "diamond_on_workers",
+        {
+            "a": {"function": t.work},
+            "b": {"function": t.work, "depends_on": ["a"], "params": {"seconds": 0.2}},
+            "c": {"function": t.work, "depends_on": ["a"]},
+            "d": {"function": t.work, "depends_on": ["b", "c"]},
+        },
+    )
+    run = finished(launch_flow(flow, {"marker_dir": str(marker_dir)}))
+    assert run.status == RunState.SUCCEEDED, cluster.log()
+    order = side_effects(marker_dir)
+    assert order[0] == "a" and order[-1] == "d" and sorted(order[1:3]) == ["b", "c"]
+    out = outputs(run)
+    assert out["d"]["start"] >= max(out["b"]["end"], out["c"]["end"])
+
+
+def test_independent_tasks_run_in_parallel(cluster, marker_dir):
+    flow = register_task_pipeline(
+        "parallel",
+        {
+            "p1": {"function": t.work, "params": {"seconds": 1}},
+            "p2": {"function": t.work, "params": {"seconds": 1}},
+        },
+    )
+    run = finished(launch_flow(flow, {"marker_dir": str(marker_dir)}))
+    p1, p2 = outputs(run)["p1"], outputs(run)["p2"]
+    assert max(p1["start"], p2["start"]) < min(p1["end"], p2["end"]), "the two tasks did not overlap"
+
+
+def test_failure_and_upstream_failed(cluster, failing, marker_dir):
+    run = finished(launch_flow(failing, {"marker_dir": str(marker_dir)}))
+    assert run.status == RunState.FAILED
+    assert statuses(run) == {
+        "ok": TaskState.SUCCEEDED,
+        "bad": TaskState.FAILED,
+        "never": TaskState.UPSTREAM_FAILED,
+        "other": TaskState.SUCCEEDED,
+    }
+    assert run.task_runs.get(task_name="bad").error == "RuntimeError: boom"
+
+
+def test_retry_then_success(cluster, marker_dir):
+    flow = register_task_pipeline("retry_on_workers", {"flaky": {"function": t.fail_first, "retries": 1}})
+    run = finished(launch_flow(flow, {"marker_dir": str(marker_dir)}))
+    flaky = run.task_runs.get()
+    assert (run.status, flaky.attempt, flaky.output) == (RunState.SUCCEEDED, 2, {"attempt": 2})
+    assert side_effects(marker_dir) == ["flaky attempt 1", "flaky attempt 2"]
+
+
+def test_timeout_is_recorded_and_the_worker_replaced(cluster, marker_dir):
+    flow = register_task_pipeline(
+        "timeout_on_workers",
+        {
+            "slow": {"function": t.work, "timeout": 1, "params": {"seconds": 10}},
+            "other": {"function": t.work},
+        },
+    )
+    run = finished(launch_flow(flow, {"marker_dir": str(marker_dir)}))
+    slow = run.task_runs.get(task_name="slow")
+    assert slow.status == TaskState.FAILED
+    assert slow.error.startswith("timed out after 1 s"), slow.error
+    assert side_effects(marker_dir) == ["other"]
+    # Django-Q2 replaced the worker it killed: a new run still runs.
+    again = finished(
+        launch_flow(
+            register_task_pipeline("after_timeout", {"x": {"function": t.work}}),
+            {"marker_dir": str(marker_dir)},
+        )
+    )
+    assert again.status == RunState.SUCCEEDED
+
+
+def test_cancel_while_running(cluster, marker_dir):
+    flow = register_task_pipeline(
+        "cancel_on_workers",
+        {
+            "long": {"function": t.work, "params": {"seconds": 2}},
+            "next": {"function": t.work, "depends_on": ["long"]},
+        },
+    )
+    run = launch_flow(flow, {"marker_dir": str(marker_dir)})
+    wait_for(lambda: task_status(run, "long") == TaskState.RUNNING, message="the long task to start")
+    cancel_run(run)
+    assert run.status == RunState.CANCELLED
+    # The running function ends on its own; its result is discarded and nothing follows.
+    wait_for(lambda: "long" in side_effects(marker_dir), timeout=15, message="the long task to end")
+    time.sleep(1)
+    run.refresh_from_db()
+    assert run.status == RunState.CANCELLED
+    assert statuses(run) == {"long": TaskState.CANCELLED, "next": TaskState.CANCELLED}
+    assert run.task_runs.get(task_name="long").output is None
+    assert "next" not in side_effects(marker_dir)
+
+
+def test_rerun_from_failure_keeps_succeeded_outputs(cluster, marker_dir):
+    flow = register_task_pipeline(
+        "rerun_on_workers",
+        {"first": {"function": t.work}, "flaky": {"function": t.fail_first, "depends_on": ["first"]}},
+    )
+    run = finished(launch_flow(flow, {"marker_dir": str(marker_dir)}))
+    assert run.status == RunState.FAILED
+    first_output = outputs(run)["first"]
+    run = finished(rerun_failed(run))
+    assert run.status == RunState.SUCCEEDED
+    assert outputs(run)["first"] == first_output
+    assert side_effects(marker_dir) == ["first", "flaky attempt 1", "flaky attempt 2"]
+
+
+def test_nested_group_semantics(cluster, nested, marker_dir):
+    run = finished(launch_flow(nested, {"marker_dir": str(marker_dir)}))
+    assert run.status == RunState.SUCCEEDED
+    assert side_effects(marker_dir) == ["start", "x", "y"]
+    out = outputs(run)
+    assert out["group"]["upstream"] == ["start", "x", "y", "z"]
+    assert out["after"]["upstream"] == ["group"]
+
+
+def test_outputs_and_params_reach_the_functions(cluster):
+    flow = register_task_pipeline(
+        "params_on_workers",
+        {
+            "echo": {"function": t.echo, "params": {"task_default": 1}},
+            "after": {"function": t.gather, "depends_on": ["echo"]},
+        },
+        params={"flow_default": "f"},
+    )
+    run = finished(launch_flow(flow, {"given": [1, 2]}))
+    out = outputs(run)
+    assert out["echo"]["kwargs"] == {"flow_default": "f", "task_default": 1, "given": [1, 2]}
+    assert out["after"]["outputs"]["echo"] == out["echo"]
+
+
+def test_logs_of_parallel_tasks_are_kept_apart_and_readable_while_running(cluster):
+    flow = register_task_pipeline(
+        "talkers",
+        {
+            "left": {"function": t.talk, "params": {"lines": 8, "seconds": 0.3}},
+            "right": {"function": t.talk, "params": {"lines": 8, "seconds": 0.3}},
+        },
+    )
+    run = launch_flow(flow)
+    # Lines are written in batches while the tasks run, not only at the end.
+    wait_for(
+        lambda: (
+            TaskLog.objects.filter(task_run__run=run).exists()
+            and not FlowRun.objects.get(pk=run.pk).is_finished
+        ),
+        timeout=20,
+        message="log lines of running tasks",
+    )
+    run = finished(run)
+    for name in ("left", "right"):
+        lines = list(
+            TaskLog.objects.filter(task_run__run=run, task_run__task_name=name).values_list(
+                "message", flat=True
+            )
+        )
+        assert len(lines) == 17, lines
+        assert all(line.startswith(name) for line in lines), lines
+
+
+def test_a_duplicate_message_runs_once(cluster, marker_dir):
+    flow = register_task_pipeline("duplicate", {"slow": {"function": t.work, "params": {"seconds": 0.5}}})
+    run = launch_flow(flow, {"marker_dir": str(marker_dir)})
+    slow = run.task_runs.get()
+    async_task(WORKER_ENTRY, slow.pk, 1)  # the broker delivers the same attempt again
+    run = finished(run)
+    time.sleep(1)
+    assert side_effects(marker_dir) == ["slow"]
+    assert run.status == RunState.SUCCEEDED
+
+
+def test_kill_9_mid_task_loses_nothing(cluster, marker_dir):
+    """The workers die mid-task; after a restart the lost-work check brings the task back."""
+    flow = register_task_pipeline(
+        "survivor",
+        {
+            "first": {"function": t.work},
+            "long": {"function": t.work, "depends_on": ["first"], "params": {"seconds": 4}},
+            "last": {"function": t.work, "depends_on": ["long"]},
+        },
+    )
+    run = launch_flow(flow, {"marker_dir": str(marker_dir)})
+    wait_for(lambda: task_status(run, "long") == TaskState.RUNNING, message="the long task to start")
+    time.sleep(1)
+    cluster.kill()
+    assert side_effects(marker_dir) == ["first"]
+    cluster.start()
+    # The check runs on Django-Q2's scheduler (every 30 s) once the heartbeat is stale.
+    run = finished(run, timeout=150)
+    assert run.status == RunState.SUCCEEDED, cluster.log()
+    assert sorted(side_effects(marker_dir)) == ["first", "last", "long"]
+    long = run.task_runs.get(task_name="long")
+    assert (long.attempt, long.lost_attempts) == (2, 1)
