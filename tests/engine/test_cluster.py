@@ -64,7 +64,9 @@ def test_diamond_runs_in_dependency_order(cluster, marker_dir):
     run = finished(launch_flow(flow, {"marker_dir": str(marker_dir)}))
     assert run.status == RunState.SUCCEEDED, cluster.log()
     order = side_effects(marker_dir)
-    assert order[0] == "a" and order[-1] == "d" and sorted(order[1:3]) == ["b", "c"]
+    assert order[0] == "a"
+    assert order[-1] == "d"
+    assert sorted(order[1:3]) == ["b", "c"]
     out = outputs(run)
     assert out["d"]["start"] >= max(out["b"]["end"], out["c"]["end"])
 

@@ -26,11 +26,13 @@ def test_diamond_runs_in_dependency_order(diamond, marker_dir):
     assert run.status == RunState.SUCCEEDED
     assert set(statuses(run).values()) == {TaskState.SUCCEEDED}
     order = side_effects(marker_dir)
-    assert order[0] == "a" and set(order[1:]) == {"b", "c"}
+    assert order[0] == "a"
+    assert set(order[1:]) == {"b", "c"}
     out = outputs(run)
     assert out["d"]["upstream"] == ["b", "c"]
     assert out["d"]["outputs"]["b"]["task"] == "b"
-    assert run.succeeded_count == 4 and run.pending_count == 0
+    assert run.succeeded_count == 4
+    assert run.pending_count == 0
     assert run.started_at <= run.finished_at
 
 

@@ -50,7 +50,8 @@ def test_launch_enqueues_only_the_first_ready_tasks_after_commit(launched):
     assert launched.status == RunState.QUEUED
     assert messages() == [(a.pk, 1)]
     assert (a.status, a.attempt) == (TaskState.QUEUED, 1)
-    assert launched.pending_count == 3 and launched.queued_count == 1
+    assert launched.pending_count == 3
+    assert launched.queued_count == 1
 
 
 def test_a_message_delivered_twice_runs_once(launched, marker_dir, django_capture_on_commit_callbacks):
