@@ -1,8 +1,12 @@
 """Runs on a real worker: a `manage.py qcluster` process on the (file) SQLite test database."""
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django_q.tasks import async_task
 
@@ -249,3 +253,30 @@ def test_kill_9_mid_task_loses_nothing(cluster, marker_dir):
     assert sorted(side_effects(marker_dir)) == ["first", "last", "long"]
     long = run.task_runs.get(task_name="long")
     assert (long.attempt, long.lost_attempts) == (2, 1)
+
+
+def run_command(*args):
+    """Run `manage.py run_flow` as a person would, on the test database."""
+    env = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}"}
+    return subprocess.run(
+        [sys.executable, "manage.py", "run_flow", *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_run_flow_command_waits_and_exits_with_the_outcome(cluster, failing, marker_dir):
+    register_task_pipeline("fine", {"only": {"function": t.work}})
+    done = run_command("fine", "--param", f"marker_dir={marker_dir}", "--wait")
+    assert done.returncode == 0, done.stderr
+    assert "  only: succeeded" in done.stdout
+    assert done.stdout.strip().endswith("succeeded")
+
+    broken = run_command("failing", "--param", f"marker_dir={marker_dir}", "--wait")
+    assert broken.returncode == 1, broken.stderr
+    assert "  bad: failed" in broken.stdout
+    assert "  never: upstream_failed" in broken.stdout
+    assert "failed" in broken.stderr
