@@ -151,8 +151,13 @@ FLOWFORGE_REDIS_URL = os.environ.get("FLOWFORGE_REDIS_URL", "")
 if FLOWFORGE_REDIS_URL:
     Q_CLUSTER["redis"] = FLOWFORGE_REDIS_URL
 else:
+    # The ORM broker on the default database, polling fast while work flows
+    # and every `poll` seconds when idle (see flowforge_admin/broker.py).
     Q_CLUSTER["orm"] = "default"
-    Q_CLUSTER["poll"] = 0.2
+    Q_CLUSTER["poll"] = float(os.environ.get("FLOWFORGE_IDLE_POLL", "0.2"))
+    Q_CLUSTER["broker_class"] = os.environ.get("FLOWFORGE_BROKER_CLASS", "flowforge_admin.broker.AdaptiveORM")
+FLOWFORGE_FAST_POLL = float(os.environ.get("FLOWFORGE_FAST_POLL", "0.01"))
+FLOWFORGE_FAST_POLL_FOR = float(os.environ.get("FLOWFORGE_FAST_POLL_FOR", "5"))
 
 # Modules whose public functions editors may pick as task functions in the
 # admin and in import files (trusted: they are imported to list the choices).

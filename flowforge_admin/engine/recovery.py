@@ -68,7 +68,7 @@ def _stale_queued(before):
         .select_related("run")
         .only("pk", "task_name", "attempt", "run__id", "run__created_at")
     ):
-        timeout = snapshot_of(task_run.run).tasks[task_run.task_name]["timeout"]
+        timeout = snapshot_of(task_run.run_id, task_run.run.created_at).tasks[task_run.task_name]["timeout"]
         yield task_run.pk, task_run.run_id, task_run.attempt, timeout
 
 

@@ -20,9 +20,10 @@ def take_snapshot(flow):
 class Snapshot:
     """Read-only graph of a run's tasks (parents before children, in sibling order)."""
 
-    def __init__(self, data):
+    def __init__(self, data, run_params=None):
         self.data = data
         self.params = data.get("params") or {}
+        self.run_params = run_params or {}
         self.tasks = {task["name"]: task for task in data["tasks"]}
         self.names = [task["name"] for task in data["tasks"]]
         self.children = {name: [] for name in self.names}
@@ -62,16 +63,14 @@ class Snapshot:
 
 
 @functools.lru_cache(maxsize=256)
-def _load(run_id, created_at):
+def snapshot_of(run_id, created_at):
+    """Return the run's Snapshot (with its parameters), read once per process.
+
+    Neither ever changes after launch. Keyed by id and creation time, so that
+    a reused id (a test database, a restored backup) never finds another
+    run's snapshot.
+    """
     from ..models import FlowRun
 
-    return Snapshot(FlowRun.objects.values_list("snapshot", flat=True).get(pk=run_id))
-
-
-def snapshot_of(run):
-    """Return the run's Snapshot, parsed once per process (a snapshot never changes).
-
-    Keyed by id and creation time, so that a reused id (a test database,
-    a restored backup) never finds another run's snapshot.
-    """
-    return _load(run.pk, run.created_at)
+    data, params = FlowRun.objects.values_list("snapshot", "params").get(pk=run_id)
+    return Snapshot(data, run_params=params)

@@ -28,7 +28,7 @@ class RunChange:
 
     def __init__(self, run):
         self.run = run
-        self.snapshot = snapshot_of(run)
+        self.snapshot = snapshot_of(run.pk, run.created_at)
         self.now = timezone.now()
         self._rows = {}  # task name -> {"status", "pk", "attempt"}, as this transaction sees them
         self._counts = {}
@@ -38,13 +38,14 @@ class RunChange:
         return self.row(name)["status"]
 
     def row(self, name):
-        if name not in self._rows:
+        """Return {"status", "pk", "attempt"} of a task run, reading it if needed."""
+        if "pk" not in self._rows.get(name, ()):
             self.load([name])
         return self._rows[name]
 
     def load(self, names):
         """Read the statuses (and ids, attempts) of ``names`` in one query."""
-        missing = [name for name in names if name not in self._rows]
+        missing = [name for name in names if "pk" not in self._rows.get(name, ())]
         if missing:
             for name, status, pk, attempt in TaskRun.objects.filter(
                 run=self.run, task_name__in=missing
@@ -59,18 +60,26 @@ class RunChange:
         taken over changes nothing. ``next_attempt`` counts the attempt up by
         one in the same update.
         """
-        expected = {expect} if isinstance(expect, str) else set(expect)
-        row = self.row(name)
-        if row["status"] not in expected:
-            return False
-        rows = TaskRun.objects.filter(pk=row["pk"], status=row["status"])
+        known = self._rows.get(name)
+        if known is None and isinstance(expect, str) and not next_attempt:
+            # One expected status and nothing read yet: the conditional update
+            # alone says whether it moved (the worker's hot path).
+            current, rows = expect, TaskRun.objects.filter(run=self.run, task_name=name, status=expect)
+        else:
+            expected = {expect} if isinstance(expect, str) else set(expect)
+            row = self.row(name)
+            current = row["status"]
+            if current not in expected:
+                return False
+            rows = TaskRun.objects.filter(pk=row["pk"], status=current)
         if expect_attempt is not None:
             rows = rows.filter(attempt=expect_attempt)
         if next_attempt:
             fields["attempt"] = F("attempt") + 1
         if not rows.update(status=to, **fields):
             return False
-        self._counted(row["status"], to, 1)
+        self._counted(current, to, 1)
+        row = self._rows.setdefault(name, {})
         row["status"] = to
         if next_attempt:
             row["attempt"] += 1

@@ -14,6 +14,9 @@ import logging
 import traceback
 
 from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.exceptions import TimeoutException
 
@@ -36,8 +39,7 @@ def execute_task(task_run_id, attempt):
     if claimed is None:
         logger.info("task run %s attempt %s: not queued any more, message ignored", task_run_id, attempt)
         return
-    run, name = claimed
-    run_id = run.pk
+    snapshot, run_id, name = claimed
     capture = LogCapture(task_run_id, attempt)
     # The heartbeat thread has its own connection: it could neither see nor
     # write into a transaction the caller holds open (run_flow inside an
@@ -48,10 +50,10 @@ def execute_task(task_run_id, attempt):
     try:
         with capture.active():
             try:
-                output = _call(run, name, attempt)
+                output = _call(snapshot, run_id, name, attempt)
             except TimeoutException as error:
                 # Django-Q2 kills this process 3 s after raising it: record first.
-                timeout = snapshot_of(run).tasks[name]["timeout"]
+                timeout = snapshot.tasks[name]["timeout"]
                 _failed(capture, run_id, name, attempt, f"timed out after {timeout} s ({error})")
                 raise
             except (Exception, SystemExit) as error:
@@ -65,34 +67,36 @@ def execute_task(task_run_id, attempt):
 
 
 def claim(task_run_id, attempt):
-    """Move the attempt from queued to running; return (run, task name), or None."""
-    found = TaskRun.objects.filter(pk=task_run_id).values_list("run_id", "task_name").first()
+    """Move the attempt from queued to running; return its run's Snapshot and task name, or None.
+
+    One conditional update decides: a second delivery of the same message,
+    or a message for an attempt already taken over, finds nothing to claim.
+    The claim decides nothing about other tasks, so it does not need the
+    run's lock; the run's counters (and its start) move in the same transaction.
+    """
+    found = TaskRun.objects.filter(pk=task_run_id).values_list("run_id", "task_name", "run__created_at").first()
     if found is None:
         return None
-    run_id, name = found
-    with changing(run_id) as change:
-        now = change.now
-        if not change.move(
-            name,
-            TaskState.RUNNING,
-            expect=TaskState.QUEUED,
-            expect_attempt=attempt,
-            started_at=now,
-            heartbeat_at=now,
-            finished_at=None,
+    run_id, name, created_at = found
+    now = timezone.now()
+    with transaction.atomic():
+        if not TaskRun.objects.filter(pk=task_run_id, status=TaskState.QUEUED, attempt=attempt).update(
+            status=TaskState.RUNNING, started_at=now, heartbeat_at=now, finished_at=None
         ):
             return None
-        if change.run.status == RunState.QUEUED:
-            change.set_run_status(RunState.RUNNING, started_at=change.run.started_at or now)
-    return change.run, name
+        FlowRun.objects.filter(pk=run_id).update(
+            queued_count=F("queued_count") - 1,
+            running_count=F("running_count") + 1,
+            status=Case(When(status=RunState.QUEUED, then=Value(RunState.RUNNING)), default=F("status")),
+            started_at=Coalesce("started_at", Value(now)),
+        )
+    return snapshot_of(run_id, created_at), run_id, name
 
 
-def _call(run, name, attempt):
+def _call(snapshot, run_id, name, attempt):
     """Call the task function with what it declares; return its output as JSON data."""
-    snapshot = snapshot_of(run)
     task = snapshot.tasks[name]
-    run_params = FlowRun.objects.values_list("params", flat=True).get(pk=run.pk)
-    params = {**snapshot.params, **task["params"], **run_params}
+    params = {**snapshot.params, **task["params"], **snapshot.run_params}
     func = import_string(task["function"])
     signature = inspect.signature(func)
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
@@ -102,12 +106,12 @@ def _call(run, name, attempt):
     kwargs.pop("context", None)
     if "context" in signature.parameters:
         kwargs["context"] = TaskContext(
-            run_id=run.pk,
+            run_id=run_id,
             flow_name=snapshot.data["flow"],
             task_name=name,
             attempt=attempt,
             params=params,
-            upstream=_upstream_outputs(run.pk, snapshot, name),
+            upstream=_upstream_outputs(run_id, snapshot, name),
         )
     return _as_json(func(**kwargs))
 

@@ -1,0 +1,239 @@
+"""Benchmark: the flow engine against plain Django-Q2 doing the same work, in one run.
+
+Run by hand (not part of the test suite):
+
+    .venv/bin/python bench/bench_engine.py [--repeat 3] [--fanout 1000] [--chain 50]
+
+Everything runs on a throwaway SQLite database (WAL, the embedded default)
+with real `qcluster` processes (2 workers). For each broker setting it
+measures:
+
+- chain: per-hop time of a chain of no-op tasks (engine flow vs a plain
+  Django-Q2 chain where each task enqueues the next);
+- fan-out: tasks/s of N independent no-op tasks (engine flow vs N plain
+  ``async_task`` calls), and of an N-task layered DAG (engine only);
+- the wall time of a 40-task chain (engine), and the CPU an idle cluster
+  uses over 20 s;
+- for reference, the predecessor's loop that checks readiness once a second.
+
+Medians of --repeat runs; ratios are engine / plain.
+"""
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+VAR = tempfile.mkdtemp(prefix="flowforge-bench-")
+BASE_ENV = {
+    **os.environ,
+    "DJANGO_SETTINGS_MODULE": "project.settings",
+    "DJANGO_DEBUG": "1",
+    "DJANGO_LOG_LEVEL": "WARNING",
+    "FLOWFORGE_VAR_DIR": VAR,
+    "FLOWFORGE_WORKERS": "2",
+}
+os.environ.update(BASE_ENV)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django_q.tasks import async_task, count_group  # noqa: E402
+
+from bench import tasks  # noqa: E402
+from flowforge_admin.api import launch_flow, register_task_pipeline  # noqa: E402
+from flowforge_admin.models import FlowRun  # noqa: E402
+
+PLAIN_ORM = "django_q.brokers.orm.ORM"
+ADAPTIVE = "flowforge_admin.broker.AdaptiveORM"
+NOOP = "bench.tasks.noop"
+
+
+class Cluster:
+    def __init__(self, **env):
+        self.env = {**BASE_ENV, **env}
+
+    def __enter__(self):
+        self.log = open(Path(VAR) / "qcluster.log", "a")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        time.sleep(3)  # let every worker come up before measuring
+        return self
+
+    def __exit__(self, *exc):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+        self.log.close()
+
+    def cpu_seconds(self):
+        """CPU time used so far by every process of the cluster's process group."""
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.process.pid:  # process group id
+                total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total / os.sysconf("SC_CLK_TCK")
+
+
+def wait_run(run, timeout=600):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if FlowRun.objects.filter(pk=run.pk, status__in=["succeeded", "failed", "cancelled"]).exists():
+            return
+        time.sleep(0.005)
+    raise RuntimeError(f"run {run.pk} did not finish")
+
+
+def timed_run(flow):
+    start = time.perf_counter()
+    run = launch_flow(flow)
+    wait_run(run)
+    elapsed = time.perf_counter() - start
+    status = FlowRun.objects.get(pk=run.pk).status
+    assert status == "succeeded", status
+    return elapsed
+
+
+def plain_chain(length):
+    done = Path(tempfile.mkdtemp(dir=VAR)) / "done"
+    start = time.perf_counter()
+    async_task("bench.tasks.plain_hop", length - 1, str(done))
+    while not done.exists():
+        time.sleep(0.001)
+    return time.perf_counter() - start
+
+
+def plain_fanout(count, key, save):
+    """Enqueue ``count`` no-op tasks; return the time until all ran.
+
+    With ``save``, Django-Q2 stores each result (its default) and the count
+    comes from its result table; without, each task writes a marker file.
+    """
+    markers = Path(tempfile.mkdtemp(dir=VAR))
+    start = time.perf_counter()
+    for number in range(count):
+        if save:
+            async_task(NOOP, group=key)
+        else:
+            async_task("bench.tasks.touch", str(markers / str(number)), save=False)
+    if save:
+        while count_group(key) < count:
+            time.sleep(0.01)
+    else:
+        while sum(1 for _ in markers.iterdir()) < count:
+            time.sleep(0.01)
+    return time.perf_counter() - start
+
+
+def predecessor_loop(length):
+    """The seed's way: every second, run the tasks whose upstream is done."""
+    done, start = set(), time.perf_counter()
+    while len(done) < length:
+        time.sleep(1)
+        ready = [i for i in range(length) if i not in done and (i == 0 or i - 1 in done)]
+        done.update(ready)
+    return time.perf_counter() - start
+
+
+def flows(chain, fanout):
+    chain_flow = register_task_pipeline(
+        f"chain{chain}", {f"t{i}": {"function": tasks.noop, "depends_on": [f"t{i - 1}"] if i else []} for i in range(chain)}
+    )
+    chain40 = register_task_pipeline(
+        "chain40", {f"t{i}": {"function": tasks.noop, "depends_on": [f"t{i - 1}"] if i else []} for i in range(40)}
+    )
+    fan = register_task_pipeline(f"fan{fanout}", {f"t{i}": {"function": tasks.noop} for i in range(fanout)})
+    width = 100
+    layered = register_task_pipeline(
+        f"layered{fanout}",
+        {
+            f"l{layer}_{i}": {
+                "function": tasks.noop,
+                "depends_on": [f"l{layer - 1}_{i}", f"l{layer - 1}_{(i + 1) % width}"] if layer else [],
+            }
+            for layer in range(fanout // width)
+            for i in range(width)
+        },
+    )
+    return chain_flow, chain40, fan, layered
+
+
+def idle_cpu(cluster, seconds=60):
+    """Percent of one core the idle cluster uses (its scheduler ticks included)."""
+    before = cluster.cpu_seconds()
+    time.sleep(seconds)
+    return (cluster.cpu_seconds() - before) / seconds * 100
+
+
+def median(func, repeat):
+    return statistics.median(func() for _ in range(repeat))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--chain", type=int, default=50)
+    parser.add_argument("--fanout", type=int, default=1000)
+    parser.add_argument("--polls", type=float, nargs="+", default=[0.2, 0.05, 0.01])
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    chain_flow, chain40, fan, layered = flows(args.chain, args.fanout)
+    rows = []
+
+    def row(what, setting, plain, engine, unit):
+        ratio = f"{engine / plain:.2f}" if plain and engine else ""
+        rows.append((what, setting, plain, engine, unit, ratio))
+        print(f"{what:<34} {setting:<22} {fmt(plain):>10} {fmt(engine):>10} {unit:<7} {ratio:>6}", flush=True)
+
+    print(f"{'measure':<34} {'broker':<22} {'plain':>10} {'engine':>10} {'unit':<7} {'ratio':>6}")
+    for poll in args.polls:
+        setting = f"ORM poll {poll}"
+        with Cluster(FLOWFORGE_BROKER_CLASS=PLAIN_ORM, FLOWFORGE_IDLE_POLL=str(poll)):
+            plain = median(lambda: plain_chain(args.chain), args.repeat) / args.chain * 1000
+            engine = median(lambda: timed_run(chain_flow), args.repeat) / args.chain * 1000
+            row(f"chain of {args.chain}: per hop", setting, plain, engine, "ms")
+    setting = "adaptive 0.01 / 0.2"
+    with Cluster(FLOWFORGE_BROKER_CLASS=ADAPTIVE) as cluster:
+        plain = median(lambda: plain_chain(args.chain), args.repeat) / args.chain * 1000
+        engine = median(lambda: timed_run(chain_flow), args.repeat) / args.chain * 1000
+        row(f"chain of {args.chain}: per hop", setting, plain, engine, "ms")
+        row("chain of 40: wall time", setting, None, median(lambda: timed_run(chain40), args.repeat), "s")
+        keys = iter(range(1000))
+        engine = args.fanout / median(lambda: timed_run(fan), args.repeat)
+        for save in (True, False):
+            plain = args.fanout / median(lambda: plain_fanout(args.fanout, f"bench-{next(keys)}", save), args.repeat)
+            row(f"fan-out of {args.fanout} (plain save={save})", setting, plain, engine, "tasks/s")
+            layered_rate = args.fanout / median(lambda: timed_run(layered), args.repeat)
+            row(f"layered DAG of {args.fanout} (plain save={save})", setting, plain, layered_rate, "tasks/s")
+        time.sleep(10)  # past the fast-poll window
+        idle_adaptive = idle_cpu(cluster)
+    with Cluster(FLOWFORGE_BROKER_CLASS=PLAIN_ORM, FLOWFORGE_IDLE_POLL="0.2") as cluster:
+        idle_plain = idle_cpu(cluster)
+    row("idle cluster CPU", "plain 0.2 vs adaptive", idle_plain, idle_adaptive, "% core")
+    row("predecessor loop (1 s checks)", "in process", None, predecessor_loop(5) / 5 * 1000, "ms/hop")
+
+
+def fmt(value):
+    return "" if value is None else f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+if __name__ == "__main__":
+    main()
