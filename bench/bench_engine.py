@@ -155,10 +155,12 @@ def predecessor_loop(length):
 
 def flows(chain, fanout):
     chain_flow = register_task_pipeline(
-        f"chain{chain}", {f"t{i}": {"function": tasks.noop, "depends_on": [f"t{i - 1}"] if i else []} for i in range(chain)}
+        f"chain{chain}",
+        {f"t{i}": {"function": tasks.noop, "depends_on": [f"t{i - 1}"] if i else []} for i in range(chain)},
     )
     chain40 = register_task_pipeline(
-        "chain40", {f"t{i}": {"function": tasks.noop, "depends_on": [f"t{i - 1}"] if i else []} for i in range(40)}
+        "chain40",
+        {f"t{i}": {"function": tasks.noop, "depends_on": [f"t{i - 1}"] if i else []} for i in range(40)},
     )
     fan = register_task_pipeline(f"fan{fanout}", {f"t{i}": {"function": tasks.noop} for i in range(fanout)})
     width = 100
@@ -188,7 +190,9 @@ def median(func, repeat):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--chain", type=int, default=50)
     parser.add_argument("--fanout", type=int, default=1000)
@@ -218,10 +222,12 @@ def main():
         row("chain of 40: wall time", setting, None, median(lambda: timed_run(chain40), args.repeat), "s")
         keys = iter(range(1000))
         engine = args.fanout / median(lambda: timed_run(fan), args.repeat)
+        layered_rate = args.fanout / median(lambda: timed_run(layered), args.repeat)
         for save in (True, False):
-            plain = args.fanout / median(lambda: plain_fanout(args.fanout, f"bench-{next(keys)}", save), args.repeat)
+            plain = args.fanout / median(
+                lambda save=save: plain_fanout(args.fanout, f"bench-{next(keys)}", save), args.repeat
+            )
             row(f"fan-out of {args.fanout} (plain save={save})", setting, plain, engine, "tasks/s")
-            layered_rate = args.fanout / median(lambda: timed_run(layered), args.repeat)
             row(f"layered DAG of {args.fanout} (plain save={save})", setting, plain, layered_rate, "tasks/s")
         time.sleep(10)  # past the fast-poll window
         idle_adaptive = idle_cpu(cluster)

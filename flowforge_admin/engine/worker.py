@@ -74,7 +74,9 @@ def claim(task_run_id, attempt):
     The claim decides nothing about other tasks, so it does not need the
     run's lock; the run's counters (and its start) move in the same transaction.
     """
-    found = TaskRun.objects.filter(pk=task_run_id).values_list("run_id", "task_name", "run__created_at").first()
+    found = (
+        TaskRun.objects.filter(pk=task_run_id).values_list("run_id", "task_name", "run__created_at").first()
+    )
     if found is None:
         return None
     run_id, name, created_at = found
