@@ -1,6 +1,9 @@
 """State changes asked for by people or code: cancel a run, re-run its failed part."""
 
+from django.db.models import F
+
 from ..exceptions import InvalidTransition
+from ..models import TaskRun
 from ..states import RUN_CANCELLABLE, TASK_ACTIVE, TASK_RERUNNABLE, RunState, TaskState
 from .advance import start_run
 from .transitions import changing
@@ -50,9 +53,28 @@ def rerun_failed(run):
             )
         ordered = [name for name in snapshot.names if name in again]
         change.move_all(
-            ordered, TaskState.PENDING, finished_at=None, started_at=None, error="", traceback="", output=None
+            ordered,
+            TaskState.PENDING,
+            finished_at=None,
+            started_at=None,
+            heartbeat_at=None,
+            error="",
+            traceback="",
+            output=None,
         )
+        _renew_retries(change, ordered)
         change.set_run_status(RunState.QUEUED, finished_at=None)
         start_run(change)
     run.refresh_from_db()
     return run
+
+
+def _renew_retries(change, names):
+    """Give each task run of a re-run its full number of retries again."""
+    by_retries = {}
+    for name in names:
+        by_retries.setdefault(change.snapshot.tasks[name]["retries"], []).append(name)
+    for retries, group in by_retries.items():
+        TaskRun.objects.filter(run=change.run, task_name__in=group).update(
+            max_attempts=F("attempt") - F("lost_attempts") + retries + 1
+        )

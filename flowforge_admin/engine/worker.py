@@ -161,10 +161,13 @@ def record_failure(run_id, name, attempt, message, details=""):
         if change.status(name) != TaskState.RUNNING or change.row(name)["attempt"] != attempt:
             return  # cancelled, or taken over by the lost-work check
         task = change.snapshot.tasks[name]
-        lost = TaskRun.objects.values_list("lost_attempts", flat=True).get(pk=change.row(name)["pk"])
-        tries = attempt - lost
+        lost, allowed = TaskRun.objects.values_list("lost_attempts", "max_attempts").get(
+            pk=change.row(name)["pk"]
+        )
+        # Attempts of this round (a re-run starts a new one); lost ones do not count.
+        tries = attempt - lost - (allowed - task["retries"] - 1)
         error = {"error": message, "traceback": details}
-        if tries >= task["retries"] + 1:
+        if attempt - lost >= allowed:
             change.move(
                 name,
                 TaskState.FAILED,

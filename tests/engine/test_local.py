@@ -4,6 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from flowforge_admin.api import register_task_pipeline, rerun_failed, run_flow
+from flowforge_admin.engine.dispatch import local_queue
+from flowforge_admin.engine.local import _execute
 from flowforge_admin.models import TaskLog
 from flowforge_admin.states import RunState, TaskState
 
@@ -194,9 +196,6 @@ def test_rerun_failed_keeps_succeeded_outputs(db, marker_dir):
     run = run_flow(flow, {"marker_dir": str(marker_dir)})
     assert run.status == RunState.FAILED
     first_output = outputs(run)["first"]
-    from flowforge_admin.engine.dispatch import local_queue
-    from flowforge_admin.engine.local import _execute
-
     with local_queue() as queue:
         rerun_failed(run)
         while (ready := queue.next_ready()) is not None:
@@ -206,6 +205,22 @@ def test_rerun_failed_keeps_succeeded_outputs(db, marker_dir):
     assert outputs(run)["first"] == first_output
     assert side_effects(marker_dir) == ["first", "flaky attempt 1", "flaky attempt 2", "last"]
     assert run.task_runs.get(task_name="flaky").attempt == 2
+
+
+def test_rerun_gives_each_task_its_retries_again(db, marker_dir):
+    flow = register_task_pipeline(
+        "rerun_retries", {"flaky": {"function": t.fail_first, "retries": 1, "params": {"failures": 3}}}
+    )
+    run = run_flow(flow, {"marker_dir": str(marker_dir)})
+    assert run.status == RunState.FAILED
+    with local_queue() as queue:
+        rerun_failed(run)
+        while (ready := queue.next_ready()) is not None:
+            _execute(*ready)
+    run.refresh_from_db()
+    flaky = run.task_runs.get()
+    # Attempt 3 failed, and the re-run's one retry (attempt 4) succeeded.
+    assert (run.status, flaky.attempt, flaky.max_attempts) == (RunState.SUCCEEDED, 4, 4)
 
 
 def test_bad_params_create_nothing(diamond):
