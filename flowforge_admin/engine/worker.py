@@ -13,9 +13,10 @@ import json
 import logging
 import traceback
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.exceptions import TimeoutException
@@ -81,18 +82,35 @@ def claim(task_run_id, attempt):
         return None
     run_id, name, created_at = found
     now = timezone.now()
-    with transaction.atomic():
-        if not TaskRun.objects.filter(pk=task_run_id, status=TaskState.QUEUED, attempt=attempt).update(
-            status=TaskState.RUNNING, started_at=now, heartbeat_at=now, finished_at=None
-        ):
+    # Compiled before the transaction: on SQLite the write lock is held from
+    # BEGIN to COMMIT, and every other worker waits for it meanwhile.
+    claim_task = _compiled_update(
+        TaskRun.objects.filter(pk=task_run_id, status=TaskState.QUEUED, attempt=attempt),
+        status=TaskState.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        finished_at=None,
+    )
+    count_run = _compiled_update(
+        FlowRun.objects.filter(pk=run_id),
+        queued_count=F("queued_count") - 1,
+        running_count=F("running_count") + 1,
+        status=Case(When(status=RunState.QUEUED, then=Value(RunState.RUNNING)), default=F("status")),
+        started_at=Coalesce("started_at", Value(now)),
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(*claim_task)
+        if cursor.rowcount != 1:
             return None
-        FlowRun.objects.filter(pk=run_id).update(
-            queued_count=F("queued_count") - 1,
-            running_count=F("running_count") + 1,
-            status=Case(When(status=RunState.QUEUED, then=Value(RunState.RUNNING)), default=F("status")),
-            started_at=Coalesce("started_at", Value(now)),
-        )
+        cursor.execute(*count_run)
     return snapshot_of(run_id, created_at), run_id, name
+
+
+def _compiled_update(queryset, **values):
+    """Return (sql, params) of ``queryset.update(**values)``, without running it."""
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    return query.get_compiler(queryset.db).as_sql()
 
 
 def _call(snapshot, run_id, name, attempt):
