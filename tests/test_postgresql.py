@@ -1,8 +1,8 @@
-"""The definition storage and admin suites again, on a real PostgreSQL server.
+"""The definition storage, admin and engine unit suites again, on a real PostgreSQL server.
 
 The embedded default is SQLite; scale-out installs use PostgreSQL through
-DATABASE_URL with the same code. This runs the storage, registration and
-admin tests in a child pytest against PostgreSQL (pytest-django creates and
+DATABASE_URL with the same code. This runs the storage, registration,
+admin and engine unit tests (row locks, conditional updates) in a child pytest against PostgreSQL (pytest-django creates and
 drops its own ``test_flowforge_ci`` database; nothing else is touched).
 """
 
@@ -18,7 +18,15 @@ from .conftest import require_service
 POSTGRES_URL = os.environ.get(
     "FLOWFORGE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/flowforge_ci"
 )
-SUITES = ["tests/test_api.py", "tests/test_registry.py", "tests/models", "tests/admin"]
+SUITES = [
+    "tests/test_api.py",
+    "tests/test_registry.py",
+    "tests/models",
+    "tests/admin",
+    "tests/engine/test_local.py",
+    "tests/engine/test_worker.py",
+    "tests/commands/test_run_flow.py",
+]
 
 
 def postgres_answers(host="127.0.0.1", port=5432):
