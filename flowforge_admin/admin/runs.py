@@ -20,26 +20,34 @@ class TaskRunInline(admin.TabularInline):
 class FlowRunAdmin(admin.ModelAdmin):
     """Run records are written by the engine only: this admin reads them."""
 
-    list_display = [
-        "id",
-        "flow_name",
-        "status",
-        "triggered_by",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "tasks_done",
-    ]
+    list_display = ["__str__", "status", "triggered_by", "created_at", "finished_at", "tasks_done"]
     list_filter = ["status", "triggered_by", "flow"]
     list_select_related = ["triggered_by_user"]
     search_fields = ["flow_name", "=id"]
     date_hierarchy = "created_at"
     inlines = [TaskRunInline]
-    exclude = ["snapshot"]
+    fieldsets = [
+        (None, {"fields": ["flow", "flow_version", "status", "params", "triggered_by", "triggered_by_user"]}),
+        (_("Times"), {"fields": ["created_at", "started_at", "finished_at"]}),
+        (_("Tasks"), {"fields": ["task_summary"]}),
+    ]
+    readonly_fields = [
+        "flow",
+        "flow_version",
+        "status",
+        "params",
+        "triggered_by",
+        "triggered_by_user",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "task_summary",
+    ]
     view_on_site = False
 
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields if field.name != "snapshot"]
+    @admin.display(description=_("task runs by status"))
+    def task_summary(self, run):
+        return ", ".join(f"{count} {status}" for status, count in run.task_counts().items() if count) or "—"
 
     @admin.display(description=_("tasks succeeded / failed"))
     def tasks_done(self, run):
