@@ -113,6 +113,19 @@ def queue_attempt(change, name, *, expect, expect_attempt=None, **fields):
     return True
 
 
+def fail_attempt(change, name, attempt, **fields):
+    """The running ``attempt`` failed for good: fail the task and tell what waits for it."""
+    if change.move(
+        name,
+        TaskState.FAILED,
+        expect=TaskState.RUNNING,
+        expect_attempt=attempt,
+        finished_at=change.now,
+        **fields,
+    ):
+        task_finished(change, name)
+
+
 def _finished(change, name, queue):
     snapshot = change.snapshot
     dependents = snapshot.dependents[name]

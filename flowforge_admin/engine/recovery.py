@@ -26,7 +26,7 @@ from ..conf import get_setting
 from ..models import TaskRun
 from ..states import TaskState
 from . import dispatch
-from .advance import queue_attempt, task_finished
+from .advance import fail_attempt, queue_attempt
 from .snapshot import snapshot_of
 from .transitions import changing
 
@@ -89,16 +89,10 @@ def recover_lost_attempt(run_id, name, attempt):
                 lost_attempts=F("lost_attempts") + 1,
                 error=message,
             )
-        elif change.move(
-            name,
-            TaskState.FAILED,
-            expect=TaskState.RUNNING,
-            expect_attempt=attempt,
-            lost_attempts=lost,
-            finished_at=change.now,
-            error=f"{message}; {lost} attempts lost, giving up",
-        ):
-            task_finished(change, name)
+        else:
+            fail_attempt(
+                change, name, attempt, lost_attempts=lost, error=f"{message}; {lost} attempts lost, giving up"
+            )
         logger.warning("run %s task %s: %s", run_id, name, message)
         return 1
 

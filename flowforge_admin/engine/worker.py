@@ -25,7 +25,7 @@ from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
 from . import dispatch
-from .advance import queue_attempt, task_finished
+from .advance import fail_attempt, queue_attempt, task_finished
 from .capture import Heartbeat, LogCapture
 from .context import TaskContext
 from .snapshot import snapshot_of
@@ -186,15 +186,7 @@ def record_failure(run_id, name, attempt, message, details=""):
         tries = attempt - lost - (allowed - task["retries"] - 1)
         error = {"error": message, "traceback": details}
         if attempt - lost >= allowed:
-            change.move(
-                name,
-                TaskState.FAILED,
-                expect=TaskState.RUNNING,
-                expect_attempt=attempt,
-                finished_at=change.now,
-                **error,
-            )
-            task_finished(change, name)
+            fail_attempt(change, name, attempt, **error)
             return
         delay = task["retry_delay"] * 2 ** (tries - 1)
         if delay == 0:
