@@ -24,7 +24,15 @@ from .exceptions import FlowDefinitionError
 from .models import Flow, FlowRun
 from .validation import Problem, validate_flow
 
-__all__ = ["cancel_run", "launch_flow", "register_task_pipeline", "rerun_failed", "run_flow"]
+__all__ = [
+    "cancel_run",
+    "launch_flow",
+    "mark_task",
+    "register_task_pipeline",
+    "rerun_failed",
+    "retry_task",
+    "run_flow",
+]
 
 
 def register_task_pipeline(
@@ -182,3 +190,13 @@ def cancel_run(run):
 def rerun_failed(run):
     """Run again the failed, upstream-failed and cancelled tasks of a finished run."""
     return control.rerun_failed(run)
+
+
+def retry_task(task_run):
+    """Run a failed, upstream-failed or cancelled task again, with what waits for it."""
+    return control.retry_task(task_run)
+
+
+def mark_task(task_run, status, reason):
+    """Set a task's outcome by hand: ``"succeeded"`` or ``"failed"``, with a reason."""
+    return control.mark_task(task_run, status, reason)
