@@ -7,6 +7,7 @@ import file may hold a string where a number belongs) so that validation can
 say exactly what is wrong and where.
 """
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -97,17 +98,13 @@ class FlowSpec:
             tasks.append(task)
         if old_name is None:
             tasks.append(new_task)
-        return _with_tasks(self, preorder(tasks))
+        return dataclasses.replace(self, tasks=tuple(preorder(tasks)))
 
 
 def _rename_references(task, old, new):
     parent = new if task.parent == old else task.parent
     depends_on = tuple(new if name == old else name for name in task.depends_on)
-    return TaskSpec(**{**task.__dict__, "parent": parent, "depends_on": depends_on})
-
-
-def _with_tasks(spec, tasks):
-    return FlowSpec(**{**spec.__dict__, "tasks": tuple(tasks)})
+    return dataclasses.replace(task, parent=parent, depends_on=depends_on)
 
 
 def preorder(tasks):

@@ -65,13 +65,12 @@ class FlowAdmin(admin.ModelAdmin):
             Prefetch("depends_on", queryset=Task.objects.only("id", "name").order_by("name"))
         )
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        flow = self.get_object(request, object_id)
-        if flow is not None:
-            extra_context["task_tree"] = self.get_task_tree(flow)
-            extra_context["can_add_task"] = request.user.has_perm("flowforge_admin.add_task")
-        return super().change_view(request, object_id, form_url, extra_context)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The flow is already loaded here: no second query for it.
+        if obj is not None:
+            context["task_tree"] = self.get_task_tree(obj)
+            context["can_add_task"] = request.user.has_perm("flowforge_admin.add_task")
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
         if not change:

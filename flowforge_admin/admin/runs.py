@@ -22,7 +22,6 @@ class FlowRunAdmin(admin.ModelAdmin):
 
     list_display = ["__str__", "status", "triggered_by", "created_at", "finished_at", "tasks_done"]
     list_filter = ["status", "triggered_by", "flow"]
-    list_select_related = ["triggered_by_user"]
     search_fields = ["flow_name", "=id"]
     date_hierarchy = "created_at"
     inlines = [TaskRunInline]

@@ -1,3 +1,5 @@
+import dataclasses
+
 from django import http
 from django.contrib import admin, messages
 from django.db import transaction
@@ -112,7 +114,7 @@ class TaskAdmin(DraggableMPTTAdmin):
             return None  # django-mptt refuses this move itself, with its own message.
         before = storage.read_flow_spec(task.flow)
         current = next(spec for spec in before.tasks if spec.name == task.name)
-        moved = type(current)(**{**current.__dict__, "parent": parent.name if parent else None})
+        moved = dataclasses.replace(current, parent=parent.name if parent else None)
         after = before.replace_task(task.name, moved)
 
         def allow_all(path):

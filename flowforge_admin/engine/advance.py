@@ -17,6 +17,7 @@ of a chain of thousands of tasks marks them all without a deep stack.
 
 from collections import deque
 
+from ..models import TaskRun
 from ..states import TASK_FINISHED, TaskState
 from . import dispatch
 
@@ -173,8 +174,6 @@ def _group_outcome(statuses):
 
 def _children_outputs(change, children):
     """A pure group's output gathers its children's, by name."""
-    from ..models import TaskRun
-
     return dict(
         TaskRun.objects.filter(run=change.run, task_name__in=children).values_list("task_name", "output")
     )

@@ -105,11 +105,9 @@ class RunChange:
         self._counts[old] = self._counts.get(old, 0) - number
         self._counts[new] = self._counts.get(new, 0) + number
 
-    def active_left(self):
-        """Return how many task runs are still pending, queued, running or retrying."""
-        return sum(
-            getattr(self.run, count_field(state)) + self._counts.get(state, 0) for state in TASK_ACTIVE
-        )
+    def count(self, *states):
+        """Return how many task runs are in ``states``, this transaction's changes included."""
+        return sum(getattr(self.run, count_field(state)) + self._counts.get(state, 0) for state in states)
 
     def set_run_status(self, to, **fields):
         """Move the run itself; return True if it moved."""
@@ -130,11 +128,8 @@ class RunChange:
                     if delta
                 }
             )
-        if self.run.status not in RUN_FINISHED and self.active_left() == 0:
-            failed = sum(
-                getattr(self.run, count_field(s)) + self._counts.get(s, 0)
-                for s in (TaskState.FAILED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED)
-            )
+        if self.run.status not in RUN_FINISHED and self.count(*TASK_ACTIVE) == 0:
+            failed = self.count(TaskState.FAILED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED)
             self.set_run_status(RunState.FAILED if failed else RunState.SUCCEEDED, finished_at=self.now)
             logger.info("run %s %s", self.run.pk, self.run.status)
 
