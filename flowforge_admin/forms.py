@@ -136,6 +136,10 @@ class TaskForm(MPTTAdminForm):
                     queryset = queryset.exclude(pk=self.instance.pk)
             field.queryset = queryset
             field.show_flow = self.flow is None
+            # The admin's autocomplete widget searches this flow's tasks only.
+            widget = getattr(field.widget, "widget", field.widget)
+            if hasattr(widget, "flow_id"):
+                widget.flow_id = self.flow.pk if self.flow is not None else None
 
     def clean_params(self):
         params = self.cleaned_data["params"]

@@ -1,59 +1,285 @@
-from django.contrib import admin
+"""Runs in the admin: the run list, the run page (live), and the buttons that change a run.
+
+Run records are written by the engine only; people change them through the
+API functions (cancel_run, rerun_failed, retry_task, mark_task, launch_flow),
+each behind its permission, by POST, and recorded in the admin log.
+"""
+
+import json
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
+from .. import api
+from ..exceptions import InvalidTransition
 from ..models import FlowRun, TaskRun
+from ..states import RUN_FINISHED, TaskState
+from ..templatetags.flowforge import duration, status_badge
+from . import run_page
+from .audit import log_action, log_launch
+
+CONTROL_PERMISSION = "flowforge_admin.cancel_run"
+LAUNCH_PERMISSION = "flowforge_admin.launch_flow"
+
+# Every state change is a POST (with Django's CSRF check); a GET gets 405.
+method_require_post = method_decorator(require_POST)
 
 
-class TaskRunInline(admin.TabularInline):
-    model = TaskRun
-    fields = ["task_name", "status", "attempt", "max_attempts", "started_at", "finished_at", "error"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+def error_text(error):
+    """The message of a refused change (InvalidTransition or ValidationError), for the user."""
+    return "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
 
 
 @admin.register(FlowRun)
 class FlowRunAdmin(admin.ModelAdmin):
-    """Run records are written by the engine only: this admin reads them."""
+    """Run records are written by the engine only: this admin reads them and offers the controls."""
 
-    list_display = ["__str__", "status", "triggered_by", "created_at", "finished_at", "tasks_done"]
-    list_filter = ["status", "triggered_by", "flow"]
+    list_display = ["run", "flow_link", "status_badge", "trigger", "started", "run_duration", "tasks_done"]
+    list_filter = ["status", "flow", "triggered_by"]
+    list_select_related = ["flow", "triggered_by_user"]
     search_fields = ["flow_name", "=id"]
     date_hierarchy = "created_at"
-    inlines = [TaskRunInline]
+    # 100 000 runs: no second COUNT(*) of the whole table on every page.
+    show_full_result_count = False
+    list_per_page = 50
     fieldsets = [
-        (None, {"fields": ["flow", "flow_version", "status", "params", "triggered_by", "triggered_by_user"]}),
-        (_("Times"), {"fields": ["created_at", "started_at", "finished_at"]}),
-        (_("Tasks"), {"fields": ["task_summary"]}),
+        (None, {"fields": ["flow_link", "flow_version", "trigger", "params_json"]}),
     ]
-    readonly_fields = [
-        "flow",
-        "flow_version",
-        "status",
-        "params",
-        "triggered_by",
-        "triggered_by_user",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "task_summary",
-    ]
+    readonly_fields = ["flow_link", "flow_version", "trigger", "params_json"]
+    change_form_template = "admin/flowforge_admin/flowrun/change_form.html"
     view_on_site = False
 
-    @admin.display(description=_("task runs by status"))
-    def task_summary(self, run):
-        return ", ".join(f"{count} {status}" for status, count in run.task_counts().items() if count) or "—"
+    class Media:
+        css = {"all": ["flowforge_admin/css/admin.css", "flowforge_admin/css/runs.css"]}
+
+    # The list --------------------------------------------------------------
+
+    def get_queryset(self, request):
+        # The list never reads the snapshot (it can be large): defer it.
+        return super().get_queryset(request).defer("snapshot")
+
+    @admin.display(description=_("run"), ordering="-id")
+    def run(self, flow_run):
+        return f"#{flow_run.pk}"
+
+    @admin.display(description=_("flow"), ordering="flow_name")
+    def flow_link(self, flow_run):
+        if flow_run.flow_id is None:
+            return format_html('{} <span class="ff-muted">({})</span>', flow_run.flow_name, _("deleted"))
+        url = reverse("admin:flowforge_admin_flow_change", args=[flow_run.flow_id])
+        return format_html('<a href="{}">{}</a>', url, flow_run.flow_name)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, flow_run):
+        return status_badge(flow_run.status)
+
+    @admin.display(description=_("triggered by"), ordering="triggered_by")
+    def trigger(self, flow_run):
+        if flow_run.triggered_by == FlowRun.Trigger.USER and flow_run.triggered_by_user is not None:
+            return flow_run.triggered_by_user.get_username()
+        return flow_run.get_triggered_by_display()
+
+    @admin.display(description=_("started"), ordering="started_at")
+    def started(self, flow_run):
+        if flow_run.started_at is None:
+            return "—"
+        return date_format(localtime(flow_run.started_at), "Y-m-d H:i:s")
+
+    @admin.display(description=_("duration"), ordering=F("finished_at") - F("started_at"))
+    def run_duration(self, flow_run):
+        end = flow_run.finished_at if flow_run.status in RUN_FINISHED else None
+        return duration(run_page.seconds_between(flow_run.started_at, end))
 
     @admin.display(description=_("tasks succeeded / failed"))
-    def tasks_done(self, run):
-        return f"{run.succeeded_count} / {run.failed_count + run.upstream_failed_count}"
+    def tasks_done(self, flow_run):
+        failed = flow_run.failed_count + flow_run.upstream_failed_count
+        return format_html(
+            '<span class="ff-count-ok">{}</span> / <span class="{}">{}</span>',
+            flow_run.succeeded_count,
+            "ff-count-bad" if failed else "ff-count-ok",
+            failed,
+        )
+
+    # The run page ----------------------------------------------------------
+
+    @admin.display(description=_("parameters"))
+    def params_json(self, flow_run):
+        if not flow_run.params:
+            return "—"
+        return format_html(
+            '<pre class="ff-json">{}</pre>', json.dumps(flow_run.params, indent=2, sort_keys=True)
+        )
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Runs are history; they go with their retention, not by hand.
+        return request.user.is_superuser
+
+    def get_urls(self):
+        routes = [
+            ("<int:run_id>/live/", self.live_view, "live"),
+            ("<int:run_id>/cancel/", self.cancel_view, "cancel"),
+            ("<int:run_id>/rerun/", self.rerun_view, "rerun"),
+            ("<int:run_id>/relaunch/", self.relaunch_view, "relaunch"),
+            ("<int:run_id>/tasks/<int:task_run_id>/retry/", self.retry_view, "retry"),
+            ("<int:run_id>/tasks/<int:task_run_id>/mark/", self.mark_view, "mark"),
+            ("<int:run_id>/tasks/<int:task_run_id>/output/", self.output_view, "output"),
+        ]
+        custom = [
+            path(route, self.admin_site.admin_view(view), name=f"flowforge_admin_flowrun_{name}")
+            for route, view, name in routes
+        ]
+        return custom + super().get_urls()
+
+    def page_context(self, request, flow_run):
+        """The parts of the run page that change while it runs (also sent by the live view)."""
+        rows = run_page.task_rows(flow_run)
+        return {
+            "run": flow_run,
+            "rows": rows,
+            "chart": run_page.chart(flow_run, rows),
+            "run_seconds": run_page.seconds_between(
+                flow_run.started_at, flow_run.finished_at if flow_run.is_finished else None
+            ),
+            "can_control": request.user.has_perm(CONTROL_PERMISSION),
+            "can_launch": request.user.has_perm(LAUNCH_PERMISSION) and flow_run.flow_id is not None,
+            "opts": self.opts,
+        }
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(self.page_context(request, obj))
+            context["title"] = f"{obj.flow_name} #{obj.pk}"
+            context["subtitle"] = None  # the title says it already
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # Views behind the page -------------------------------------------------
+
+    def get_run(self, request, run_id, permission=None):
+        """Return the run, or raise 404 / PermissionDenied (403)."""
+        flow_run = get_object_or_404(FlowRun.objects.select_related("flow"), pk=run_id)
+        if not self.has_view_permission(request, flow_run):
+            raise PermissionDenied
+        if permission is not None and not request.user.has_perm(permission):
+            raise PermissionDenied
+        return flow_run
+
+    def get_task_run(self, flow_run, task_run_id):
+        try:
+            return flow_run.task_runs.get(pk=task_run_id)
+        except TaskRun.DoesNotExist:
+            raise Http404("no such task in this run") from None
+
+    def live_view(self, request, run_id):
+        """The run's changing parts as JSON: the page fetches it every 1.5 s until the run ends."""
+        flow_run = self.get_run(request, run_id)
+        context = self.page_context(request, flow_run)
+        fragments = {
+            name: render_to_string(f"admin/flowforge_admin/flowrun/_{name}.html", context, request=request)
+            for name in ("summary", "tasks", "chart")
+        }
+        return JsonResponse(
+            {
+                "id": flow_run.pk,
+                "status": flow_run.status,
+                "finished": flow_run.is_finished,
+                "counts": flow_run.task_counts(),
+                "tasks": run_page.task_statuses(context["rows"]),
+                "html": fragments,
+            }
+        )
+
+    def output_view(self, request, run_id, task_run_id):
+        """A task run's whole output, as JSON (the page shows only its beginning)."""
+        task_run = self.get_task_run(self.get_run(request, run_id), task_run_id)
+        return JsonResponse(task_run.output, safe=False, json_dumps_params={"indent": 2})
+
+    def change_state(self, request, flow_run, action, message):
+        """Call ``action``; report its refusal as a message instead of an error page."""
+        try:
+            action()
+        except (InvalidTransition, ValidationError) as error:
+            messages.error(request, error_text(error))
+        else:
+            log_action(request, flow_run, message)
+            messages.success(request, message)
+        return self.back_to(flow_run)
+
+    def back_to(self, flow_run):
+        return HttpResponseRedirect(reverse("admin:flowforge_admin_flowrun_change", args=[flow_run.pk]))
+
+    @method_require_post
+    def cancel_view(self, request, run_id):
+        flow_run = self.get_run(request, run_id, CONTROL_PERMISSION)
+        return self.change_state(
+            request, flow_run, lambda: api.cancel_run(flow_run), f"Cancelled run #{flow_run.pk}."
+        )
+
+    @method_require_post
+    def rerun_view(self, request, run_id):
+        flow_run = self.get_run(request, run_id, CONTROL_PERMISSION)
+        return self.change_state(
+            request,
+            flow_run,
+            lambda: api.rerun_failed(flow_run),
+            f"Re-running the failed and cancelled tasks of run #{flow_run.pk}.",
+        )
+
+    @method_require_post
+    def retry_view(self, request, run_id, task_run_id):
+        flow_run = self.get_run(request, run_id, CONTROL_PERMISSION)
+        task_run = self.get_task_run(flow_run, task_run_id)
+        return self.change_state(
+            request,
+            flow_run,
+            lambda: api.retry_task(task_run),
+            f"Retrying task {task_run.task_name} of run #{flow_run.pk}.",
+        )
+
+    @method_require_post
+    def mark_view(self, request, run_id, task_run_id):
+        flow_run = self.get_run(request, run_id, CONTROL_PERMISSION)
+        task_run = self.get_task_run(flow_run, task_run_id)
+        status = request.POST.get("status", "")
+        reason = request.POST.get("reason", "").strip()
+        if status not in (TaskState.SUCCEEDED, TaskState.FAILED):
+            messages.error(request, _("Choose whether to mark the task succeeded or failed."))
+            return self.back_to(flow_run)
+        return self.change_state(
+            request,
+            flow_run,
+            lambda: api.mark_task(task_run, status, reason),
+            f"Marked task {task_run.task_name} of run #{flow_run.pk} {status}: {reason}",
+        )
+
+    @method_require_post
+    def relaunch_view(self, request, run_id):
+        """Launch the same flow again with the same parameters."""
+        flow_run = self.get_run(request, run_id, LAUNCH_PERMISSION)
+        if flow_run.flow is None:
+            messages.error(request, _("The flow of this run was deleted: it cannot be launched again."))
+            return self.back_to(flow_run)
+        try:
+            new_run = api.launch_flow(flow_run.flow, flow_run.params, triggered_by=request.user)
+        except (InvalidTransition, ValidationError) as error:
+            messages.error(request, error_text(error))
+            return self.back_to(flow_run)
+        log_launch(request, new_run, how=f"Launched again (from run #{flow_run.pk})")
+        messages.success(request, f"Launched run #{new_run.pk} with the parameters of run #{flow_run.pk}.")
+        return self.back_to(new_run)

@@ -2,6 +2,7 @@ import dataclasses
 
 from django import http
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.html import format_html
@@ -11,6 +12,16 @@ from mptt.admin import DraggableMPTTAdmin
 from .. import storage, validation
 from ..forms import TaskForm
 from ..models import Task
+
+
+class SameFlowAutocomplete(AutocompleteSelectMultiple):
+    """Django's autocomplete, asking only for tasks of one flow (set by TaskForm)."""
+
+    flow_id = None
+
+    def get_url(self):
+        url = super().get_url()
+        return f"{url}?flow={self.flow_id}" if self.flow_id is not None else url
 
 
 @admin.register(Task)
@@ -28,7 +39,7 @@ class TaskAdmin(DraggableMPTTAdmin):
     list_filter = ["flow"]
     list_select_related = ["flow"]
     search_fields = ["name", "verbose_name", "function", "flow__name"]
-    filter_horizontal = ["depends_on"]
+    autocomplete_fields = ["depends_on"]
     mptt_level_indent = 24
     expand_tree_by_default = True
     view_on_site = False
@@ -44,6 +55,19 @@ class TaskAdmin(DraggableMPTTAdmin):
                 Prefetch("depends_on", queryset=Task.objects.only("id", "name").order_by("name"))
             )
         )
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "depends_on":
+            kwargs["widget"] = SameFlowAutocomplete(db_field, self.admin_site)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Autocomplete asks with ?flow=<id>: answer with that flow's tasks only."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        flow_id = request.GET.get("flow")
+        if request.GET.get("field_name") == "depends_on" and flow_id:
+            queryset = queryset.filter(flow_id=flow_id) if flow_id.isdigit() else queryset.none()
+        return queryset, may_have_duplicates
 
     def get_readonly_fields(self, request, obj=None):
         # A task stays in its flow: moving it would break both flows' dependencies.

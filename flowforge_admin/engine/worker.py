@@ -87,7 +87,9 @@ def claim(task_run_id, attempt):
     claim_task = _compiled_update(
         TaskRun.objects.filter(pk=task_run_id, status=TaskState.QUEUED, attempt=attempt),
         status=TaskState.RUNNING,
-        started_at=now,
+        # The first attempt's start: a retry, or a group's own function after
+        # its children, keeps it, so the run page's bars span the whole task.
+        started_at=Coalesce("started_at", Value(now)),
         heartbeat_at=now,
         finished_at=None,
     )
@@ -170,6 +172,8 @@ def record_success(run_id, name, attempt, output):
 def _failed(capture, run_id, name, attempt, message):
     details = traceback.format_exc()
     capture.add(logging.ERROR, "flowforge", details.rstrip())
+    # Lines first: a log page that sees the attempt finished reads no more.
+    capture.write()
     record_failure(run_id, name, attempt, message, details)
 
 

@@ -16,6 +16,7 @@ import json
 from dataclasses import replace
 
 import pytest
+from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -627,3 +628,28 @@ def test_anonymous_move_is_refused(client, etl):
     assert response.status_code == 302
     assert definition(etl) == before
     assert Flow.objects.get(pk=etl.pk).version == 1
+
+
+def autocomplete(client, **params):
+    query = {"app_label": "flowforge_admin", "model_name": "task", "field_name": "depends_on", **params}
+    response = client.get(reverse("admin:autocomplete"), query)
+    assert response.status_code == 200
+    return sorted(result["text"] for result in response.json()["results"])
+
+
+def test_dependency_autocomplete_asks_for_the_same_flows_tasks(editor_client, etl, other):
+    """The dependency box is Django's autocomplete; its search URL names the task's flow."""
+    stage = task(etl, "stage")
+    page = editor_client.get(change_url(stage)).text
+    assert f'data-ajax--url="{reverse("admin:autocomplete")}?flow={etl.pk}"' in page
+
+    assert autocomplete(editor_client, flow=etl.pk) == sorted(str(t) for t in etl.tasks.all())
+    assert autocomplete(editor_client, flow=etl.pk, term="ins") == []
+    assert autocomplete(editor_client, flow=other.pk, term="ins") == [str(task(other, "inside"))]
+    assert autocomplete(editor_client, flow="x") == []
+
+
+def test_dependency_autocomplete_is_for_people_who_may_see_tasks(client, etl):
+    client.force_login(User.objects.create_user("nobody", password="pw", is_staff=True))
+    query = {"app_label": "flowforge_admin", "model_name": "task", "field_name": "depends_on", "flow": etl.pk}
+    assert client.get(reverse("admin:autocomplete"), query).status_code == 403

@@ -1,0 +1,37 @@
+"""Template helpers shared by every Flow Forge admin page."""
+
+from django import template
+from django.utils.html import format_html
+
+from ..states import RunState, TaskState
+
+register = template.Library()
+
+LABELS = {**dict(TaskState.choices), **dict(RunState.choices)}
+
+
+@register.filter
+def status_badge(status):
+    """Render a run or task status as a coloured badge with its label (one vocabulary everywhere)."""
+    if not status:
+        return "—"
+    return format_html('<span class="ff-status ff-status-{}">{}</span>', status, LABELS.get(status, status))
+
+
+@register.filter
+def duration(seconds):
+    """Format a number of seconds as 35ms, 0.4s, 12s, 3m 05s or 2h 03m."""
+    if seconds is None:
+        return "—"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"

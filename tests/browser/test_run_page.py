@@ -1,0 +1,113 @@
+"""An operator watches a run on a real worker from the run page, in a real headless Chromium."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
+
+from .. import engine_tasks as t
+from ..engine.cluster import Cluster
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def cluster(transactional_db, tmp_path):
+    if connection.vendor != "sqlite":
+        pytest.skip("the cluster runs on the SQLite test database file")
+    cluster = Cluster(tmp_path / "qcluster.log")
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def log_in(browser, live_server, group):
+    User.objects.create_user(group.lower(), password="a-long-test-password", is_staff=True).groups.add(
+        Group.objects.get(name=group)
+    )
+    browser.delete_all_cookies()
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys(group.lower())
+    browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "user-tools")))
+
+
+def status_of(browser, task_name):
+    # Read in one script call: the page swaps rows in as they change.
+    return browser.execute_script(
+        "const badge = document.querySelector(arguments[0]); return badge && badge.textContent;",
+        f"#task-{task_name} .ff-status",
+    )
+
+
+def test_operator_watches_a_run_finish_without_reloading(browser, live_server, cluster, screenshot):
+    flow = register_task_pipeline(
+        "watched",
+        {
+            "first": {"function": t.talk, "params": {"lines": 4, "seconds": 0.5}},
+            "second": {"function": t.talk, "depends_on": ["first"], "params": {"lines": 2, "seconds": 0.5}},
+        },
+    )
+    log_in(browser, live_server, "Operator")
+    run = launch_flow(flow)
+    browser.get(f"{live_server.url}/admin/flowforge_admin/flowrun/{run.pk}/change/")
+    # A mark on the window: a reload would lose it.
+    browser.execute_script("window.ffNotReloaded = true;")
+    wait = WebDriverWait(browser, 60, poll_frequency=0.1)
+    seen = set()
+
+    def watch(_):
+        seen.add(status_of(browser, "second"))
+        return status_of(browser, "second") == "succeeded"
+
+    wait.until(lambda b: status_of(b, "first") == "running")
+    screenshot("run_page_running")
+    wait.until(watch)
+    assert {"pending", "succeeded"} <= seen
+    wait.until(
+        lambda b: b.find_element(By.CSS_SELECTOR, ".ff-run-page").get_attribute("data-finished") == "true"
+    )
+    assert browser.find_element(By.CSS_SELECTOR, ".ff-run-state .ff-status").text == "succeeded"
+    assert browser.execute_script("return window.ffNotReloaded === true;")
+    assert browser.find_elements(By.CSS_SELECTOR, ".ff-gantt rect.ff-bar-succeeded")
+    screenshot("run_page_finished")
+
+    browser.find_element(By.CSS_SELECTOR, "#task-first .ff-task-actions a").click()
+    wait.until(lambda b: "first log line 3" in b.find_element(By.TAG_NAME, "body").text)
+    screenshot("run_page_log")
+
+
+def test_operator_retries_a_failed_task_with_a_confirmation(browser, live_server, screenshot):
+    flow = register_task_pipeline(
+        "retried", {"ok": {"function": t.echo}, "bad": {"function": t.fail, "depends_on": ["ok"]}}
+    )
+    run = run_flow(flow)
+    log_in(browser, live_server, "Operator")
+    browser.get(f"{live_server.url}/admin/flowforge_admin/flowrun/{run.pk}/change/")
+    # Dismissing the confirmation changes nothing.
+    browser.find_element(By.CSS_SELECTOR, "#task-bad form button").click()
+    WebDriverWait(browser, 5).until(ec.alert_is_present()).dismiss()
+    assert run.task_runs.get(task_name="bad").status == "failed"
+    browser.find_element(By.CSS_SELECTOR, "#task-bad form button").click()
+    WebDriverWait(browser, 5).until(ec.alert_is_present()).accept()
+    message = WebDriverWait(browser, 10).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, ".messagelist .success"))
+    )
+    assert "Retrying task bad" in message.text
+    assert run.task_runs.get(task_name="bad").status == "queued"
+    screenshot("run_page_retried")
+
+
+def test_stakeholder_sees_the_run_but_no_buttons(browser, live_server):
+    flow = register_task_pipeline("looked_at", {"bad": {"function": t.fail}})
+    run = run_flow(flow)
+    log_in(browser, live_server, "Stakeholder")
+    browser.get(f"{live_server.url}/admin/flowforge_admin/flowrun/{run.pk}/change/")
+    assert status_of(browser, "bad") == "failed"
+    assert browser.find_elements(By.CSS_SELECTOR, ".ff-run-page form") == []
+    assert browser.find_elements(By.CSS_SELECTOR, ".ff-run-page button") == []
