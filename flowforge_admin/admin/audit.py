@@ -1,5 +1,7 @@
 """Django's admin log for what people do to runs, so it shows in each object's history."""
 
+import json
+
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 
 
@@ -10,9 +12,9 @@ def log_action(request, obj, message, flag=CHANGE):
     )
 
 
-def log_launch(request, run, how="Launched"):
+def log_launch(request, run, how="Launched from the admin"):
     """Record a launch on the new run and on its flow: both histories show who started what."""
-    params = f" with parameters {run.params}" if run.params else ""
-    log_action(request, run, f"{how} run #{run.pk} of {run.flow_name}{params}", flag=ADDITION)
+    shown = json.dumps(run.params, sort_keys=True)
+    log_action(request, run, f"{how} with parameters {shown}.", flag=ADDITION)
     if run.flow is not None:
-        log_action(request, run.flow, f"{how} run #{run.pk}{params}")
+        log_action(request, run.flow, f"Launched run #{run.pk} with parameters {shown}.")

@@ -280,6 +280,6 @@ class FlowRunAdmin(admin.ModelAdmin):
         except (InvalidTransition, ValidationError) as error:
             messages.error(request, error_text(error))
             return self.back_to(flow_run)
-        log_launch(request, new_run, how=f"Launched again (from run #{flow_run.pk})")
+        log_launch(request, new_run, how=f"Launched again from run #{flow_run.pk}")
         messages.success(request, f"Launched run #{new_run.pk} with the parameters of run #{flow_run.pk}.")
         return self.back_to(new_run)

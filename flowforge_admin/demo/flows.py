@@ -36,6 +36,39 @@ register_task_pipeline(
     display_name="Simple ML pipeline",
     description="Generate data, train a linear model in a nested group, evaluate it.",
     params={"n_points": 200},
+    # Checked at every launch (admin, code, schedule); the admin's Run form is built from it.
+    params_schema={
+        "type": "object",
+        "properties": {
+            "n_points": {
+                "type": "integer",
+                "minimum": 10,
+                "maximum": 100000,
+                "title": "Number of points",
+                "description": "How many noisy points generate_data makes.",
+            },
+            "noise": {
+                "type": "number",
+                "minimum": 0,
+                "default": 0.5,
+                "description": "Standard deviation of the noise added to each point.",
+            },
+            "test_fraction": {
+                "enum": [0.1, 0.25, 0.5],
+                "default": 0.25,
+                "title": "Test share",
+                "description": "Share of the points split_data keeps aside to evaluate the model.",
+            },
+            "max_rmse": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "default": 1.0,
+                "title": "Largest accepted error",
+                "description": "evaluate_model reports the model as failed above this RMSE.",
+            },
+        },
+        "required": ["n_points"],
+    },
     pipeline={
         "generate_data": {"function": tasks.generate_data, "depends_on": [], "verbose_name": "Generate data"},
         "train_model": {

@@ -23,6 +23,13 @@ def resolve_flow(flow):
         raise ValidationError(f"there is no flow named {flow!r}", code="unknown_flow") from None
 
 
+def paused_message(flow):
+    """Why ``flow`` cannot be launched now, or None: the one wording of the launch refusal."""
+    if flow.is_paused:
+        return f"flow {flow.name!r} is paused: resume it before launching a run"
+    return None
+
+
 def check_run_params(flow, params):
     """Raise ValidationError naming the parameter when ``params`` do not suit ``flow``."""
     error = check_params(params)
@@ -53,7 +60,7 @@ def launch(flow, params=None, *, triggered_by=FlowRun.Trigger.CODE, user=None):
     flow = resolve_flow(flow)
     params = {} if params is None else params
     if flow.is_paused:
-        raise InvalidTransition(f"flow {flow.name!r} is paused: resume it before launching a run")
+        raise InvalidTransition(paused_message(flow))
     check_run_params(flow, params)
     with transaction.atomic():
         snapshot = take_snapshot(flow)

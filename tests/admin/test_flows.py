@@ -8,9 +8,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.timezone import localtime
 
+from flowforge_admin import api
 from flowforge_admin.definition import TaskSpec
-from flowforge_admin.models import Flow
+from flowforge_admin.models import Flow, FlowRun
 from tests.conftest import chain_tasks, make_flow
 
 
@@ -145,6 +147,72 @@ def test_changelist_shows_each_flows_task_count(editor_client):
         row = re.search(rf'<tr>(?:(?!</tr>).)*href="{change_url(flow)}"(?:(?!</tr>).)*</tr>', content, re.S)
         assert row, f"no row for {flow.name}"
         assert f'<td class="field-task_count">{count}</td>' in row.group(0)
+
+
+def launch(flow, status):
+    """Launch a run of ``flow`` (nothing executes here) and give it ``status``."""
+    run = api.launch_flow(flow)
+    FlowRun.objects.filter(pk=run.pk).update(status=status)
+    return run
+
+
+def row_of(content, flow):
+    row = re.search(rf'<tr>(?:(?!</tr>).)*href="{change_url(flow)}"(?:(?!</tr>).)*</tr>', content, re.S)
+    assert row, f"no row for {flow.name}"
+    return row.group(0)
+
+
+def test_changelist_queries_for_last_runs_do_not_grow_with_the_number_of_flows(editor_client):
+    """The last-run column comes with the flows' own query: 30 flows with runs cost what 3 do."""
+    for i in range(3):
+        flow = make_flow(f"flow{i:03}", chain_tasks(2))
+        launch(flow, "succeeded")
+        launch(flow, "failed")
+    url = changelist_url() + "?all="
+    _, small_queries = count_queries(editor_client, url)
+
+    for i in range(3, 30):
+        flow = make_flow(f"flow{i:03}", chain_tasks(2))
+        launch(flow, "running")
+    large, large_queries = count_queries(editor_client, url)
+
+    assert large.text.count('class="ff-last-run"') == 30
+    assert large_queries == small_queries
+
+
+def test_changelist_shows_each_flows_newest_run_and_its_time(editor_client):
+    """The newest run's status badge links to its page; a flow never run shows a dash."""
+    ran = make_flow("ran", chain_tasks(1))
+    launch(ran, "failed")
+    newest = launch(ran, "succeeded")
+    make_flow("never", chain_tasks(1))
+
+    content = editor_client.get(changelist_url()).text
+
+    cell = re.search(r'<td class="field-last_run">(.*?)</td>', row_of(content, ran), re.S).group(1)
+    run_url = reverse("admin:flowforge_admin_flowrun_change", args=[newest.pk])
+    assert (
+        f'<a href="{run_url}" class="ff-last-run"><span class="ff-status ff-status-succeeded">succeeded</span></a>'
+        in cell
+    )
+    when = localtime(FlowRun.objects.get(pk=newest.pk).created_at)
+    assert f'<time datetime="{when.isoformat()}" class="ff-muted">{when:%Y-%m-%d %H:%M}</time>' in cell
+    assert '<td class="field-last_run">—</td>' in row_of(content, Flow.objects.get(name="never"))
+
+
+def test_changelist_sorts_by_last_run_time(editor_client):
+    """Sorting on the column orders flows by when their newest run was launched."""
+    first, second, third = (make_flow(name, chain_tasks(1)) for name in ("a_first", "b_second", "c_third"))
+    launch(third, "succeeded")
+    launch(first, "succeeded")
+    launch(second, "succeeded")
+    column = editor_client.get(changelist_url()).context["cl"].list_display.index("last_run")
+
+    ascending = editor_client.get(f"{changelist_url()}?o={column}").context["cl"].result_list
+    descending = editor_client.get(f"{changelist_url()}?o=-{column}").context["cl"].result_list
+
+    assert [flow.name for flow in ascending] == ["c_third", "a_first", "b_second"]
+    assert [flow.name for flow in descending] == ["b_second", "a_first", "c_third"]
 
 
 # The change page and its task tree ------------------------------------------

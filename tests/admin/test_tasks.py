@@ -16,6 +16,7 @@ import json
 from dataclasses import replace
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
 from django.db import connection
@@ -653,3 +654,15 @@ def test_dependency_autocomplete_is_for_people_who_may_see_tasks(client, etl):
     client.force_login(User.objects.create_user("nobody", password="pw", is_staff=True))
     query = {"app_label": "flowforge_admin", "model_name": "task", "field_name": "depends_on", "flow": etl.pk}
     assert client.get(reverse("admin:autocomplete"), query).status_code == 403
+
+
+def test_a_dependency_edit_is_in_the_tasks_history(editor_client, etl):
+    """Who changed which dependency, and when: Django's admin log, shown on the History page."""
+    load = task(etl, "load")
+    response = editor_client.post(change_url(load), edit_data(load, depends_on=[task(etl, "extract")]))
+    assert response.status_code == 302
+    entry = LogEntry.objects.get(object_id=str(load.pk))
+    assert entry.user.username == "editor"
+    assert entry.get_change_message().startswith("Changed Depends on")
+    history = editor_client.get(reverse("admin:flowforge_admin_task_history", args=[load.pk])).text
+    assert "Changed Depends on" in history

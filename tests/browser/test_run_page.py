@@ -1,13 +1,17 @@
 """An operator watches a run on a real worker from the run page, in a real headless Chromium."""
 
+import io
+
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.management import call_command
 from django.db import connection
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
+from flowforge_admin.models import Flow, FlowRun
 
 from .. import engine_tasks as t
 from ..engine.cluster import Cluster
@@ -80,6 +84,37 @@ def test_operator_watches_a_run_finish_without_reloading(browser, live_server, c
     browser.find_element(By.CSS_SELECTOR, "#task-first .ff-task-actions a").click()
     wait.until(lambda b: "first log line 3" in b.find_element(By.TAG_NAME, "body").text)
     screenshot("run_page_log")
+
+
+def test_operator_launches_the_demo_flow_from_its_form_and_watches_it(
+    browser, live_server, cluster, screenshot
+):
+    """The whole path of an operator: flow page, Run, a changed parameter, the live run, a log."""
+    call_command("sync_flows", stdout=io.StringIO())
+    flow = Flow.objects.get(name="pipeline_simple_ml")
+    log_in(browser, live_server, "Operator")
+    browser.get(f"{live_server.url}/admin/flowforge_admin/flow/{flow.pk}/change/")
+    browser.find_element(By.CSS_SELECTOR, "a.ff-runlink").click()
+    field = WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.NAME, "n_points")))
+    field.clear()
+    field.send_keys("300")
+    browser.find_element(By.NAME, "_launch").click()
+    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".ff-run-page")))
+    run = FlowRun.objects.get()
+    assert browser.current_url.endswith(f"/flowrun/{run.pk}/change/")
+    assert run.params["n_points"] == 300
+    assert (run.triggered_by, run.triggered_by_user.username) == ("user", "operator")
+    browser.execute_script("window.ffNotReloaded = true;")
+    WebDriverWait(browser, 60, poll_frequency=0.1).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, ".ff-run-page").get_attribute("data-finished") == "true"
+    )
+    assert browser.execute_script("return window.ffNotReloaded === true;")
+    assert status_of(browser, "evaluate_model") == "succeeded"
+    browser.find_element(By.CSS_SELECTOR, "#task-generate_data .ff-task-actions a").click()
+    WebDriverWait(browser, 10).until(
+        lambda b: "generated 300 points" in b.find_element(By.TAG_NAME, "body").text
+    )
+    screenshot("demo_run_log")
 
 
 def test_operator_retries_a_failed_task_with_a_confirmation(browser, live_server, screenshot):
