@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_q.models import Schedule
 
 from .. import api, storage
 from ..exceptions import InvalidTransition
@@ -20,12 +21,22 @@ from ..models import Flow, FlowRun, Task
 from ..templatetags.flowforge import status_badge
 from .audit import log_launch
 from .grid import GRID_RUNS, build_run_grid
+from .schedules import flow_schedules
 
 
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
     form = FlowForm
-    list_display = ["title", "task_count", "state", "last_run", "origin", "version", "last_change"]
+    list_display = [
+        "title",
+        "task_count",
+        "state",
+        "last_run",
+        "next_run",
+        "origin",
+        "version",
+        "last_change",
+    ]
     list_display_links = ["title"]
     list_filter = ["is_paused", "origin", "updated_at"]
     search_fields = ["name", "display_name", "description"]
@@ -50,6 +61,12 @@ class FlowAdmin(admin.ModelAdmin):
         # The newest run's id, status and time in the same query as the
         # flows: three correlated lookups on the (flow, -created_at) index.
         newest = FlowRun.objects.filter(flow=OuterRef("pk")).order_by("-created_at", "-id")
+        # The soonest fire of the flow's schedules that are not paused.
+        soonest = (
+            Schedule.objects.filter(flow_schedule__flow=OuterRef("pk"), flow_schedule__is_paused=False)
+            .exclude(repeats=0)
+            .order_by("next_run")
+        )
         return (
             super()
             .get_queryset(request)
@@ -58,6 +75,7 @@ class FlowAdmin(admin.ModelAdmin):
                 last_run_id=Subquery(newest.values("pk")[:1]),
                 last_run_status=Subquery(newest.values("status")[:1]),
                 last_run_at=Subquery(newest.values("created_at")[:1]),
+                next_run_at=Subquery(soonest.values("next_run")[:1]),
             )
         )
 
@@ -115,6 +133,13 @@ class FlowAdmin(admin.ModelAdmin):
             date_format(when, "Y-m-d H:i"),
         )
 
+    @admin.display(description=_("next run"), ordering="next_run_at")
+    def next_run(self, flow):
+        """When the flow's schedules fire next (nothing while the flow is paused)."""
+        if flow.is_paused or flow.next_run_at is None:
+            return "—"
+        return date_format(localtime(flow.next_run_at), "Y-m-d H:i")
+
     def get_task_tree(self, flow):
         """Return the flow's tasks in tree order with their dependencies (two queries)."""
         return flow.tasks.order_by("tree_id", "lft").prefetch_related(
@@ -128,6 +153,8 @@ class FlowAdmin(admin.ModelAdmin):
             tasks = list(self.get_task_tree(obj))
             context["task_tree"] = tasks
             context["can_add_task"] = request.user.has_perm("flowforge_admin.add_task")
+            context["schedules"] = flow_schedules(obj)
+            context["can_add_schedule"] = request.user.has_perm("flowforge_admin.add_flowschedule")
             context["can_launch"] = self.has_launch_permission(request, obj)
             context["run_grid"] = build_run_grid(obj, tasks)
             context["grid_runs"] = GRID_RUNS

@@ -50,7 +50,7 @@ def _schema_message(error):
     return f"params{'.' + where if where else ''}: {error.message}"
 
 
-def launch(flow, params=None, *, triggered_by=FlowRun.Trigger.CODE, user=None):
+def launch(flow, params=None, *, triggered_by=FlowRun.Trigger.CODE, user=None, schedule=None):
     """Create a run of ``flow`` with its task runs and enqueue the first ready tasks.
 
     Everything is written in one transaction; the enqueues go out when it
@@ -72,6 +72,7 @@ def launch(flow, params=None, *, triggered_by=FlowRun.Trigger.CODE, user=None):
             params=params,
             triggered_by=triggered_by,
             triggered_by_user=user,
+            schedule=schedule,
             pending_count=len(snapshot["tasks"]),
         )
         TaskRun.objects.bulk_create(

@@ -2,11 +2,13 @@
 
 Import them from this package (``from flowforge_admin.models import Flow``).
 Submodules keep the direction of dependencies: ``functions`` needs nothing,
-``flows`` may use ``functions``; ``runs`` (records written by the engine) may use both.
+``flows`` may use ``functions``; ``runs`` (records written by the engine) may use both;
+``schedules`` uses ``flows`` and keeps its Django-Q2 row in step (:mod:`flowforge_admin.scheduling`).
 """
 
 from .flows import Flow, Task
 from .functions import TaskFunction
 from .runs import FlowRun, TaskLog, TaskRun
+from .schedules import FlowSchedule
 
-__all__ = ["Flow", "FlowRun", "Task", "TaskFunction", "TaskLog", "TaskRun"]
+__all__ = ["Flow", "FlowRun", "FlowSchedule", "Task", "TaskFunction", "TaskLog", "TaskRun"]

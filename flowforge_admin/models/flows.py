@@ -1,9 +1,11 @@
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
+
+from .. import scheduling
 
 
 class FlowQuerySet(models.QuerySet):
@@ -70,6 +72,13 @@ class Flow(models.Model):
 
     def __str__(self):
         return self.display_name or self.name
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            # Pausing a flow pauses its schedules' Django-Q2 rows (and resuming resumes them).
+            if self.schedules.exists():
+                scheduling.sync_flow_schedules(self)
 
     def get_absolute_url(self):
         return reverse("admin:flowforge_admin_flow_change", args=[self.pk])

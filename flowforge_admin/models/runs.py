@@ -41,6 +41,14 @@ class FlowRun(models.Model):
         related_name="+",
         verbose_name=_("triggered by user"),
     )
+    schedule = models.ForeignKey(
+        "flowforge_admin.FlowSchedule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
+        verbose_name=_("schedule"),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

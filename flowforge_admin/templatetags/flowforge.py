@@ -3,6 +3,7 @@
 from django import template
 from django.utils.html import format_html
 
+from ..schedule_form import describe
 from ..states import RunState, TaskState
 
 register = template.Library()
@@ -35,3 +36,9 @@ def duration(seconds):
         return f"{minutes}m {seconds:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m"
+
+
+@register.filter
+def schedule_description(schedule):
+    """When a flow schedule fires, in words ("every day at 02:00 UTC")."""
+    return describe(schedule)

@@ -8,11 +8,13 @@ import time
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
+from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from flowforge_admin.api import cancel_run, launch_flow, register_task_pipeline, rerun_failed
 from flowforge_admin.engine.dispatch import WORKER_ENTRY
-from flowforge_admin.models import FlowRun, TaskLog
+from flowforge_admin.models import FlowRun, FlowSchedule, TaskLog
 from flowforge_admin.states import RunState, TaskState
 
 from .. import engine_tasks as t
@@ -280,3 +282,24 @@ def test_run_flow_command_waits_and_exits_with_the_outcome(cluster, failing, mar
     assert "  bad: failed" in broken.stdout
     assert "  never: upstream_failed" in broken.stdout
     assert "failed" in broken.stderr
+
+
+def test_a_schedule_due_now_launches_a_run_on_the_cluster_that_finishes(cluster, marker_dir):
+    """Django-Q2's scheduler, inside the real qcluster (it looks every 30 s), fires the schedule."""
+    flow = register_task_pipeline(
+        "scheduled_on_workers",
+        {"a": {"function": t.work}, "b": {"function": t.work, "depends_on": ["a"]}},
+    )
+    schedule = FlowSchedule.objects.create(
+        flow=flow, name="now", kind="minutes", every_minutes=60, params={"marker_dir": str(marker_dir)}
+    )
+    Schedule.objects.filter(pk=schedule.q_schedule_id).update(next_run=timezone.now())
+    run = wait_for(
+        lambda: FlowRun.objects.filter(schedule=schedule).first(), timeout=90, message="the schedule to fire"
+    )
+    run = finished(run)
+    assert run.status == RunState.SUCCEEDED, cluster.log()
+    assert run.triggered_by == "schedule"
+    assert side_effects(marker_dir) == ["a", "b"]
+    schedule.refresh_from_db()
+    assert (schedule.last_outcome, schedule.last_run_id) == ("launched", run.pk)

@@ -1,0 +1,212 @@
+"""Flow schedules in the admin: Editors define them, Operators pause, resume and run them now."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
+
+from ..engine.schedules import launch_now
+from ..models import FlowSchedule
+from ..schedule_form import FlowScheduleForm, describe
+from ..templatetags.flowforge import status_badge
+from .audit import log_action, log_launch
+from .runs import LAUNCH_PERMISSION, method_require_post
+
+PAUSE_PERMISSION = "flowforge_admin.pause_schedule"
+
+
+def when(moment):
+    return date_format(localtime(moment), "Y-m-d H:i") + " UTC" if moment else "—"
+
+
+@admin.register(FlowSchedule)
+class FlowScheduleAdmin(admin.ModelAdmin):
+    form = FlowScheduleForm
+    list_display = ["name", "flow", "description", "next_fire", "last_fire", "state", "skipped_count"]
+    list_filter = ["is_paused", "kind", "flow"]
+    list_select_related = ["flow", "q_schedule", "last_run"]
+    search_fields = ["name", "flow__name"]
+    actions = ["pause_selected", "resume_selected", "run_selected_now"]
+    readonly_fields = ["description", "upcoming", "last_fire", "skipped_count"]
+    fieldsets = [
+        (None, {"fields": ["flow", "name", "is_paused"]}),
+        (
+            _("When"),
+            {
+                "fields": ["kind", "cron", "every_minutes", "at_time", "weekday", "day_of_month", "run_at"],
+                "description": _("Times are UTC. Only the fields of the chosen kind count."),
+            },
+        ),
+        (_("Runs"), {"fields": ["params", "overlap"]}),
+        (_("Fires"), {"fields": ["description", "upcoming", "last_fire", "skipped_count"]}),
+    ]
+    change_form_template = "admin/flowforge_admin/flowschedule/change_form.html"
+    view_on_site = False
+
+    class Media:
+        css = {"all": ["flowforge_admin/css/admin.css", "flowforge_admin/css/runs.css"]}
+        js = ["flowforge_admin/js/schedule_form.js"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A schedule stays with its flow.
+        return ["flow", *self.readonly_fields] if obj is not None else self.readonly_fields
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        flow_id = request.GET.get("flow")
+        if flow_id and flow_id.isdigit():
+            initial["flow"] = flow_id
+        return initial
+
+    @admin.display(description=_("when"))
+    def description(self, schedule):
+        return describe(schedule)
+
+    @admin.display(description=_("next fire"), ordering="q_schedule__next_run")
+    def next_fire(self, schedule):
+        if not schedule.is_active or schedule.q_schedule is None or schedule.q_schedule.repeats == 0:
+            return "—"
+        return when(schedule.q_schedule.next_run)
+
+    @admin.display(description=_("next 5 fire times"))
+    def upcoming(self, schedule):
+        if schedule.pk is None:
+            return "—"
+        if not schedule.is_active:
+            return _("none while paused")
+        times = schedule.next_fire_times(5)
+        if not times:
+            return _("none (it has fired)")
+        return format_html(
+            "<ol class='ff-fire-times'>{}</ol>",
+            format_html_join("", "<li>{}</li>", ((when(t),) for t in times)),
+        )
+
+    @admin.display(description=_("last fire"), ordering="last_fired_at")
+    def last_fire(self, schedule):
+        if schedule.last_fired_at is None:
+            return _("never")
+        if schedule.last_run_id is not None and schedule.last_outcome == FlowSchedule.Outcome.LAUNCHED:
+            url = reverse("admin:flowforge_admin_flowrun_change", args=[schedule.last_run_id])
+            return format_html(
+                '{} <a href="{}">#{}</a> {}',
+                when(schedule.last_fired_at),
+                url,
+                schedule.last_run_id,
+                status_badge(schedule.last_run.status),
+            )
+        return format_html(
+            '{} <span class="ff-muted">{}</span>', when(schedule.last_fired_at), schedule.last_message
+        )
+
+    @admin.display(description=_("state"), ordering="is_paused")
+    def state(self, schedule):
+        if schedule.is_paused:
+            return _("paused")
+        if schedule.flow.is_paused:
+            return _("paused with its flow")
+        return _("active")
+
+    # Pause, resume, run now -------------------------------------------------
+
+    def has_pause_permission(self, request):
+        return request.user.has_perm(PAUSE_PERMISSION)
+
+    def has_launch_permission(self, request):
+        return request.user.has_perm(LAUNCH_PERMISSION)
+
+    def set_paused(self, request, schedules, paused):
+        with transaction.atomic():
+            for schedule in schedules:
+                if schedule.is_paused != paused:
+                    schedule.is_paused = paused
+                    schedule.save(update_fields=["is_paused", "updated_at"])
+                    log_action(request, schedule, "Paused." if paused else "Resumed.")
+
+    @admin.action(description=_("Pause selected schedules"), permissions=["pause"])
+    def pause_selected(self, request, queryset):
+        self.set_paused(request, queryset.select_related("flow", "q_schedule"), True)
+        self.message_user(request, _("Paused the selected schedules."), messages.SUCCESS)
+
+    @admin.action(description=_("Resume selected schedules"), permissions=["pause"])
+    def resume_selected(self, request, queryset):
+        self.set_paused(request, queryset.select_related("flow", "q_schedule"), False)
+        self.message_user(request, _("Resumed the selected schedules."), messages.SUCCESS)
+
+    @admin.action(description=_("Run selected schedules now"), permissions=["launch"])
+    def run_selected_now(self, request, queryset):
+        for schedule in queryset.select_related("flow"):
+            self.run_now(request, schedule)
+
+    def run_now(self, request, schedule):
+        run = launch_now(schedule)
+        if run is None:
+            schedule.refresh_from_db(fields=["last_message"])
+            self.message_user(request, f"{schedule}: {schedule.last_message}", messages.ERROR)
+            return None
+        log_launch(request, run, how=f"Launched now by schedule {schedule}")
+        self.message_user(
+            request,
+            format_html('{}: launched run <a href="{}">#{}</a>.', schedule, run.get_absolute_url(), run.pk),
+            messages.SUCCESS,
+        )
+        return run
+
+    def get_urls(self):
+        routes = [
+            ("<int:schedule_id>/pause/", self.pause_view, "pause"),
+            ("<int:schedule_id>/resume/", self.resume_view, "resume"),
+            ("<int:schedule_id>/run-now/", self.run_now_view, "run_now"),
+        ]
+        custom = [
+            path(route, self.admin_site.admin_view(view), name=f"flowforge_admin_flowschedule_{name}")
+            for route, view, name in routes
+        ]
+        return custom + super().get_urls()
+
+    def get_schedule(self, request, schedule_id, allowed):
+        schedule = get_object_or_404(
+            FlowSchedule.objects.select_related("flow", "q_schedule"), pk=schedule_id
+        )
+        if not self.has_view_permission(request, schedule) or not allowed(request):
+            raise PermissionDenied
+        return schedule
+
+    def back_to(self, schedule):
+        return HttpResponseRedirect(reverse("admin:flowforge_admin_flowschedule_change", args=[schedule.pk]))
+
+    @method_require_post
+    def pause_view(self, request, schedule_id):
+        schedule = self.get_schedule(request, schedule_id, self.has_pause_permission)
+        self.set_paused(request, [schedule], True)
+        self.message_user(request, _("Paused."), messages.SUCCESS)
+        return self.back_to(schedule)
+
+    @method_require_post
+    def resume_view(self, request, schedule_id):
+        schedule = self.get_schedule(request, schedule_id, self.has_pause_permission)
+        self.set_paused(request, [schedule], False)
+        self.message_user(request, _("Resumed."), messages.SUCCESS)
+        return self.back_to(schedule)
+
+    @method_require_post
+    def run_now_view(self, request, schedule_id):
+        schedule = self.get_schedule(request, schedule_id, self.has_launch_permission)
+        run = self.run_now(request, schedule)
+        return HttpResponseRedirect(run.get_absolute_url()) if run else self.back_to(schedule)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_pause"] = self.has_pause_permission(request)
+        context["can_launch"] = self.has_launch_permission(request)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+def flow_schedules(flow):
+    """The flow page's list of schedules (one query)."""
+    return list(flow.schedules.select_related("flow", "q_schedule", "last_run").order_by("name"))

@@ -1,0 +1,71 @@
+"""What a schedule does when it fires: launch a run of its flow, or record why not.
+
+Django-Q2's scheduler calls :func:`fire` with the FlowSchedule's id only
+(see :mod:`flowforge_admin.scheduling`); everything else is read here, under
+the schedule's row lock, so a fire and an edit cannot cross.
+"""
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..exceptions import InvalidTransition
+from ..models import FlowRun, FlowSchedule
+from ..states import RUN_CANCELLABLE
+from .launch import launch
+
+logger = logging.getLogger("flowforge_admin.engine")
+
+
+def fire(schedule_id):
+    """Launch the schedule's run now (unless paused, or skipped by its overlap policy); return the run."""
+    with transaction.atomic():
+        schedule = (
+            FlowSchedule.objects.select_for_update().select_related("flow").filter(pk=schedule_id).first()
+        )
+        if schedule is None:
+            logger.info("schedule %s fired but no longer exists", schedule_id)
+            return None
+        if not schedule.is_active:
+            return _skip(schedule, "the schedule or its flow is paused")
+        if schedule.overlap == FlowSchedule.Overlap.SKIP:
+            busy = (
+                FlowRun.objects.filter(flow=schedule.flow, status__in=RUN_CANCELLABLE)
+                .order_by("-created_at")
+                .values_list("pk", "status")
+                .first()
+            )
+            if busy:
+                return _skip(schedule, f"run #{busy[0]} of this flow is still {busy[1]}")
+        return launch_now(schedule)
+
+
+def launch_now(schedule):
+    """Launch a run of ``schedule`` with its parameters, recorded as triggered by it ("Run now" too)."""
+    try:
+        run = launch(schedule.flow, schedule.params, triggered_by=FlowRun.Trigger.SCHEDULE, schedule=schedule)
+    except (ValidationError, InvalidTransition) as error:
+        message = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+        _record(schedule, FlowSchedule.Outcome.FAILED, message)
+        logger.warning("schedule %s could not launch: %s", schedule, message)
+        return None
+    _record(schedule, FlowSchedule.Outcome.LAUNCHED, f"launched run #{run.pk}", last_run=run)
+    return run
+
+
+def _skip(schedule, reason):
+    logger.info("schedule %s skipped a fire: %s", schedule, reason)
+    _record(
+        schedule, FlowSchedule.Outcome.SKIPPED, f"skipped: {reason}", skipped_count=F("skipped_count") + 1
+    )
+    return None
+
+
+def _record(schedule, outcome, message, **fields):
+    # An update, not save(): the schedule's definition (and its Django-Q2 row) stays as it is.
+    FlowSchedule.objects.filter(pk=schedule.pk).update(
+        last_fired_at=timezone.now(), last_outcome=outcome, last_message=message[:300], **fields
+    )

@@ -1,0 +1,184 @@
+"""Flow schedules: when a flow runs by itself, with which parameters.
+
+A FlowSchedule owns exactly one Django-Q2 ``Schedule`` row (written in the
+same transaction by :mod:`flowforge_admin.scheduling`), which only says
+*when* to call the engine with the schedule's id. Everything else (paused,
+parameters, overlap policy, what happened at the last fire) lives here, so
+the two can never disagree about it.
+"""
+
+import datetime
+
+from croniter import croniter
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .. import scheduling
+from .flows import Flow
+
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+
+
+class FlowSchedule(models.Model):
+    class Kind(models.TextChoices):
+        CRON = "cron", _("cron expression")
+        MINUTES = "minutes", _("every N minutes")
+        HOURLY = "hourly", _("hourly")
+        DAILY = "daily", _("daily")
+        WEEKLY = "weekly", _("weekly")
+        MONTHLY = "monthly", _("monthly")
+        ONCE = "once", _("once")
+
+    class Overlap(models.TextChoices):
+        SKIP = "skip", _("skip while a run of this flow is queued or running")
+        ALLOW = "allow", _("allow overlapping runs")
+
+    class Outcome(models.TextChoices):
+        LAUNCHED = "launched", _("launched")
+        SKIPPED = "skipped", _("skipped")
+        FAILED = "failed", _("could not launch")
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="schedules", verbose_name=_("flow"))
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.DAILY)
+    cron = models.CharField(
+        _("cron expression"),
+        max_length=100,
+        blank=True,
+        help_text=_("Five fields: minute hour day-of-month month day-of-week, in UTC. Example: 0 2 * * 1-5"),
+    )
+    every_minutes = models.PositiveIntegerField(_("every N minutes"), null=True, blank=True)
+    at_time = models.TimeField(
+        _("at (UTC)"),
+        default=datetime.time(0, 0),
+        help_text=_("Hourly: only the minutes count. Daily, weekly, monthly: the time of day, UTC."),
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=WEEKDAYS, null=True, blank=True)
+    day_of_month = models.PositiveSmallIntegerField(
+        _("day of the month"), null=True, blank=True, help_text=_("1 to 28, so that every month has it.")
+    )
+    run_at = models.DateTimeField(_("run once at"), null=True, blank=True)
+    params = models.JSONField(
+        _("parameters"), default=dict, blank=True, help_text=_("Given to each run, over the flow's defaults.")
+    )
+    overlap = models.CharField(_("overlap"), max_length=10, choices=Overlap.choices, default=Overlap.SKIP)
+    is_paused = models.BooleanField(_("paused"), default=False, db_index=True)
+    # The one Django-Q2 row that fires it; never edited by hand.
+    q_schedule = models.OneToOneField(
+        "django_q.Schedule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="flow_schedule",
+    )
+    last_fired_at = models.DateTimeField(_("last fired"), null=True, blank=True, editable=False)
+    last_outcome = models.CharField(
+        _("last outcome"), max_length=10, choices=Outcome.choices, blank=True, editable=False
+    )
+    last_message = models.CharField(_("last message"), max_length=300, blank=True, editable=False)
+    last_run = models.ForeignKey(
+        "flowforge_admin.FlowRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("last run"),
+    )
+    skipped_count = models.PositiveIntegerField(_("fires skipped"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last change"), auto_now=True)
+
+    class Meta:
+        ordering = ["flow__name", "name"]
+        verbose_name = _("flow schedule")
+        verbose_name_plural = _("flow schedules")
+        permissions = [("pause_schedule", _("Can pause and resume schedules"))]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "name"], name="flowforge_schedule_unique_name_in_flow")
+        ]
+        indexes = [models.Index(fields=["kind"], name="flowforge_schedule_kind")]
+
+    def __str__(self):
+        return f"{self.flow.name} / {self.name}" if self.flow_id else self.name
+
+    def save(self, *args, **kwargs):
+        # Its Django-Q2 row is written in the same transaction: never one without the other.
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            scheduling.sync_q_schedule(self)
+
+    @property
+    def is_active(self):
+        """Whether it fires: neither it nor its flow is paused (and a once is still to come)."""
+        return not self.is_paused and not self.flow.is_paused
+
+    def cron_expression(self):
+        """The cron expression of the calendar kinds (cron, hourly, daily, weekly, monthly), else None."""
+        minute, hour = self.at_time.minute, self.at_time.hour
+        if self.kind == self.Kind.CRON:
+            return self.cron.strip()
+        if self.kind == self.Kind.HOURLY:
+            return f"{minute} * * * *"
+        if self.kind == self.Kind.DAILY:
+            return f"{minute} {hour} * * *"
+        if self.kind == self.Kind.WEEKLY:
+            # cron counts days from Sunday = 0; Python from Monday = 0.
+            return f"{minute} {hour} * * {(self.weekday + 1) % 7}"
+        if self.kind == self.Kind.MONTHLY:
+            return f"{minute} {hour} {self.day_of_month} * *"
+        return None
+
+    def next_fire_times(self, count=5, after=None):
+        """Return the next ``count`` fire times after ``after`` (now), in UTC."""
+        after = after or timezone.now()
+        if self.kind == self.Kind.ONCE:
+            return [self.run_at] if self.run_at and self.run_at > after else []
+        if self.kind == self.Kind.MINUTES:
+            step = datetime.timedelta(minutes=self.every_minutes or 1)
+            first = self.q_schedule.next_run if self.q_schedule and self.q_schedule.next_run > after else None
+            first = first or after + step
+            return [first + step * i for i in range(count)]
+        times = croniter(self.cron_expression(), after)
+        return [times.get_next(datetime.datetime) for _ in range(count)]
+
+    def clean(self):
+        """Check that the fields this kind needs are there and make sense."""
+        errors = {}
+        if self.kind == self.Kind.CRON:
+            if not self.cron.strip():
+                errors["cron"] = _("A cron schedule needs a cron expression.")
+            elif len(self.cron.split()) != 5 or not croniter.is_valid(self.cron):
+                errors["cron"] = _(
+                    "%(cron)r is not a valid cron expression: give five fields, "
+                    "minute hour day-of-month month day-of-week (e.g. 0 2 * * 1-5)."
+                ) % {"cron": self.cron}
+        if self.kind == self.Kind.MINUTES and not self.every_minutes:
+            errors["every_minutes"] = _("Say every how many minutes (1 or more).")
+        if self.kind == self.Kind.WEEKLY and self.weekday is None:
+            errors["weekday"] = _("A weekly schedule needs a weekday.")
+        if self.kind == self.Kind.MONTHLY and not (self.day_of_month and 1 <= self.day_of_month <= 28):
+            errors["day_of_month"] = _("A monthly schedule needs a day from 1 to 28.")
+        if self.kind == self.Kind.ONCE and self.run_at is None:
+            errors["run_at"] = _("Say when it runs.")
+        if errors:
+            raise ValidationError(errors)
+
+
+@receiver(post_delete, sender=FlowSchedule, dispatch_uid="flowforge_admin.delete_q_schedule")
+def delete_q_schedule(sender, instance, **kwargs):
+    # Also when its flow is deleted (a cascade sends this signal for each schedule).
+    scheduling.delete_q_schedule(instance)

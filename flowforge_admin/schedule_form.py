@@ -1,0 +1,87 @@
+"""The admin form of a flow schedule, and the words that describe when it fires."""
+
+from cron_descriptor import ExpressionDescriptor, FormatException, Options
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from .engine.launch import check_run_params
+from .models import Flow, FlowSchedule
+from .models.schedules import WEEKDAYS
+
+
+def describe(schedule):
+    """Say when ``schedule`` fires, for people: "every day at 02:00 UTC"."""
+    kind = FlowSchedule.Kind
+    at = schedule.at_time.strftime("%H:%M") if schedule.at_time else "00:00"
+    if schedule.kind == kind.MINUTES:
+        every = schedule.every_minutes or 1
+        return "every minute" if every == 1 else f"every {every} minutes"
+    if schedule.kind == kind.HOURLY:
+        return f"every hour at :{schedule.at_time.minute:02d}"
+    if schedule.kind == kind.DAILY:
+        return f"every day at {at} UTC"
+    if schedule.kind == kind.WEEKLY:
+        return f"every {dict(WEEKDAYS).get(schedule.weekday, '?')} at {at} UTC"
+    if schedule.kind == kind.MONTHLY:
+        return f"on day {schedule.day_of_month} of every month at {at} UTC"
+    if schedule.kind == kind.ONCE:
+        if schedule.run_at is None:
+            return "once (no time set)"
+        return f"once, at {date_format(timezone.localtime(schedule.run_at), 'Y-m-d H:i')} UTC"
+    return describe_cron(schedule.cron)
+
+
+def describe_cron(expression):
+    """A cron expression in words (cron-descriptor), with its time zone."""
+    options = Options()
+    options.use_24hour_time_format = True
+    try:
+        return f"{ExpressionDescriptor(expression, options).get_description()} (UTC)"
+    except FormatException:
+        return f"cron {expression!r}"
+
+
+class FlowScheduleForm(forms.ModelForm):
+    """Add or change a schedule; its parameters meet the same check as a launch."""
+
+    class Meta:
+        model = FlowSchedule
+        fields = [
+            "flow",
+            "name",
+            "kind",
+            "cron",
+            "every_minutes",
+            "at_time",
+            "weekday",
+            "day_of_month",
+            "run_at",
+            "params",
+            "overlap",
+            "is_paused",
+        ]
+        widgets = {"kind": forms.RadioSelect}
+
+    def clean_params(self):
+        params = self.cleaned_data.get("params")
+        return {} if params in (None, "") else params
+
+    def clean_run_at(self):
+        run_at = self.cleaned_data.get("run_at")
+        changed = "run_at" in self.changed_data or "kind" in self.changed_data
+        if run_at is not None and changed and run_at <= timezone.now():
+            raise ValidationError("This time has passed: give a time to come.", code="past")
+        return run_at
+
+    def clean(self):
+        cleaned_data = super().clean()
+        flow = cleaned_data.get("flow") or (self.instance.flow if self.instance.flow_id else None)
+        params = cleaned_data.get("params")
+        if isinstance(flow, Flow) and "params" not in self.errors:
+            try:
+                check_run_params(flow, params)
+            except ValidationError as error:
+                self.add_error("params", error)
+        return cleaned_data
