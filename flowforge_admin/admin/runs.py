@@ -9,7 +9,6 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -47,8 +46,9 @@ class FlowRunAdmin(admin.ModelAdmin):
 
     list_display = ["run", "flow_link", "status_badge", "trigger", "started", "run_duration", "tasks_done"]
     list_filter = ["status", "flow", "triggered_by"]
-    list_select_related = ["flow", "triggered_by_user"]
-    search_fields = ["flow_name", "=id"]
+    list_select_related = ["flow", "triggered_by_user", "schedule"]
+    # A run id is looked up by its key (see get_search_results), not as text.
+    search_fields = ["flow_name"]
     date_hierarchy = "created_at"
     # 100 000 runs: no second COUNT(*) of the whole table on every page.
     show_full_result_count = False
@@ -88,6 +88,9 @@ class FlowRunAdmin(admin.ModelAdmin):
     def trigger(self, flow_run):
         if flow_run.triggered_by == FlowRun.Trigger.USER and flow_run.triggered_by_user is not None:
             return flow_run.triggered_by_user.get_username()
+        if flow_run.triggered_by == FlowRun.Trigger.SCHEDULE and flow_run.schedule is not None:
+            url = reverse("admin:flowforge_admin_flowschedule_change", args=[flow_run.schedule_id])
+            return format_html('{}: <a href="{}">{}</a>', _("schedule"), url, flow_run.schedule.name)
         return flow_run.get_triggered_by_display()
 
     @admin.display(description=_("started"), ordering="started_at")
@@ -96,7 +99,8 @@ class FlowRunAdmin(admin.ModelAdmin):
             return "—"
         return date_format(localtime(flow_run.started_at), "Y-m-d H:i:s")
 
-    @admin.display(description=_("duration"), ordering=F("finished_at") - F("started_at"))
+    # Not sortable: ordering by an expression scans every run (about 1 s at 100 000 on SQLite).
+    @admin.display(description=_("duration"))
     def run_duration(self, flow_run):
         end = flow_run.finished_at if flow_run.status in RUN_FINISHED else None
         return duration(run_page.seconds_between(flow_run.started_at, end))
@@ -110,6 +114,21 @@ class FlowRunAdmin(admin.ModelAdmin):
             "ff-count-bad" if failed else "ff-count-ok",
             failed,
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        """A number (or #number) finds that run by its key; other text searches flow names."""
+        term = search_term.strip().lstrip("#")
+        if term.isdigit():
+            return queryset.filter(pk=int(term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_object(self, request, object_id, from_field=None):
+        # The run page needs the snapshot (the list defers it) and who triggered it.
+        queryset = FlowRun.objects.select_related("flow", "triggered_by_user", "schedule")
+        try:
+            return queryset.get(pk=int(object_id))
+        except (FlowRun.DoesNotExist, ValueError, TypeError):
+            return None
 
     # The run page ----------------------------------------------------------
 

@@ -31,7 +31,7 @@ class FlowRun(models.Model):
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=RunState.choices, default=RunState.QUEUED)
     triggered_by = models.CharField(
-        _("triggered by"), max_length=10, choices=Trigger.choices, default=Trigger.CODE, db_index=True
+        _("triggered by"), max_length=10, choices=Trigger.choices, default=Trigger.CODE
     )
     triggered_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -71,6 +71,7 @@ class FlowRun(models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at"], name="flowforge_run_status_created"),
             models.Index(fields=["flow", "-created_at"], name="flowforge_run_flow_created"),
+            models.Index(fields=["triggered_by", "-created_at"], name="flowforge_run_trigger_created"),
         ]
 
     def __str__(self):

@@ -3,6 +3,7 @@
 from django import template
 from django.utils.html import format_html
 
+from ..date_hierarchy import quick_date_hierarchy
 from ..schedule_form import describe
 from ..states import RunState, TaskState
 
@@ -42,3 +43,9 @@ def duration(seconds):
 def schedule_description(schedule):
     """When a flow schedule fires, in words ("every day at 02:00 UTC")."""
     return describe(schedule)
+
+
+@register.inclusion_tag("admin/date_hierarchy.html")
+def run_date_hierarchy(cl):
+    """Django's date drill-down, from the list's first and last date (see date_hierarchy.py)."""
+    return quick_date_hierarchy(cl)

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from flowforge_admin.admin.run_page import OUTPUT_PREVIEW_CHARS, display_order
 from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
@@ -207,3 +208,23 @@ def test_a_run_whose_flow_was_deleted_still_shows(admin_client, flow):
     assert page.status_code == 200
     assert "(deleted)" in page.text
     assert FlowRun.objects.get(pk=run.pk).flow_id is None
+
+
+def test_search_by_run_number_finds_that_run(admin_client, flow):
+    runs = [run_flow(flow) for _ in range(3)]
+    for term in (str(runs[1].pk), f"#{runs[1].pk}"):
+        response = admin_client.get(reverse("admin:flowforge_admin_flowrun_changelist"), {"q": term})
+        assert [run.pk for run in response.context["cl"].result_list] == [runs[1].pk]
+
+
+def test_date_drill_down_offers_the_periods_between_the_first_and_last_run(admin_client, flow):
+    old, new = run_flow(flow), run_flow(flow)
+    FlowRun.objects.filter(pk=old.pk).update(created_at=timezone.now().replace(year=2024, month=11))
+    FlowRun.objects.filter(pk=new.pk).update(created_at=timezone.now().replace(year=2026, month=2))
+    url = reverse("admin:flowforge_admin_flowrun_changelist")
+    years = admin_client.get(url).text
+    assert all(f"?created_at__year={year}" in years for year in (2024, 2025, 2026))
+    months = admin_client.get(url, {"created_at__year": 2024}).text
+    assert "created_at__month=11" in months
+    shown = admin_client.get(url, {"created_at__year": 2025}).context["cl"].result_list
+    assert list(shown) == []

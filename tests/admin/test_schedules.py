@@ -9,6 +9,7 @@ from django.urls import reverse
 from django_q.models import Schedule
 
 from flowforge_admin.api import register_task_pipeline
+from flowforge_admin.engine.schedules import fire
 from flowforge_admin.models import FlowRun, FlowSchedule
 
 from .. import engine_tasks as t
@@ -167,3 +168,9 @@ def test_schedule_list_costs_no_query_per_schedule(admin_client, flow):
     for i in range(3, 20):
         FlowSchedule.objects.create(flow=flow, name=f"s{i}", kind="hourly")
     assert queries() == few
+
+
+def test_run_list_names_the_schedule_that_launched_a_run(admin_client, schedule):
+    fire(schedule.pk)
+    listing = admin_client.get(reverse("admin:flowforge_admin_flowrun_changelist")).text
+    assert f'schedule: <a href="{url("change", schedule.pk)}">at two</a>' in listing

@@ -17,7 +17,9 @@ def test_editor_creates_a_weekly_schedule_and_sees_its_next_fire_times(browser, 
     flow = register_task_pipeline("reported", {"ok": {"function": t.echo}})
     browser.get(logged_in(f"/admin/flowforge_admin/flow/{flow.pk}/change/"))
     browser.find_element(By.LINK_TEXT, "Add a schedule").click()
-    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.NAME, "name"))).send_keys("weekly report")
+    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.NAME, "name"))).send_keys(
+        "weekly report"
+    )
     browser.find_element(By.CSS_SELECTOR, "input[name='kind'][value='weekly']").click()
     # Only the fields of the chosen kind show.
     assert browser.find_element(By.CSS_SELECTOR, ".form-row.field-cron").get_attribute("hidden") == "true"
