@@ -9,10 +9,13 @@ import os
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
 
 from flowforge_admin import storage
 from flowforge_admin.definition import FlowSpec, TaskSpec
 from flowforge_admin.models import Flow
+
+from .engine.cluster import Cluster
 
 DEMO = "flowforge_admin.demo.tasks."
 
@@ -103,3 +106,14 @@ def tree_errors(queryset):
         if by_numbers != below(node.pk) or node.rght - node.lft != 2 * len(by_numbers) + 1:
             errors.append(node.name)
     return errors
+
+
+@pytest.fixture
+def cluster(transactional_db, tmp_path):
+    """A real ``manage.py qcluster`` on the (file) SQLite test database, stopped after the test."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the cluster runs on the SQLite test database file")
+    cluster = Cluster(tmp_path / "qcluster.log")
+    cluster.start()
+    yield cluster
+    cluster.stop()

@@ -5,7 +5,6 @@ import io
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from django.db import connection
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -14,19 +13,8 @@ from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
 from flowforge_admin.models import Flow, FlowRun
 
 from .. import engine_tasks as t
-from ..engine.cluster import Cluster
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def cluster(transactional_db, tmp_path):
-    if connection.vendor != "sqlite":
-        pytest.skip("the cluster runs on the SQLite test database file")
-    cluster = Cluster(tmp_path / "qcluster.log")
-    cluster.start()
-    yield cluster
-    cluster.stop()
 
 
 def log_in(browser, live_server, group):

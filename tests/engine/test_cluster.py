@@ -18,20 +18,10 @@ from flowforge_admin.models import FlowRun, FlowSchedule, TaskLog
 from flowforge_admin.states import RunState, TaskState
 
 from .. import engine_tasks as t
-from .cluster import Cluster, wait_for
+from .cluster import wait_for
 from .conftest import side_effects
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def cluster(transactional_db, tmp_path):
-    if connection.vendor != "sqlite":
-        pytest.skip("these tests start a cluster on the SQLite test database file")
-    cluster = Cluster(tmp_path / "qcluster.log")
-    cluster.start()
-    yield cluster
-    cluster.stop()
 
 
 def finished(run, timeout=60):
