@@ -54,8 +54,9 @@ def test_operator_watches_a_run_finish_without_reloading(browser, live_server, c
     seen = set()
 
     def watch(_):
-        seen.add(status_of(browser, "second"))
-        return status_of(browser, "second") == "succeeded"
+        status = status_of(browser, "second")
+        seen.add(status)
+        return status == "succeeded"
 
     wait.until(lambda b: status_of(b, "first") == "running")
     screenshot("run_page_running")
