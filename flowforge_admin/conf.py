@@ -20,6 +20,8 @@ DEFAULTS = {
     "FLOWFORGE_MAX_LOST_ATTEMPTS": 3,
     # How often the lost-work check runs (a Django-Q2 schedule; its scheduler ticks every 30 s).
     "FLOWFORGE_CHECK_MINUTES": 1,
+    # Largest flow definition file accepted by import_flows and the admin import (bytes).
+    "FLOWFORGE_IMPORT_MAX_BYTES": 5_000_000,
 }
 
 

@@ -171,6 +171,9 @@ for _name, _default in [
 ]:
     globals()[_name] = int(os.environ.get(_name, _default))
 
+# Largest import file accepted (admin and import_flows), in bytes.
+FLOWFORGE_IMPORT_MAX_BYTES = int(os.environ.get("FLOWFORGE_IMPORT_MAX_BYTES", 5_000_000))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from flowforge_admin.admin.graph import conceptual_dag_redirect
+
 admin.site.site_header = "Flow Forge admin"
 admin.site.site_title = "Flow Forge admin"
 admin.site.index_title = "Flows, tasks and runs"
@@ -11,4 +13,6 @@ admin.site.index_title = "Flows, tasks and runs"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    # The predecessor's conceptual DAG page: old links land on the new graph.
+    path("django_flow_forge/conceptual-dag-viz/", conceptual_dag_redirect),
 ]

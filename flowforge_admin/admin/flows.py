@@ -20,12 +20,14 @@ from ..launch_form import LaunchForm
 from ..models import Flow, FlowRun, Task
 from ..templatetags.flowforge import status_badge
 from .audit import log_launch
+from .graph import graph_urls
 from .grid import GRID_RUNS, build_run_grid
+from .imports import FlowImportExportMixin
 from .schedules import flow_schedules
 
 
 @admin.register(Flow)
-class FlowAdmin(admin.ModelAdmin):
+class FlowAdmin(FlowImportExportMixin, admin.ModelAdmin):
     form = FlowForm
     list_display = [
         "title",
@@ -87,6 +89,7 @@ class FlowAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.launch_view),
                 name=f"{self.opts.app_label}_{self.opts.model_name}_launch",
             ),
+            *graph_urls(self),
             *super().get_urls(),
         ]
 

@@ -27,6 +27,7 @@ from ..states import RUN_FINISHED, TaskState
 from ..templatetags.flowforge import duration, status_badge
 from . import run_page
 from .audit import log_action, log_launch
+from .graph import graph_urls
 
 CONTROL_PERMISSION = "flowforge_admin.cancel_run"
 LAUNCH_PERMISSION = "flowforge_admin.launch_flow"
@@ -164,7 +165,7 @@ class FlowRunAdmin(admin.ModelAdmin):
             path(route, self.admin_site.admin_view(view), name=f"flowforge_admin_flowrun_{name}")
             for route, view, name in routes
         ]
-        return custom + super().get_urls()
+        return custom + graph_urls(self, "<int:object_id>") + super().get_urls()
 
     def page_context(self, request, flow_run):
         """The parts of the run page that change while it runs (also sent by the live view)."""

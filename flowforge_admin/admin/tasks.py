@@ -43,6 +43,8 @@ class TaskAdmin(DraggableMPTTAdmin):
     mptt_level_indent = 24
     expand_tree_by_default = True
     view_on_site = False
+    # Import / Export buttons leading to the flow import and export (tasks travel with their flow).
+    change_list_template = "admin/flowforge_admin/import_export/task_change_list.html"
 
     class Media:
         css = {"all": ["flowforge_admin/css/admin.css"]}

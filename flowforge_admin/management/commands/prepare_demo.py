@@ -1,20 +1,22 @@
 import os
 import secrets
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from flowforge_admin import storage
+from flowforge_admin import flow_files
 from flowforge_admin.models import Flow
 
-DEMO_FIXTURE = "demo_db_flow"
+# The demo flow kept only in the database, as an import file (fixtures/demo_flows.json holds the same).
+DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo_flows.yaml"
 DEMO_DB_FLOW = "daily_report"
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo flow kept only in the database (if missing) and create the "
+        "Import the demo flow kept only in the database from fixtures/demo_flows.yaml (if missing) and create the "
         "`admin` superuser (if missing) with DJANGO_SUPERUSER_PASSWORD or a random "
         "password printed once."
     )
@@ -26,9 +28,9 @@ class Command(BaseCommand):
         if Flow.objects.filter(name=DEMO_DB_FLOW).exists():
             self.stdout.write(f"Demo flow {DEMO_DB_FLOW} is already there; left as it is.")
         else:
-            call_command("loaddata", DEMO_FIXTURE, verbosity=0)
-            # The fixture's tree ids may collide with trees made since.
-            storage.renumber_trees(Flow.objects.get(name=DEMO_DB_FLOW))
+            plan = flow_files.import_file(DEMO_FILE.read_bytes(), "yaml")
+            if not plan.is_valid:
+                raise CommandError("\n".join(f"{DEMO_FILE}: {issue}" for issue in plan.issues))
             self.stdout.write(f"Loaded the demo flow {DEMO_DB_FLOW}.")
         self.ensure_superuser(username)
 

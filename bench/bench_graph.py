@@ -1,0 +1,303 @@
+"""Benchmark: the DAG drawing (graph pages) on generated flows, in a real headless Chromium.
+
+Run by hand (not part of the test suite):
+
+    .venv/bin/python bench/bench_graph.py [--sizes 1000 5000] [--group-size 20] [--repeat 5]
+
+It fills a throwaway SQLite database (in a temporary directory unless
+FLOWFORGE_VAR_DIR is set) with one flow per size: groups of --group-size
+tasks, each task after the one before in its group, every seventh task also
+after a task of the previous group, and each group after the previous one.
+Then it serves the admin (with its static files) on a local port and measures:
+
+- the JSON endpoint (django.test.Client, DEBUG off): median and slowest of
+  --repeat requests, and its query count;
+- in headless Chromium (Debian's chromium + chromedriver, through Selenium):
+  the first drawing (navigation start to the drawing on screen; large flows
+  open with their groups collapsed), "expand all" (the full layout in the
+  web worker, then the drawing), the longest main-thread frame while that
+  layout runs (the page must not freeze), and frame times while panning the
+  fully expanded drawing for --pan-seconds.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-any-server")
+if "FLOWFORGE_VAR_DIR" not in os.environ:
+    os.environ["FLOWFORGE_VAR_DIR"] = tempfile.mkdtemp(prefix="flowforge-bench-graph-")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from flowforge_admin import storage  # noqa: E402
+from flowforge_admin.definition import FlowSpec, TaskSpec  # noqa: E402
+from flowforge_admin.engine.snapshot import take_snapshot  # noqa: E402
+from flowforge_admin.models import Flow, FlowRun, TaskRun  # noqa: E402
+
+FUNCTION = "flowforge_admin.demo.tasks.prepare_batch"
+PASSWORD = "bench-password-long-enough"
+
+
+def generated_specs(size, group_size):
+    """``size`` tasks in groups of ``group_size`` (the group rows included)."""
+    specs = []
+    groups = max(1, size // group_size)
+    per_group = group_size - 1
+    for g in range(groups):
+        specs.append(
+            TaskSpec(name=f"g{g}", verbose_name=f"Stage {g}", depends_on=(f"g{g - 1}",) if g > 1 else ())
+        )
+        for i in range(per_group):
+            depends = [f"g{g}_t{i - 1}"] if i else []
+            if g and i % 7 == 3:
+                depends.append(f"g{g - 1}_t{i}")
+            specs.append(
+                TaskSpec(
+                    name=f"g{g}_t{i}",
+                    parent=f"g{g}",
+                    function=FUNCTION,
+                    verbose_name=f"Step {g}.{i}",
+                    depends_on=tuple(depends),
+                )
+            )
+    return specs
+
+
+def make_flow(size, group_size):
+    spec = FlowSpec(
+        name=f"bench_{size}",
+        display_name=f"Bench {size} tasks",
+        tasks=tuple(generated_specs(size, group_size)),
+    )
+    flow, _ = storage.write_flow(spec, origin=Flow.Origin.ADMIN)
+    return flow
+
+
+def make_run(flow):
+    """A run of ``flow`` with one task run per task (written directly: no worker involved)."""
+    run = FlowRun.objects.create(
+        flow=flow,
+        flow_name=flow.name,
+        flow_version=flow.version,
+        snapshot=take_snapshot(flow),
+        status="running",
+    )
+    statuses = ["succeeded", "running", "pending", "failed"]
+    TaskRun.objects.bulk_create(
+        TaskRun(run=run, task_name=task["name"], status=statuses[i % 4], attempt=1)
+        for i, task in enumerate(run.snapshot["tasks"])
+    )
+    return run
+
+
+class Server:
+    """The admin and its static files on a free local port, in a thread."""
+
+    def __init__(self):
+        handler = StaticFilesHandler(get_wsgi_application())
+        self.httpd = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler)
+        self.httpd.set_app(handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def time_json(client, url, repeat):
+    client.get(url)  # warm up
+    executed = []
+    with connection.execute_wrapper(lambda execute, sql, *rest: executed.append(sql) or execute(sql, *rest)):
+        client.get(url)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200
+    return statistics.median(times), max(times), len(executed), len(response.content)
+
+
+def chromium():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1600,1000"):
+        options.add_argument(argument)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def log_in(driver, server):
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{server.url}/admin/login/")
+    driver.find_element(By.NAME, "username").send_keys("bench")
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+
+def wait_state(driver, wanted, timeout=120):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout, poll_frequency=0.05).until(
+        lambda d: (
+            d.execute_script("return document.getElementById('content-main').dataset.state")
+            in (wanted, "error")
+        )
+    )
+
+
+# Records every frame's length from now on (window.ffFrames), to see freezes.
+FRAME_RECORDER = """
+window.ffFrames = [];
+let last = performance.now();
+(function frame(now) {
+  window.ffFrames.push(now - last); last = now;
+  if (!window.ffStopFrames) requestAnimationFrame(frame);
+})(last);
+"""
+
+# Pans the drawing a little every frame for arguments[0] ms; returns the frame lengths.
+PAN = """
+const done = arguments[arguments.length - 1];
+const cy = window.ffGraph.cy;
+const until = performance.now() + arguments[0];
+const frames = []; let last = performance.now(); let step = 0;
+function frame(now) {
+  frames.push(now - last); last = now; step += 1;
+  cy.panBy({x: Math.sin(step / 20) * 12, y: Math.cos(step / 25) * 8});
+  if (now < until) requestAnimationFrame(frame); else done(frames.slice(1));
+}
+requestAnimationFrame(frame);
+"""
+
+
+def frame_stats(frames):
+    frames = sorted(frames)
+    if not frames:
+        return "no frames"
+    p95 = frames[int(len(frames) * 0.95) - 1] if len(frames) > 20 else frames[-1]
+    return f"median {statistics.median(frames):.1f} ms, p95 {p95:.1f} ms, max {frames[-1]:.1f} ms ({len(frames)} frames)"
+
+
+def bench_browser(driver, server, flow, pan_seconds):
+    url = f"{server.url}{reverse('admin:flowforge_admin_flow_graph', args=[flow.pk])}"
+    driver.get(url)
+    wait_state(driver, "drawn")
+    first = driver.execute_script("return window.ffGraph.state.drawnAt;")
+    opened = driver.execute_script(
+        "const cy = window.ffGraph.cy; return [cy.nodes().length, cy.edges().length, window.ffGraph.state.collapsed.size];"
+    )
+    driver.execute_script(FRAME_RECORDER)
+    started = driver.execute_script("return performance.now();")
+    driver.execute_script(
+        "document.getElementById('content-main').dataset.state = 'waiting';"
+        "window.ffGraph.setAllCollapsed(false);"
+    )
+    wait_state(driver, "drawn", timeout=300)
+    expanded = driver.execute_script("return window.ffGraph.state.drawnAt;") - started
+    layout_ms = driver.execute_script("return window.ffGraph.state.layoutMs;")
+    driver.execute_script("window.ffStopFrames = true;")
+    frames = driver.execute_script("return window.ffFrames;")
+    full = driver.execute_script(
+        "const cy = window.ffGraph.cy; return [cy.nodes().length, cy.edges().length];"
+    )
+    driver.set_script_timeout(pan_seconds + 30)
+    driver.execute_script("window.ffGraph.cy.zoom(0.6);")
+    pan = driver.execute_async_script(PAN, pan_seconds * 1000)
+    return {
+        "first drawing (ms)": round(first),
+        "opened with (nodes, edges, collapsed groups)": opened,
+        "expand all: layout in worker (ms)": layout_ms,
+        "expand all: until drawn (ms)": round(expanded),
+        "expand all: building the drawing on the main thread (ms)": driver.execute_script(
+            "return window.ffGraph.state.buildMs;"
+        ),
+        "fully expanded (nodes, edges)": full,
+        "frames during the full layout": frame_stats(frames),
+        f"panning the full drawing for {pan_seconds} s": frame_stats(pan),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--group-size", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--pan-seconds", type=int, default=3)
+    args = parser.parse_args()
+
+    settings.ALLOWED_HOSTS = ["*"]
+    call_command("migrate", verbosity=0)
+    User.objects.filter(username="bench").delete()
+    User.objects.create_superuser("bench", password=PASSWORD)
+    flows = {}
+    for size in args.sizes:
+        Flow.objects.filter(name=f"bench_{size}").delete()
+        started = time.perf_counter()
+        flows[size] = make_flow(size, args.group_size)
+        print(f"made a flow of {size} tasks in {time.perf_counter() - started:.1f} s")
+
+    client = Client()
+    client.force_login(User.objects.get(username="bench"))
+    print("\n## JSON endpoint (graph/data/)")
+    for size, flow in flows.items():
+        run_url = reverse("admin:flowforge_admin_flowrun_graph_data", args=[make_run(flow).pk])
+        for label, url in [
+            ("definition of", reverse("admin:flowforge_admin_flow_graph_data", args=[flow.pk])),
+            ("run of", run_url),
+            ("run statuses only (the live poll),", f"{run_url}?statuses=1"),
+        ]:
+            median, slowest, queries, length = time_json(client, url, args.repeat)
+            print(
+                f"- {label} {size} tasks: median {median:.0f} ms, max {slowest:.0f} ms, "
+                f"{queries} queries, {length // 1024} KB"
+            )
+
+    server = Server()
+    driver = chromium()
+    try:
+        log_in(driver, server)
+        print("\n## Headless Chromium")
+        for size, flow in flows.items():
+            print(f"### {size} tasks")
+            for key, value in bench_browser(driver, server, flow, args.pan_seconds).items():
+                print(f"- {key}: {value}")
+    finally:
+        driver.quit()
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

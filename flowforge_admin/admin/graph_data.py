@@ -1,0 +1,160 @@
+"""The JSON behind the DAG drawing: a flow's definition, or a run's snapshot with its statuses.
+
+Each builder reads a constant number of queries whatever the flow's size, so
+that a flow of thousands of tasks answers as fast as a small one. The browser
+receives one flat list of tasks (parents before children) and derives edges,
+groups and collapsed views itself.
+"""
+
+from django.urls import reverse
+
+from ..models import Task, TaskRun
+from ..states import TaskState
+from ..storage import TASK_DATA_FIELDS
+from .run_page import output_preview
+
+# What the drawing needs of a TaskRun, read with .values() (no model instances).
+TASK_RUN_FIELDS = [
+    "id",
+    "task_name",
+    "status",
+    "attempt",
+    "max_attempts",
+    "started_at",
+    "finished_at",
+    "output",
+    "error",
+]
+
+
+def legend():
+    """Every task status with its label, in the order a legend shows them."""
+    return [{"status": state.value, "label": str(state.label)} for state in TaskState]
+
+
+def task_entry(data, text=None, edit_url=None):
+    """One task as the drawing shows it: structure from ``data``, texts from ``text``."""
+    text = text or {}
+    return {
+        "name": data["name"],
+        "label": data.get("verbose_name") or data["name"],
+        "parent": data.get("parent"),
+        "depends_on": sorted(data.get("depends_on") or []),
+        "function": data.get("function") or "",
+        "params": data.get("params") or {},
+        "retries": data.get("retries") or 0,
+        "retry_delay": data.get("retry_delay") or 0,
+        "timeout": data.get("timeout"),
+        "docstring": text.get("docstring", ""),
+        "source": text.get("source", ""),
+        "edit_url": edit_url,
+    }
+
+
+def task_texts(flow):
+    """Return ``{name: {"id", "docstring", "source"}}`` for a flow's stored tasks (one query)."""
+    if flow is None:
+        return {}
+    rows = Task.objects.filter(flow=flow).values("id", "name", "docstring", "source")
+    return {row["name"]: row for row in rows}
+
+
+def edit_url(texts, name, can_change):
+    """The task's admin change page, when the user may change it and it still exists."""
+    if not can_change or name not in texts:
+        return None
+    return reverse("admin:flowforge_admin_task_change", args=[texts[name]["id"]])
+
+
+def flow_header(flow):
+    return {
+        "id": flow.pk,
+        "name": flow.name,
+        "title": str(flow),
+        "version": flow.version,
+        "url": reverse("admin:flowforge_admin_flow_change", args=[flow.pk]),
+    }
+
+
+def flow_graph(flow, *, can_change=False):
+    """The definition view: the flow's stored tasks and dependencies (two queries)."""
+    rows = list(
+        Task.objects.filter(flow=flow)
+        .order_by("tree_id", "lft")
+        .values("id", "name", "parent__name", "docstring", "source", *TASK_DATA_FIELDS)
+    )
+    texts = {row["name"]: row for row in rows}
+    depends_on = {}
+    through = Task.depends_on.through.objects.filter(from_task__flow=flow)
+    for from_id, to_name in through.values_list("from_task_id", "to_task__name"):
+        depends_on.setdefault(from_id, []).append(to_name)
+    tasks = []
+    for row in rows:
+        data = dict(row, parent=row["parent__name"], depends_on=depends_on.get(row["id"], []))
+        tasks.append(task_entry(data, texts.get(row["name"]), edit_url(texts, row["name"], can_change)))
+    return {"view": "flow", "flow": flow_header(flow), "run": None, "tasks": tasks, "legend": legend()}
+
+
+def iso(value):
+    return value.isoformat() if value else None
+
+
+def task_run_entry(row, run_id):
+    """The live part of one task run: status, attempts, times, output, error and links.
+
+    The output is sent as the run page shows it, cut to its beginning (with a
+    link to the whole), so that polling a big run stays light.
+    """
+    output, cut = output_preview(row["output"])
+    return {
+        "status": row["status"],
+        "label": str(TaskState(row["status"]).label),
+        "attempt": row["attempt"],
+        "max_attempts": row["max_attempts"],
+        "started_at": iso(row["started_at"]),
+        "finished_at": iso(row["finished_at"]),
+        "output": output,
+        "output_url": reverse("admin:flowforge_admin_flowrun_output", args=[run_id, row["id"]])
+        if cut
+        else None,
+        "error": row["error"],
+        "log_url": reverse("admin:flowforge_admin_taskrun_log", args=[row["id"]]),
+    }
+
+
+def run_header(flow_run):
+    return {
+        "id": flow_run.pk,
+        "status": flow_run.status,
+        "label": str(flow_run.get_status_display()),
+        "is_finished": flow_run.is_finished,
+        "url": reverse("admin:flowforge_admin_flowrun_change", args=[flow_run.pk]),
+    }
+
+
+def run_statuses(flow_run):
+    """Return ``{"run": header, "statuses": {task: entry}}`` (one query): what the live view polls."""
+    rows = TaskRun.objects.filter(run=flow_run).values(*TASK_RUN_FIELDS)
+    return {
+        "run": run_header(flow_run),
+        "statuses": {row["task_name"]: task_run_entry(row, flow_run.pk) for row in rows},
+    }
+
+
+def run_graph(flow_run, *, can_change=False):
+    """The run view: the run's snapshot (not today's flow), its statuses and the tasks' texts.
+
+    The snapshot gives the structure, so a run draws as it ran after its
+    flow was edited or deleted; docstrings and sources come from the flow's
+    rows while it exists.
+    """
+    flow = flow_run.flow
+    texts = task_texts(flow)
+    snapshot = flow_run.snapshot or {}
+    tasks = [
+        task_entry(data, texts.get(data["name"]), edit_url(texts, data["name"], can_change))
+        for data in snapshot.get("tasks", [])
+    ]
+    header = flow_header(flow) if flow is not None else {"id": None, "name": flow_run.flow_name, "url": None}
+    header.update(title=header.get("title") or flow_run.flow_name, version=flow_run.flow_version)
+    return {"view": "run", "flow": header, "tasks": tasks, "legend": legend(), **run_statuses(flow_run)}

@@ -1,0 +1,79 @@
+"""The django-import-export resource of flow definitions: one row per task.
+
+django-import-export's model resources import row by row, each row an
+object; a flow definition is a tree and a graph spread over many rows, which
+must be checked and written together. This resource therefore keeps the
+library's interface (``export()`` -> Dataset, ``import_data(dataset,
+dry_run=...)`` -> ``Result`` with invalid rows naming their column) and does
+the work per file through :mod:`flowforge_admin.flow_files`: parse every row,
+validate every flow, compare with the database, then write it all in one
+transaction or nothing. The admin pages and the ``export_flows`` /
+``import_flows`` commands go through it.
+"""
+
+from django.core.exceptions import ValidationError
+from import_export import resources
+from import_export.results import Error, Result, RowResult
+
+from . import flow_files
+from .models import Flow
+
+
+class FlowDefinitionResource(resources.Resource):
+    """Flow definitions as rows of :data:`flow_files.COLUMNS`."""
+
+    formats = flow_files.FORMATS
+
+    def get_export_headers(self, selected_fields=None):
+        return list(flow_files.COLUMNS)
+
+    def export(self, queryset=None, **kwargs):
+        """Return the Dataset of ``queryset`` (every flow by default), ordered by flow name."""
+        return flow_files.export_dataset(Flow.objects.all() if queryset is None else queryset)
+
+    def export_file(self, queryset, format_name):
+        """Return the file content (bytes) in ``format_name``."""
+        return flow_files.export_flows(queryset, format_name)
+
+    def plan_file(self, content, format_name):
+        """Read and check a file and compare it with the database: an :class:`ImportPlan`, nothing written."""
+        return flow_files.plan_import(content, format_name)
+
+    def apply(self, plan):
+        """Write a valid plan in one transaction."""
+        return flow_files.apply_plan(plan)
+
+    def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs):
+        """Import a whole Dataset; return a ``Result`` whose ``plan`` attribute is the preview.
+
+        Problems become invalid rows (a ValidationError keyed by the column)
+        or base errors (file-wide ones); with any of them nothing is written.
+        """
+        result = Result()
+        result.diff_headers = list(flow_files.COLUMNS)
+        try:
+            rows = flow_files.rows_of_dataset(dataset)
+        except flow_files.FileProblem as problem:
+            result.plan = flow_files.ImportPlan(issues=[problem.issue])
+        else:
+            result.plan = flow_files.plan_rows(rows)
+            cells = dict(rows)
+        for issue in result.plan.issues:
+            if issue.row is None:
+                result.append_base_error(Error(str(issue)))
+            else:
+                error = ValidationError({issue.column or "__all__": [issue.message]})
+                result.append_invalid_row(issue.row, cells.get(issue.row, {}), error)
+        if result.plan.is_valid:
+            kinds = {
+                "created": RowResult.IMPORT_TYPE_NEW,
+                "changed": RowResult.IMPORT_TYPE_UPDATE,
+                "unchanged": RowResult.IMPORT_TYPE_SKIP,
+            }
+            for change in result.plan.flows:
+                result.totals[kinds[change.status]] += 1
+            if not dry_run:
+                flow_files.apply_plan(result.plan)
+        if raise_errors and not result.plan.is_valid:
+            raise ValidationError([str(issue) for issue in result.plan.issues])
+        return result
