@@ -33,6 +33,7 @@ from . import registry, storage
 from .conf import get_setting
 from .definition import FlowSpec, TaskSpec, preorder
 from .models import Flow, FlowSchedule
+from .models.schedules import DEFINITION_FIELDS
 from .validation import validate_flow
 
 
@@ -164,19 +165,7 @@ TASK_COLUMNS = [
 COLUMNS = ["flow", *FLOW_COLUMNS, *TASK_COLUMNS]
 LABEL_COLUMNS = {"flow_display_name", "flow_description"}
 REQUIRED_COLUMNS = ["flow", "task", "parent", "function", "depends_on"]
-SCHEDULE_FIELDS = [
-    "name",
-    "kind",
-    "cron",
-    "every_minutes",
-    "at_time",
-    "weekday",
-    "day_of_month",
-    "run_at",
-    "params",
-    "overlap",
-    "is_paused",
-]
+SCHEDULE_FIELDS = DEFINITION_FIELDS
 # validate_flow's field names -> the file's columns.
 TASK_FIELD_COLUMNS = {"name": "task"}
 FLOW_FIELD_COLUMNS = {"name": "flow", "params": "flow_params", "params_schema": "flow_params_schema"}

@@ -8,7 +8,7 @@ from django.utils.formats import date_format
 
 from .engine.launch import check_run_params
 from .models import Flow, FlowSchedule
-from .models.schedules import WEEKDAYS
+from .models.schedules import DEFINITION_FIELDS, WEEKDAYS
 
 
 def describe(schedule):
@@ -48,20 +48,7 @@ class FlowScheduleForm(forms.ModelForm):
 
     class Meta:
         model = FlowSchedule
-        fields = [
-            "flow",
-            "name",
-            "kind",
-            "cron",
-            "every_minutes",
-            "at_time",
-            "weekday",
-            "day_of_month",
-            "run_at",
-            "params",
-            "overlap",
-            "is_paused",
-        ]
+        fields = ["flow", *DEFINITION_FIELDS]
         widgets = {"kind": forms.RadioSelect}
 
     def clean_params(self):

@@ -31,6 +31,22 @@ WEEKDAYS = [
 ]
 
 
+# What defines a schedule (the admin form and import files carry exactly these).
+DEFINITION_FIELDS = [
+    "name",
+    "kind",
+    "cron",
+    "every_minutes",
+    "at_time",
+    "weekday",
+    "day_of_month",
+    "run_at",
+    "params",
+    "overlap",
+    "is_paused",
+]
+
+
 class FlowSchedule(models.Model):
     class Kind(models.TextChoices):
         CRON = "cron", _("cron expression")
