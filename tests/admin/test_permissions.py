@@ -2,7 +2,8 @@
 
 Anonymous users go to the login page; a Stakeholder may look at everything
 and change nothing; Operators, Editors and superusers may launch and control
-runs. A refused POST changes nothing.
+runs and pause schedules; only Editors and superusers import and add
+schedules. A refused POST changes nothing.
 """
 
 import pytest
@@ -11,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
-from flowforge_admin.models import FlowRun, TaskRun
+from flowforge_admin.models import FlowRun, FlowSchedule, TaskRun
 
 from .. import engine_tasks as t
 
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.django_db
 ROLES = ["anonymous", "Stakeholder", "Operator", "Editor", "superuser"]
 MAY_LOOK = {"Stakeholder", "Operator", "Editor", "superuser"}
 MAY_ACT = {"Operator", "Editor", "superuser"}
+MAY_EDIT = {"Editor", "superuser"}
 
 
 @pytest.fixture
@@ -29,6 +31,7 @@ def world():
         {"ok": {"function": t.echo}, "bad": {"function": t.fail, "depends_on": ["ok"]}},
         params={"size": 3},
     )
+    schedule = FlowSchedule.objects.create(flow=flow, name="nightly", kind="daily")
     failed = run_flow(flow)
     queued = launch_flow(flow)
     return {
@@ -37,6 +40,7 @@ def world():
         "queued": queued,
         "bad": failed.task_runs.get(task_name="bad"),
         "ok": failed.task_runs.get(task_name="ok"),
+        "schedule": schedule,
     }
 
 
@@ -76,6 +80,17 @@ ENDPOINTS = [
     ("log lines", "get", "taskrun_log_lines", lambda w: [w["bad"].pk], None, MAY_LOOK),
     ("log download", "get", "taskrun_log_download", lambda w: [w["bad"].pk], None, MAY_LOOK),
     ("task tree", "get", "task_changelist", lambda w: [], None, MAY_LOOK),
+    ("flow graph", "get", "flow_graph", lambda w: [w["flow"].pk], None, MAY_LOOK),
+    ("flow graph data", "get", "flow_graph_data", lambda w: [w["flow"].pk], None, MAY_LOOK),
+    ("run graph", "get", "flowrun_graph", lambda w: [w["failed"].pk], None, MAY_LOOK),
+    ("run graph data", "get", "flowrun_graph_data", lambda w: [w["failed"].pk], None, MAY_LOOK),
+    ("export page", "get", "flow_export", lambda w: [], None, MAY_LOOK),
+    ("import page", "get", "flow_import", lambda w: [], None, MAY_EDIT),
+    ("schedule list", "get", "flowschedule_changelist", lambda w: [], None, MAY_LOOK),
+    ("schedule page", "get", "flowschedule_change", lambda w: [w["schedule"].pk], None, MAY_LOOK),
+    ("add schedule", "get", "flowschedule_add", lambda w: [], None, MAY_EDIT),
+    ("pause schedule", "post", "flowschedule_pause", lambda w: [w["schedule"].pk], {}, MAY_ACT),
+    ("run schedule now", "post", "flowschedule_run_now", lambda w: [w["schedule"].pk], {}, MAY_ACT),
 ]
 
 
@@ -84,6 +99,7 @@ def state(world):
     return (
         sorted(FlowRun.objects.values_list("pk", "status")),
         sorted(TaskRun.objects.values_list("pk", "status", "attempt")),
+        sorted(FlowSchedule.objects.values_list("pk", "is_paused")),
     )
 
 
