@@ -61,6 +61,8 @@ def screenshot(browser):
 def logged_in(browser, live_server, django_user_model):
     """Log a superuser in through the admin's login form; return a URL maker."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
 
     django_user_model.objects.create_superuser("admin", password="a-long-test-password")
     browser.delete_all_cookies()
@@ -68,4 +70,6 @@ def logged_in(browser, live_server, django_user_model):
     browser.find_element(By.NAME, "username").send_keys("admin")
     browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    # Wait for the logged-in page: navigating away sooner could cancel the login's POST.
+    WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.ID, "user-tools")))
     return lambda path: f"{live_server.url}{path}"
