@@ -136,7 +136,7 @@ def test_clicking_a_node_opens_its_panel_and_the_url_selects_it(browser, logged_
     open_graph(browser, url)
     browser.execute_script("window.ffGraph.cy.getElementById('fit_linear_model').emit('tap');")
     panel = browser.find_element(By.ID, "ff-graph-panel")
-    WebDriverWait(browser, 10).until(lambda b: panel.is_displayed())
+    WebDriverWait(browser, 30).until(lambda b: panel.is_displayed())
     text = panel.text
     assert "Fit linear model" in text
     assert "tests.engine_tasks.echo" in text
@@ -145,11 +145,11 @@ def test_clicking_a_node_opens_its_panel_and_the_url_selects_it(browser, logged_
     assert "Edit task" in text
     screenshot("graph_panel")
     panel.find_element(By.XPATH, ".//button[text()='Split data']").click()
-    WebDriverWait(browser, 10).until(lambda b: "#task=split_data" in b.current_url)
+    WebDriverWait(browser, 30).until(lambda b: "#task=split_data" in b.current_url)
 
     browser.get("about:blank")
     open_graph(browser, f"{url}#task=evaluate_model")
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, 30).until(
         lambda b: "Evaluate model" in b.find_element(By.ID, "ff-graph-panel").text
     )
     assert browser.execute_script("return window.ffGraph.cy.$(':selected').map(n => n.id());") == [
@@ -173,13 +173,13 @@ def test_table_alternative_is_reachable_by_keyboard(browser, logged_in, demo_flo
     open_graph(browser, logged_in(f"/admin/flowforge_admin/flow/{demo_flow.pk}/graph/"))
     summary = browser.find_element(By.CSS_SELECTOR, "#ff-graph-table-wrap summary")
     summary.send_keys(Keys.ENTER)
-    rows = WebDriverWait(browser, 10).until(
+    rows = WebDriverWait(browser, 30).until(
         lambda b: b.find_elements(By.CSS_SELECTOR, "#ff-graph-table tbody tr") or False
     )
     assert len(rows) == 6
     assert "generate_data" in rows[1].text  # train_model depends on it
     rows[0].find_element(By.TAG_NAME, "button").send_keys(Keys.ENTER)
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, 30).until(
         lambda b: "Generate data" in b.find_element(By.ID, "ff-graph-panel").text
     )
 
@@ -240,7 +240,7 @@ def test_failed_run_shows_the_error_and_log_link(browser, logged_in, demo_flow, 
     assert "succeeded" in legend
     browser.execute_script("window.ffGraph.select('evaluate_model');")
     panel = browser.find_element(By.ID, "ff-graph-panel")
-    WebDriverWait(browser, 10).until(lambda b: "boom" in panel.text)
+    WebDriverWait(browser, 30).until(lambda b: "boom" in panel.text)
     assert panel.find_element(By.LINK_TEXT, "Logs").get_attribute("href").endswith("/log/")
     screenshot("graph_run_failed")
     set_theme(browser, "dark")
@@ -264,7 +264,7 @@ def test_the_flow_picker_opens_another_flows_graph(browser, logged_in, demo_flow
     other = register_task_pipeline("another", {"only": {"function": t.echo}}, display_name="Another flow")
     open_graph(browser, logged_in(f"/admin/flowforge_admin/flow/{demo_flow.pk}/graph/"))
     Select(browser.find_element(By.ID, "ff-graph-flow")).select_by_visible_text("Another flow")
-    WebDriverWait(browser, 10).until(lambda b: f"/flow/{other.pk}/graph/" in b.current_url)
+    WebDriverWait(browser, 30).until(lambda b: f"/flow/{other.pk}/graph/" in b.current_url)
     wait_drawn(browser)
     assert counts(browser) == [1, 0, 0]
 

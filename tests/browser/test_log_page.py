@@ -65,7 +65,7 @@ def add(task_run, lines):
 def set_theme(browser, theme):
     """Switch admin's theme, then wait for its colour transitions to end (a screenshot would catch them midway)."""
     browser.execute_script("document.documentElement.dataset.theme = arguments[0];", theme)
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, 30).until(
         lambda b: b.execute_script(
             "return !document.getAnimations().some((a) => a instanceof CSSTransition);"
         )

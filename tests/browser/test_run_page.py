@@ -26,7 +26,7 @@ def log_in(browser, live_server, group):
     browser.find_element(By.NAME, "username").send_keys(group.lower())
     browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "user-tools")))
+    WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.ID, "user-tools")))
 
 
 def status_of(browser, task_name):
@@ -84,11 +84,11 @@ def test_operator_launches_the_demo_flow_from_its_form_and_watches_it(
     log_in(browser, live_server, "Operator")
     browser.get(f"{live_server.url}/admin/flowforge_admin/flow/{flow.pk}/change/")
     browser.find_element(By.CSS_SELECTOR, "a.ff-runlink").click()
-    field = WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.NAME, "n_points")))
+    field = WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.NAME, "n_points")))
     field.clear()
     field.send_keys("300")
     browser.find_element(By.NAME, "_launch").click()
-    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".ff-run-page")))
+    WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".ff-run-page")))
     run = FlowRun.objects.get()
     assert browser.current_url.endswith(f"/flowrun/{run.pk}/change/")
     assert run.params["n_points"] == 300
@@ -100,7 +100,7 @@ def test_operator_launches_the_demo_flow_from_its_form_and_watches_it(
     assert browser.execute_script("return window.ffNotReloaded === true;")
     assert status_of(browser, "evaluate_model") == "succeeded"
     browser.find_element(By.CSS_SELECTOR, "#task-generate_data .ff-task-actions a").click()
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, 30).until(
         lambda b: "generated 300 points" in b.find_element(By.TAG_NAME, "body").text
     )
     screenshot("demo_run_log")
@@ -115,11 +115,11 @@ def test_operator_retries_a_failed_task_with_a_confirmation(browser, live_server
     browser.get(f"{live_server.url}/admin/flowforge_admin/flowrun/{run.pk}/change/")
     # Dismissing the confirmation changes nothing.
     browser.find_element(By.CSS_SELECTOR, "#task-bad form button").click()
-    WebDriverWait(browser, 5).until(ec.alert_is_present()).dismiss()
+    WebDriverWait(browser, 30).until(ec.alert_is_present()).dismiss()
     assert run.task_runs.get(task_name="bad").status == "failed"
     browser.find_element(By.CSS_SELECTOR, "#task-bad form button").click()
-    WebDriverWait(browser, 5).until(ec.alert_is_present()).accept()
-    message = WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, 30).until(ec.alert_is_present()).accept()
+    message = WebDriverWait(browser, 30).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, ".messagelist .success"))
     )
     assert "Retrying task bad" in message.text

@@ -17,7 +17,7 @@ def test_editor_creates_a_weekly_schedule_and_sees_its_next_fire_times(browser, 
     flow = register_task_pipeline("reported", {"ok": {"function": t.echo}})
     browser.get(logged_in(f"/admin/flowforge_admin/flow/{flow.pk}/change/"))
     browser.find_element(By.LINK_TEXT, "Add a schedule").click()
-    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.NAME, "name"))).send_keys(
+    WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.NAME, "name"))).send_keys(
         "weekly report"
     )
     browser.find_element(By.CSS_SELECTOR, "input[name='kind'][value='weekly']").click()
@@ -31,7 +31,7 @@ def test_editor_creates_a_weekly_schedule_and_sees_its_next_fire_times(browser, 
     screenshot("schedule_add")
     browser.find_element(By.NAME, "_continue").click()
 
-    fire_times = WebDriverWait(browser, 10).until(
+    fire_times = WebDriverWait(browser, 30).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, ".ff-fire-times"))
     )
     items = fire_times.find_elements(By.TAG_NAME, "li")
