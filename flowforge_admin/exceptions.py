@@ -1,5 +1,7 @@
 """Errors raised by Flow Forge."""
 
+from django.core.exceptions import ValidationError
+
 
 class FlowForgeError(Exception):
     """Base class of every error Flow Forge raises on purpose."""
@@ -26,3 +28,8 @@ class InvalidTransition(FlowForgeError):
 
 class TaskExecutionError(FlowForgeError):
     """A task function ran but its result cannot be used (e.g. an output that is not JSON)."""
+
+
+def refusal_message(error):
+    """The text of a refused launch or state change (a ValidationError or any other error), for people."""
+    return "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from .. import api
-from ..exceptions import InvalidTransition
+from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
 from ..templatetags.flowforge import duration, status_badge
@@ -34,11 +34,6 @@ LAUNCH_PERMISSION = "flowforge_admin.launch_flow"
 
 # Every state change is a POST (with Django's CSRF check); a GET gets 405.
 method_require_post = method_decorator(require_POST)
-
-
-def error_text(error):
-    """The message of a refused change (InvalidTransition or ValidationError), for the user."""
-    return "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
 
 
 @admin.register(FlowRun)
@@ -235,7 +230,7 @@ class FlowRunAdmin(admin.ModelAdmin):
         try:
             action()
         except (InvalidTransition, ValidationError) as error:
-            messages.error(request, error_text(error))
+            messages.error(request, refusal_message(error))
         else:
             log_action(request, flow_run, message)
             messages.success(request, message)
@@ -298,7 +293,7 @@ class FlowRunAdmin(admin.ModelAdmin):
         try:
             new_run = api.launch_flow(flow_run.flow, flow_run.params, triggered_by=request.user)
         except (InvalidTransition, ValidationError) as error:
-            messages.error(request, error_text(error))
+            messages.error(request, refusal_message(error))
             return self.back_to(flow_run)
         log_launch(request, new_run, how=f"Launched again from run #{flow_run.pk}")
         messages.success(request, f"Launched run #{new_run.pk} with the parameters of run #{flow_run.pk}.")

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..exceptions import InvalidTransition
+from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, FlowSchedule
 from ..states import RUN_CANCELLABLE
 from .launch import launch
@@ -48,7 +48,7 @@ def launch_now(schedule):
     try:
         run = launch(schedule.flow, schedule.params, triggered_by=FlowRun.Trigger.SCHEDULE, schedule=schedule)
     except (ValidationError, InvalidTransition) as error:
-        message = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+        message = refusal_message(error)
         _record(schedule, FlowSchedule.Outcome.FAILED, message)
         logger.warning("schedule %s could not launch: %s", schedule, message)
         return None

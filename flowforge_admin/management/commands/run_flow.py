@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from flowforge_admin.api import launch_flow
-from flowforge_admin.exceptions import InvalidTransition
+from flowforge_admin.exceptions import InvalidTransition, refusal_message
 from flowforge_admin.states import RunState
 
 EXIT_BAD_INPUT = 2
@@ -49,8 +49,7 @@ class Command(BaseCommand):
             params = dict(parse_param(text) for text in param)
             run = launch_flow(name, params)
         except (ValueError, ValidationError, InvalidTransition) as error:
-            messages = error.messages if isinstance(error, ValidationError) else [str(error)]
-            raise CommandError("; ".join(messages), returncode=EXIT_BAD_INPUT) from None
+            raise CommandError(refusal_message(error), returncode=EXIT_BAD_INPUT) from None
         self.stdout.write(f"run {run.pk} of {run.flow_name} queued: {run.get_absolute_url()}")
         if wait:
             run = self.follow(run)
