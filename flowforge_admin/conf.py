@@ -22,6 +22,12 @@ DEFAULTS = {
     "FLOWFORGE_CHECK_MINUTES": 1,
     # Largest flow definition file accepted by import_flows and the admin import (bytes).
     "FLOWFORGE_IMPORT_MAX_BYTES": 5_000_000,
+    # A Django-Q2 cluster that has not reported for this long counts as dead (health checks, metrics).
+    "FLOWFORGE_WORKER_STALE_SECONDS": 60,
+    # /health/workers/ fails when a task has been queued for longer than this (0: never).
+    "FLOWFORGE_MAX_QUEUED_AGE_SECONDS": 600,
+    # Bearer token that may read /metrics without a login; empty turns token access off.
+    "FLOWFORGE_METRICS_TOKEN": "",
 }
 
 

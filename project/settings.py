@@ -51,12 +51,16 @@ INSTALLED_APPS = [
     "mptt",
     "import_export",
     "django_q",
+    "health_check",
     "flowforge_admin",
     "flowforge_admin.demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the collected static files from the WSGI app itself (gunicorn in
+    # production): right after SecurityMiddleware, before anything slower.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -128,6 +132,45 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT", str(VAR_DIR / "static"))
 
+# Production (see docs/deploy.md). Nothing here changes a developer's machine
+# or the tests unless the variables below are set.
+#
+# Hashed, compressed static files that browsers may cache for ever need the
+# manifest that `collectstatic` writes, and the manifest storage raises for
+# any file missing from it. So it is switched on where collectstatic has run
+# (the Dockerfile sets DJANGO_STATIC_MANIFEST=1 for the build's collectstatic
+# and for the running image) rather than whenever DEBUG is off: the tests
+# (DEBUG off, no collectstatic: the live server serves files from the
+# finders) and a checkout keep Django's plain storage. Forgetting the
+# variable in production costs cache lifetime, not a broken page.
+if env_bool("DJANGO_STATIC_MANIFEST"):
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+
+# Served over HTTPS behind a TLS-terminating proxy or ingress (DJANGO_HTTPS=1).
+if env_bool("DJANGO_HTTPS"):
+    SECURE_SSL_REDIRECT = True
+    # Kubelet probes and Prometheus reach the pod directly over plain HTTP:
+    # a redirect to https would fail them. (Paths here have no leading slash.)
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics/?$"]
+    # The proxy says the client's scheme in this header; it must replace any
+    # value the client sent (ingress-nginx and the cloud load balancers do).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    try:
+        SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", 365 * 24 * 3600))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"DJANGO_HSTS_SECONDS must be a whole number of seconds, not {os.environ['DJANGO_HSTS_SECONDS']!r}."
+        ) from None
+    # On by default so that `check --deploy` is clean; turn them off when the
+    # host has subdomains served over plain HTTP, or before leaving HTTPS.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
 LOGIN_URL = "admin:login"
 
 # Django-Q2 executes the tasks of flow runs and fires schedules. The flow
@@ -137,7 +180,8 @@ LOGIN_URL = "admin:login"
 # retry (the age at which an unacknowledged message is delivered again).
 Q_WORKER_TIMEOUT = int(os.environ.get("FLOWFORGE_WORKER_TIMEOUT", "1800"))
 Q_CLUSTER = {
-    "name": "flowforge",
+    # Also the queue's name: deployments sharing one Redis need different names.
+    "name": os.environ.get("FLOWFORGE_CLUSTER_NAME", "flowforge"),
     "workers": int(os.environ.get("FLOWFORGE_WORKERS", "2")),
     "timeout": Q_WORKER_TIMEOUT,
     "retry": Q_WORKER_TIMEOUT + 60,
@@ -156,6 +200,23 @@ else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = float(os.environ.get("FLOWFORGE_IDLE_POLL", "0.2"))
     Q_CLUSTER["broker_class"] = os.environ.get("FLOWFORGE_BROKER_CLASS", "flowforge_admin.broker.AdaptiveORM")
+# Django-Q2 clusters report their state (Stat) through the broker: the Redis
+# broker keeps it in Redis, the ORM broker in Django's cache (Q_CLUSTER
+# "cache", default alias). A per-process memory cache would hide the workers'
+# reports from the web process, so /health/workers/, /metrics and
+# `manage.py worker_health` need a cache every process shares: Redis when
+# there is one, else files under var/ (one machine).
+if FLOWFORGE_REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": FLOWFORGE_REDIS_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": VAR_DIR / "cache",
+        }
+    }
 FLOWFORGE_FAST_POLL = float(os.environ.get("FLOWFORGE_FAST_POLL", "0.01"))
 FLOWFORGE_FAST_POLL_FOR = float(os.environ.get("FLOWFORGE_FAST_POLL_FOR", "5"))
 
@@ -170,6 +231,13 @@ for _name, _default in [
     ("FLOWFORGE_REQUEUE_AFTER_SECONDS", 30),
 ]:
     globals()[_name] = int(os.environ.get(_name, _default))
+
+# Health checks (seconds): a cluster that has not reported for this long is
+# dead; a task queued for longer fails /health/workers/ (0: never).
+FLOWFORGE_WORKER_STALE_SECONDS = int(os.environ.get("FLOWFORGE_WORKER_STALE_SECONDS", 60))
+FLOWFORGE_MAX_QUEUED_AGE_SECONDS = int(os.environ.get("FLOWFORGE_MAX_QUEUED_AGE_SECONDS", 600))
+# Bearer token Prometheus sends to /metrics; empty: only staff users may read it.
+FLOWFORGE_METRICS_TOKEN = os.environ.get("FLOWFORGE_METRICS_TOKEN", "")
 
 # Largest import file accepted (admin and import_flows), in bytes.
 FLOWFORGE_IMPORT_MAX_BYTES = int(os.environ.get("FLOWFORGE_IMPORT_MAX_BYTES", 5_000_000))

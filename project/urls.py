@@ -5,6 +5,8 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from flowforge_admin.admin.graph import conceptual_dag_redirect
+from flowforge_admin.views.health import web_health, workers_health
+from flowforge_admin.views.metrics import MetricsView
 
 admin.site.site_header = "Flow Forge admin"
 admin.site.site_title = "Flow Forge admin"
@@ -15,4 +17,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The predecessor's conceptual DAG page: old links land on the new graph.
     path("django_flow_forge/conceptual-dag-viz/", conceptual_dag_redirect),
+    # Probes (no login) and Prometheus; these paths are fixed: deployments probe them.
+    path("health/", web_health, name="health"),
+    path("health/workers/", workers_health, name="health_workers"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
 ]
