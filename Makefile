@@ -28,8 +28,10 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
+# A cluster name of its own: a console running from the same checkout (same
+# var/cache, same Redis) neither sees nor disturbs the test clusters' reports.
 test: lint
-	DJANGO_SECRET_KEY=test-only-insecure-key $(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_SECRET_KEY=test-only-insecure-key FLOWFORGE_CLUSTER_NAME=flowforge-test $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/bench_definitions.py

@@ -6,18 +6,35 @@ call :func:`require_service`: it skips with the reason printed, or fails when
 """
 
 import os
+import socket
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db import connection
 
 from flowforge_admin import storage
 from flowforge_admin.definition import FlowSpec, TaskSpec
 from flowforge_admin.models import Flow
 
-from .engine.cluster import Cluster
+from .engine.cluster import Clusters, cluster_count, purge_queue
 
 DEMO = "flowforge_admin.demo.tasks."
+
+
+def pytest_configure(config):
+    # WhiteNoise warns, each time a test client builds the middleware, that
+    # STATIC_ROOT does not exist: the tests never run collectstatic (the live
+    # server serves static files from the finders). In production the warning
+    # stays: there it means a forgotten collectstatic.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
+def answers(host, port):
+    """Whether something accepts TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def require_service(name, available, reason):
@@ -110,10 +127,13 @@ def tree_errors(queryset):
 
 @pytest.fixture
 def cluster(transactional_db, tmp_path):
-    """A real ``manage.py qcluster`` on the (file) SQLite test database, stopped after the test."""
-    if connection.vendor != "sqlite":
-        pytest.skip("the cluster runs on the SQLite test database file")
-    cluster = Cluster(tmp_path / "qcluster.log")
-    cluster.start()
-    yield cluster
-    cluster.stop()
+    """Real ``manage.py qcluster`` processes on the test database and broker, stopped after the test.
+
+    One cluster, or ``FLOWFORGE_TEST_CLUSTERS`` of them (two machines' worth in
+    the scale-out pass, see tests/test_scale_out.py).
+    """
+    purge_queue()  # what an earlier test left in the broker is not this test's
+    clusters = Clusters(tmp_path, cluster_count())
+    clusters.start()
+    yield clusters
+    clusters.stop()

@@ -7,13 +7,12 @@ drops its own ``test_flowforge_ci`` database; nothing else is touched).
 """
 
 import os
-import socket
 import subprocess
 import sys
 
 from django.conf import settings
 
-from .conftest import require_service
+from .conftest import answers, require_service
 
 POSTGRES_URL = os.environ.get(
     "FLOWFORGE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/flowforge_ci"
@@ -30,18 +29,10 @@ SUITES = [
 ]
 
 
-def postgres_answers(host="127.0.0.1", port=5432):
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 def test_definition_suites_pass_on_postgresql():
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return  # already running on PostgreSQL: the suites themselves cover it
-    require_service("PostgreSQL", postgres_answers(), "nothing answers on 127.0.0.1:5432")
+    require_service("PostgreSQL", answers("127.0.0.1", 5432), "nothing answers on 127.0.0.1:5432")
     env = {**os.environ, "DATABASE_URL": POSTGRES_URL}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--create-db", *SUITES],

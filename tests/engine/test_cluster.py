@@ -1,13 +1,16 @@
-"""Runs on a real worker: a `manage.py qcluster` process on the (file) SQLite test database."""
+"""Runs on real workers: `manage.py qcluster` processes on the test database and broker.
 
-import os
+By default one cluster on the SQLite test database file and the ORM broker;
+tests/test_scale_out.py runs this module again on PostgreSQL + Redis with two
+clusters, standing for two machines.
+"""
+
 import subprocess
 import sys
 import time
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
@@ -18,7 +21,7 @@ from flowforge_admin.models import FlowRun, FlowSchedule, TaskLog
 from flowforge_admin.states import RunState, TaskState
 
 from .. import engine_tasks as t
-from .cluster import wait_for
+from .cluster import process_env, wait_for
 from .conftest import side_effects
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -224,7 +227,11 @@ def test_a_duplicate_message_runs_once(cluster, marker_dir):
 
 
 def test_kill_9_mid_task_loses_nothing(cluster, marker_dir):
-    """The workers die mid-task; after a restart the lost-work check brings the task back."""
+    """The cluster running a task dies mid-task; the lost-work check brings the task back.
+
+    With one cluster it is started again; with two, the survivor finishes the run
+    (on Redis the killed cluster's prefetched messages are gone with it).
+    """
     flow = register_task_pipeline(
         "survivor",
         {
@@ -235,10 +242,13 @@ def test_kill_9_mid_task_loses_nothing(cluster, marker_dir):
     )
     run = launch_flow(flow, {"marker_dir": str(marker_dir)})
     wait_for(lambda: task_status(run, "long") == TaskState.RUNNING, message="the long task to start")
+    long_pk = run.task_runs.get(task_name="long").pk
+    victim = cluster.running(f"flowforge-{long_pk}-1")
     time.sleep(1)
-    cluster.kill()
+    victim.kill()
     assert side_effects(marker_dir) == ["first"]
-    cluster.start()
+    if not any(member.alive for member in cluster.members):
+        victim.start()
     # The check runs on Django-Q2's scheduler (every 30 s) once the heartbeat is stale.
     run = finished(run, timeout=150)
     assert run.status == RunState.SUCCEEDED, cluster.log()
@@ -247,13 +257,30 @@ def test_kill_9_mid_task_loses_nothing(cluster, marker_dir):
     assert (long.attempt, long.lost_attempts) == (2, 1)
 
 
+def test_every_task_runs_exactly_once_across_the_clusters(cluster, marker_dir):
+    """A wide fan-out and fan-in: each task's side effect is written once, whoever ran it."""
+    width = 40
+    pipeline = {"root": {"function": t.work}}
+    for i in range(width):
+        pipeline[f"w{i}"] = {"function": t.work, "depends_on": ["root"], "params": {"seconds": 0.05}}
+    pipeline["join"] = {"function": t.work, "depends_on": [f"w{i}" for i in range(width)]}
+    run = finished(launch_flow(register_task_pipeline("wide", pipeline), {"marker_dir": str(marker_dir)}))
+    assert run.status == RunState.SUCCEEDED, cluster.log()
+    effects = side_effects(marker_dir)
+    assert sorted(effects) == sorted(pipeline), "a task ran twice or never"
+    assert (effects[0], effects[-1]) == ("root", "join")
+    assert set(run.task_runs.values_list("attempt", flat=True)) == {1}
+    if len(cluster.members) > 1:
+        # Both machines took part, and still nothing ran twice.
+        assert all("processing flowforge-" in member.log() for member in cluster.members), cluster.log()
+
+
 def run_command(*args):
     """Run `manage.py run_flow` as a person would, on the test database."""
-    env = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}"}
     return subprocess.run(
         [sys.executable, "manage.py", "run_flow", *args],
         cwd=settings.BASE_DIR,
-        env=env,
+        env=process_env(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -274,8 +301,8 @@ def test_run_flow_command_waits_and_exits_with_the_outcome(cluster, failing, mar
     assert "failed" in broken.stderr
 
 
-def test_a_schedule_due_now_launches_a_run_on_the_cluster_that_finishes(cluster, marker_dir):
-    """Django-Q2's scheduler, inside the real qcluster (it looks every 30 s), fires the schedule."""
+def test_a_schedule_due_now_launches_one_run_that_finishes(cluster, marker_dir):
+    """Django-Q2's scheduler, inside the real clusters (each looks every 30 s), fires the schedule once."""
     flow = register_task_pipeline(
         "scheduled_on_workers",
         {"a": {"function": t.work}, "b": {"function": t.work, "depends_on": ["a"]}},
@@ -293,3 +320,8 @@ def test_a_schedule_due_now_launches_a_run_on_the_cluster_that_finishes(cluster,
     assert side_effects(marker_dir) == ["a", "b"]
     schedule.refresh_from_db()
     assert (schedule.last_outcome, schedule.last_run_id) == ("launched", run.pk)
+    # Each cluster's scheduler ticks 30 s after the cluster started, then every 30 s:
+    # by now every cluster has looked at the schedule since it became due; one run only.
+    last_start = max(member.started_at for member in cluster.members)
+    time.sleep(max(0.0, last_start + 32 - time.monotonic()))
+    assert FlowRun.objects.filter(schedule=schedule).count() == 1

@@ -1,0 +1,60 @@
+"""The engine's integration tests again, on PostgreSQL + Redis with two worker clusters.
+
+This is the scale-out path of docs/deploy.md: the same code on PostgreSQL
+(``DATABASE_URL``) and the Redis broker (``FLOWFORGE_REDIS_URL``), with two
+``qcluster`` processes standing for two machines. A child pytest runs
+tests/engine/test_cluster.py that way (``FLOWFORGE_TEST_CLUSTERS=2``): every
+task runs exactly once per attempt across the clusters, a cluster killed with
+``kill -9`` mid-task loses nothing although Redis drops the messages it held,
+and a schedule fires once, not once per cluster. pytest-django creates and
+drops its own ``test_flowforge_scale`` database; in Redis it uses a queue of
+its own name and deletes that queue's keys afterwards.
+"""
+
+import os
+import subprocess
+import sys
+
+import redis
+from django.conf import settings
+
+from .conftest import answers, require_service
+
+POSTGRES_URL = os.environ.get(
+    "FLOWFORGE_TEST_POSTGRES_SCALE_URL", "postgres://postgres@127.0.0.1:5432/flowforge_scale"
+)
+REDIS_URL = os.environ.get("FLOWFORGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SUITES = ["tests/engine/test_cluster.py"]
+
+
+def test_engine_integration_suite_passes_on_postgresql_and_redis_with_two_clusters():
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return  # already the child run (or a PostgreSQL run of the whole suite)
+    require_service("PostgreSQL", answers("127.0.0.1", 5432), "nothing answers on 127.0.0.1:5432")
+    require_service("Redis", answers("127.0.0.1", 6379), "nothing answers on 127.0.0.1:6379")
+    name = f"flowforge-test-{os.getpid()}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": POSTGRES_URL,
+        "FLOWFORGE_REDIS_URL": REDIS_URL,
+        "FLOWFORGE_CLUSTER_NAME": name,
+        "FLOWFORGE_TEST_CLUSTERS": "2",
+    }
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--create-db", *SUITES],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+    finally:
+        client = redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"django_q:{name}:*"))
+        if keys:
+            client.delete(*keys)
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+    summary = result.stdout.splitlines()[-1]
+    assert " passed" in summary, summary
+    assert "skipped" not in summary, summary
