@@ -28,6 +28,7 @@ from ..templatetags.flowforge import duration, status_badge
 from . import run_page
 from .audit import log_action, log_launch
 from .graph import graph_urls
+from .paginator import EstimatedCountPaginator
 
 CONTROL_PERMISSION = "flowforge_admin.cancel_run"
 LAUNCH_PERMISSION = "flowforge_admin.launch_flow"
@@ -46,8 +47,10 @@ class FlowRunAdmin(admin.ModelAdmin):
     # A run id is looked up by its key (see get_search_results), not as text.
     search_fields = ["flow_name"]
     date_hierarchy = "created_at"
-    # 100 000 runs: no second COUNT(*) of the whole table on every page.
+    # 100 000 runs: no second COUNT(*) of the whole table on every page, and an
+    # estimate instead of the first one when the list is not filtered (PostgreSQL).
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     list_per_page = 50
     fieldsets = [
         (None, {"fields": ["flow_link", "flow_version", "trigger", "params_json"]}),
