@@ -6,7 +6,7 @@ tree shift) per task. The nested-set fields of django-mptt are computed here
 for the whole flow at once, the way ``TreeManager.rebuild`` numbers a tree.
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max
 
 from . import registry
@@ -15,6 +15,8 @@ from .models import Flow, Task
 
 TASK_DATA_FIELDS = ["verbose_name", "function", "params", "retries", "retry_delay", "timeout"]
 TREE_FIELDS = ["parent", "tree_id", "lft", "rght", "level"]
+# The key of the advisory lock taken while new tree ids are handed out ("ffad").
+TREE_ID_LOCK = 0x66666164
 
 
 def read_flow_spec(flow):
@@ -207,8 +209,22 @@ def _tree_ids_for(ordered, reusable):
     roots = sum(1 for task in ordered if task.parent is None)
     if roots <= len(reusable):
         return reusable[:roots]
+    _lock_new_tree_ids()
     start = (Task.objects.aggregate(top=Max("tree_id"))["top"] or 0) + 1
     return reusable + list(range(start, start + roots - len(reusable)))
+
+
+def _lock_new_tree_ids():
+    """Take new tree ids one transaction at a time, until the current one ends.
+
+    Two flows registered at once (two machines starting, two imports) would
+    otherwise both read the same Max(tree_id) and share trees. On PostgreSQL a
+    transaction-scoped advisory lock orders them; SQLite's IMMEDIATE
+    transactions already let one writer in at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TREE_ID_LOCK])
 
 
 def _number_trees(ordered, nodes, tree_ids):

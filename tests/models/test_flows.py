@@ -1,7 +1,11 @@
 """Flow and Task models, and the storage of whole definitions."""
 
+import threading
+
 import pytest
 from django.core import serializers
+from django.db import connections
+from django.db.models import Count
 
 from flowforge_admin import storage
 from flowforge_admin.definition import FlowSpec, TaskSpec
@@ -96,3 +100,32 @@ def test_labels():
     assert Task.objects.get(name="fetch").is_group
     assert not Task.objects.get(name="a").is_group
     assert flow.get_absolute_url() == f"/admin/flowforge_admin/flow/{flow.pk}/change/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flows_written_at_the_same_time_get_trees_of_their_own():
+    """Four writers at once (four machines starting): no two flows share a tree id."""
+    writers, flows_each = 4, 5
+    start = threading.Barrier(writers)
+    failures = []
+
+    def write(writer):
+        try:
+            start.wait()
+            for number in range(flows_each):
+                storage.write_flow(demo_spec(f"race_{writer}_{number}"), origin=Flow.Origin.CODE)
+        except Exception as error:  # reported below, with the writer that met it
+            failures.append((writer, error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(writer,)) for writer in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    flows_per_tree = Task.objects.values("tree_id").annotate(flows=Count("flow", distinct=True))
+    assert {row["flows"] for row in flows_per_tree} == {1}
+    assert Flow.objects.count() == writers * flows_each
+    assert tree_errors(Task.objects.all()) == []
