@@ -4,9 +4,17 @@ Run by hand (not part of the test suite):
 
     .venv/bin/python bench/bench_engine.py [--repeat 3] [--fanout 1000] [--chain 50]
 
-Everything runs on a throwaway SQLite database (WAL, the embedded default)
-with real `qcluster` processes (2 workers). For each broker setting it
-measures:
+By default everything runs on a throwaway SQLite database (WAL, the embedded
+default) with a real `qcluster` process (2 workers), for each ORM broker
+setting. The scale-out path instead (PostgreSQL + Redis, two clusters
+standing for two machines; give it an empty database you can lose):
+
+    createdb -h 127.0.0.1 -U postgres flowforge_bench
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/flowforge_bench \
+    FLOWFORGE_REDIS_URL=redis://127.0.0.1:6379/0 \
+    .venv/bin/python bench/bench_engine.py --clusters 2
+
+It measures:
 
 - chain: per-hop time of a chain of no-op tasks (engine flow vs a plain
   Django-Q2 chain where each task enqueues the next);
@@ -47,6 +55,8 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django_q.brokers import get_broker  # noqa: E402
 from django_q.tasks import async_task  # noqa: E402
 
 from bench import tasks  # noqa: E402
@@ -58,37 +68,51 @@ ADAPTIVE = "flowforge_admin.broker.AdaptiveORM"
 NOOP = "bench.tasks.noop"
 
 
+REDIS = bool(os.environ.get("FLOWFORGE_REDIS_URL"))
+
+
 class Cluster:
+    """``count`` qcluster processes (as many machines), started for a ``with`` block."""
+
+    count = 1
+
     def __init__(self, **env):
         self.env = {**BASE_ENV, **env}
 
     def __enter__(self):
+        get_broker().purge_queue()
         self.log = open(Path(VAR) / "qcluster.log", "a")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        time.sleep(3)  # let every worker come up before measuring
+        self.processes = [
+            subprocess.Popen(
+                [sys.executable, "manage.py", "qcluster"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            for _ in range(self.count)
+        ]
+        time.sleep(3 * self.count)  # let every worker come up before measuring
         return self
 
     def __exit__(self, *exc):
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            process.wait(timeout=60)
         self.log.close()
 
     def cpu_seconds(self):
-        """CPU time used so far by every process of the cluster's process group."""
+        """CPU time used so far by every process of the clusters' process groups."""
+        groups = {process.pid for process in self.processes}
         total = 0
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2]) == self.process.pid:  # process group id
+            if int(fields[2]) in groups:  # process group id
                 total += int(fields[11]) + int(fields[12])  # utime + stime
         return total / os.sysconf("SC_CLK_TCK")
 
@@ -189,10 +213,14 @@ def main():
     parser.add_argument("--chain", type=int, default=50)
     parser.add_argument("--fanout", type=int, default=1000)
     parser.add_argument("--polls", type=float, nargs="+", default=[0.2, 0.05, 0.01])
+    parser.add_argument("--clusters", type=int, default=1, help="qcluster processes (machines)")
     args = parser.parse_args()
+    Cluster.count = args.clusters
     call_command("migrate", verbosity=0)
-    chain_flow, chain40, fan, layered = flows(args.chain, args.fanout)
     rows = []
+    print(
+        f"{connection.vendor}, {'Redis' if REDIS else 'ORM'} broker, {args.clusters} cluster(s) of 2 workers"
+    )
 
     def row(what, setting, plain, engine, unit):
         ratio = f"{engine / plain:.2f}" if plain and engine else ""
@@ -200,30 +228,40 @@ def main():
         print(f"{what:<34} {setting:<22} {fmt(plain):>10} {fmt(engine):>10} {unit:<7} {ratio:>6}", flush=True)
 
     print(f"{'measure':<34} {'broker':<22} {'plain':>10} {'engine':>10} {'unit':<7} {'ratio':>6}")
+    if REDIS:
+        with Cluster():
+            measure(row, "Redis", args)
+        return
+    chain_flow = flows(args.chain, args.fanout)[0]
     for poll in args.polls:
         setting = f"ORM poll {poll}"
         with Cluster(FLOWFORGE_BROKER_CLASS=PLAIN_ORM, FLOWFORGE_IDLE_POLL=str(poll)):
             plain = median(lambda: plain_chain(args.chain), args.repeat) / args.chain * 1000
             engine = median(lambda: timed_run(chain_flow), args.repeat) / args.chain * 1000
             row(f"chain of {args.chain}: per hop", setting, plain, engine, "ms")
-    setting = "adaptive 0.01 / 0.2"
     with Cluster(FLOWFORGE_BROKER_CLASS=ADAPTIVE) as cluster:
-        plain = median(lambda: plain_chain(args.chain), args.repeat) / args.chain * 1000
-        engine = median(lambda: timed_run(chain_flow), args.repeat) / args.chain * 1000
-        row(f"chain of {args.chain}: per hop", setting, plain, engine, "ms")
-        row("chain of 40: wall time", setting, None, median(lambda: timed_run(chain40), args.repeat), "s")
-        engine = args.fanout / median(lambda: timed_run(fan), args.repeat)
-        layered_rate = args.fanout / median(lambda: timed_run(layered), args.repeat)
-        for save in (True, False):
-            plain = args.fanout / median(lambda save=save: plain_fanout(args.fanout, save), args.repeat)
-            row(f"fan-out of {args.fanout} (plain save={save})", setting, plain, engine, "tasks/s")
-            row(f"layered DAG of {args.fanout} (plain save={save})", setting, plain, layered_rate, "tasks/s")
+        measure(row, "adaptive 0.01 / 0.2", args)
         time.sleep(10)  # past the fast-poll window
         idle_adaptive = idle_cpu(cluster)
     with Cluster(FLOWFORGE_BROKER_CLASS=PLAIN_ORM, FLOWFORGE_IDLE_POLL="0.2") as cluster:
         idle_plain = idle_cpu(cluster)
     row("idle cluster CPU", "plain 0.2 vs adaptive", idle_plain, idle_adaptive, "% core")
     row("predecessor loop (1 s checks)", "in process", None, predecessor_loop(5) / 5 * 1000, "ms/hop")
+
+
+def measure(row, setting, args):
+    """Chain, 40-chain, fan-out and layered DAG on the running clusters, engine beside plain."""
+    chain_flow, chain40, fan, layered = flows(args.chain, args.fanout)
+    plain = median(lambda: plain_chain(args.chain), args.repeat) / args.chain * 1000
+    engine = median(lambda: timed_run(chain_flow), args.repeat) / args.chain * 1000
+    row(f"chain of {args.chain}: per hop", setting, plain, engine, "ms")
+    row("chain of 40: wall time", setting, None, median(lambda: timed_run(chain40), args.repeat), "s")
+    engine = args.fanout / median(lambda: timed_run(fan), args.repeat)
+    layered_rate = args.fanout / median(lambda: timed_run(layered), args.repeat)
+    for save in (True, False):
+        plain = args.fanout / median(lambda save=save: plain_fanout(args.fanout, save), args.repeat)
+        row(f"fan-out of {args.fanout} (plain save={save})", setting, plain, engine, "tasks/s")
+        row(f"layered DAG of {args.fanout} (plain save={save})", setting, plain, layered_rate, "tasks/s")
 
 
 def fmt(value):
