@@ -7,8 +7,11 @@ call :func:`require_service`: it skips with the reason printed, or fails when
 
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 
 from flowforge_admin import storage
@@ -35,6 +38,26 @@ def answers(host, port):
             return True
     except OSError:
         return False
+
+
+def run_suites_in_child(suites, timeout, **env):
+    """Run pytest on ``suites`` in a child process with ``env`` over this one's; assert they all passed.
+
+    For passes on other services (PostgreSQL, Redis), whose settings are read
+    once per process. The child's output is the failure message.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--create-db", *suites],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+    summary = result.stdout.splitlines()[-1]
+    assert " passed" in summary, summary
+    assert "skipped" not in summary, summary
 
 
 def require_service(name, available, reason):

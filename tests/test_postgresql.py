@@ -7,12 +7,10 @@ drops its own ``test_flowforge_ci`` database; nothing else is touched).
 """
 
 import os
-import subprocess
-import sys
 
 from django.conf import settings
 
-from .conftest import answers, require_service
+from .conftest import answers, require_service, run_suites_in_child
 
 POSTGRES_URL = os.environ.get(
     "FLOWFORGE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/flowforge_ci"
@@ -33,14 +31,4 @@ def test_definition_suites_pass_on_postgresql():
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return  # already running on PostgreSQL: the suites themselves cover it
     require_service("PostgreSQL", answers("127.0.0.1", 5432), "nothing answers on 127.0.0.1:5432")
-    env = {**os.environ, "DATABASE_URL": POSTGRES_URL}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--create-db", *SUITES],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout.splitlines()[-1]
+    run_suites_in_child(SUITES, timeout=900, DATABASE_URL=POSTGRES_URL)

@@ -12,13 +12,11 @@ its own name and deletes that queue's keys afterwards.
 """
 
 import os
-import subprocess
-import sys
 
 import redis
 from django.conf import settings
 
-from .conftest import answers, require_service
+from .conftest import answers, require_service, run_suites_in_child
 
 POSTGRES_URL = os.environ.get(
     "FLOWFORGE_TEST_POSTGRES_SCALE_URL", "postgres://postgres@127.0.0.1:5432/flowforge_scale"
@@ -33,28 +31,17 @@ def test_engine_integration_suite_passes_on_postgresql_and_redis_with_two_cluste
     require_service("PostgreSQL", answers("127.0.0.1", 5432), "nothing answers on 127.0.0.1:5432")
     require_service("Redis", answers("127.0.0.1", 6379), "nothing answers on 127.0.0.1:6379")
     name = f"flowforge-test-{os.getpid()}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": POSTGRES_URL,
-        "FLOWFORGE_REDIS_URL": REDIS_URL,
-        "FLOWFORGE_CLUSTER_NAME": name,
-        "FLOWFORGE_TEST_CLUSTERS": "2",
-    }
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--create-db", *SUITES],
-            cwd=settings.BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
+        run_suites_in_child(
+            SUITES,
             timeout=1200,
+            DATABASE_URL=POSTGRES_URL,
+            FLOWFORGE_REDIS_URL=REDIS_URL,
+            FLOWFORGE_CLUSTER_NAME=name,
+            FLOWFORGE_TEST_CLUSTERS="2",
         )
     finally:
         client = redis.from_url(REDIS_URL)
         keys = list(client.scan_iter(match=f"django_q:{name}:*"))
         if keys:
             client.delete(*keys)
-    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
-    summary = result.stdout.splitlines()[-1]
-    assert " passed" in summary, summary
-    assert "skipped" not in summary, summary

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from flowforge_admin.admin.paginator import EXACT_BELOW, estimated_rows
 from flowforge_admin.api import register_task_pipeline, run_flow
-from flowforge_admin.models import FlowRun
+from flowforge_admin.models import FlowRun, TaskFunction
 from flowforge_admin.states import RunState
 
 from .. import engine_tasks as t
@@ -31,6 +31,8 @@ LIST = reverse("admin:flowforge_admin_flowrun_changelist")
 def many_runs(django_db_setup, django_db_blocker):
     """100 000 runs of two flows over a year, copied from one real run; removed after the module."""
     with django_db_blocker.unblock():
+        # Written outside the tests' transactions: everything made here is removed at the end.
+        functions_before = set(TaskFunction.objects.values_list("pk", flat=True))
         flows = [
             register_task_pipeline(
                 name, {"ok": {"function": t.echo}, "then": {"function": t.echo, "depends_on": ["ok"]}}
@@ -69,6 +71,7 @@ def many_runs(django_db_setup, django_db_blocker):
         model.delete()
         for flow in flows:
             flow.delete()
+        TaskFunction.objects.exclude(pk__in=functions_before).delete()
 
 
 def table():
