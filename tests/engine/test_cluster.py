@@ -10,12 +10,14 @@ import sys
 import time
 
 import pytest
+import redis
 from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from flowforge_admin.api import cancel_run, launch_flow, register_task_pipeline, rerun_failed
+from flowforge_admin.engine import dispatch
 from flowforge_admin.engine.dispatch import WORKER_ENTRY
 from flowforge_admin.models import FlowRun, FlowSchedule, TaskLog
 from flowforge_admin.states import RunState, TaskState
@@ -325,3 +327,16 @@ def test_a_schedule_due_now_launches_one_run_that_finishes(cluster, marker_dir):
     last_start = max(member.started_at for member in cluster.members)
     time.sleep(max(0.0, last_start + 32 - time.monotonic()))
     assert FlowRun.objects.filter(schedule=schedule).count() == 1
+
+
+def test_enqueues_share_one_broker_connection_per_process():
+    """A new Redis client per enqueue costs ~2.5 ms instead of ~0.3 ms: the engine keeps one per process."""
+    flow = register_task_pipeline("fan_20", {f"t{i}": {"function": t.work} for i in range(20)})
+    for _ in range(3):
+        launch_flow(flow)  # 60 messages
+    assert dispatch._broker() is dispatch._broker()
+    connection = dispatch._broker().connection
+    if isinstance(connection, redis.Redis):
+        # One connection was ever made by this process's broker, and it was used for every message.
+        assert sum(count for count, _ in connection.connection_pool.get_connection_count()) == 1
+    assert dispatch._broker().queue_size() >= 60
