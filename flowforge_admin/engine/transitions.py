@@ -35,20 +35,27 @@ class RunChange:
 
     def status(self, name):
         """Return a task run's status (read once, then kept up to date here)."""
-        return self.row(name)["status"]
+        self.load([name])
+        return self._rows[name]["status"]
 
     def row(self, name):
         """Return {"status", "pk", "attempt"} of a task run, reading it if needed."""
         if "pk" not in self._rows.get(name, ()):
-            self.load([name])
+            self._read([name])
         return self._rows[name]
 
     def load(self, names):
-        """Read the statuses (and ids, attempts) of ``names`` in one query."""
-        missing = [name for name in names if "pk" not in self._rows.get(name, ())]
-        if missing:
+        """Read the statuses (and ids, attempts) of those of ``names`` not known yet, in one query.
+
+        A task run this transaction moved without reading it (the worker's hot
+        path) has a known status: reading it again would cost a query per hop.
+        """
+        self._read([name for name in names if name not in self._rows])
+
+    def _read(self, names):
+        if names:
             for name, status, pk, attempt in TaskRun.objects.filter(
-                run=self.run, task_name__in=missing
+                run=self.run, task_name__in=names
             ).values_list("task_name", "status", "pk", "attempt"):
                 self._rows[name] = {"status": status, "pk": pk, "attempt": attempt}
 
