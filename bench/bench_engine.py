@@ -43,7 +43,10 @@ VAR = tempfile.mkdtemp(prefix="flowforge-bench-")
 BASE_ENV = {
     **os.environ,
     "DJANGO_SETTINGS_MODULE": "project.settings",
-    "DJANGO_DEBUG": "1",
+    # What production runs: DEBUG off (with DEBUG on Django also logs every query),
+    # with a key of the benchmark's own.
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-any-server",
     "DJANGO_LOG_LEVEL": "WARNING",
     "FLOWFORGE_VAR_DIR": VAR,
     "FLOWFORGE_WORKERS": "2",
