@@ -73,11 +73,9 @@ class Cluster:
             **env,
         )
         self.process = None
-        self.starts = 0
         self.started_at = None
 
     def start(self):
-        self.starts += 1
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "a")  # noqa: SIM115 -- the child process writes to it
         self.process = subprocess.Popen(
@@ -134,10 +132,6 @@ class Clusters:
     def stop(self):
         for member in self.members:
             member.stop()
-
-    def kill(self):
-        for member in self.members:
-            member.kill()
 
     def running(self, q_task_name):
         """The cluster whose worker took the message ``q_task_name`` (waits for its log line)."""
