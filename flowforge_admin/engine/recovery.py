@@ -18,7 +18,6 @@ this is safe to repeat. :func:`check_lost_work` runs as a Django-Q2 schedule
 import datetime
 import logging
 
-from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -86,7 +85,7 @@ def recover_lost_attempt(run_id, name, attempt):
                 name,
                 expect=TaskState.RUNNING,
                 expect_attempt=attempt,
-                lost_attempts=F("lost_attempts") + 1,
+                lost_attempts=lost,  # read under the run's lock: nothing else moves it
                 error=message,
             )
         else:

@@ -12,12 +12,12 @@ import contextlib
 import logging
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from ..models import FlowRun, TaskRun
 from ..models.runs import count_field
 from ..states import RUN_FINISHED, TASK_ACTIVE, RunState, TaskState
+from . import sql
 from .snapshot import snapshot_of
 
 logger = logging.getLogger("flowforge_admin.engine")
@@ -54,9 +54,9 @@ class RunChange:
 
     def _read(self, names):
         if names:
-            for name, status, pk, attempt in TaskRun.objects.filter(
-                run=self.run, task_name__in=names
-            ).values_list("task_name", "status", "pk", "attempt"):
+            for name, status, pk, attempt in sql.select(
+                TaskRun, ("task_name", "status", "id", "attempt"), {"run": self.run.pk, "task_name": names}
+            ):
                 self._rows[name] = {"status": status, "pk": pk, "attempt": attempt}
 
     def move(self, name, to, *, expect, expect_attempt=None, next_attempt=False, **fields):
@@ -71,19 +71,18 @@ class RunChange:
         if known is None and isinstance(expect, str) and not next_attempt:
             # One expected status and nothing read yet: the conditional update
             # alone says whether it moved (the worker's hot path).
-            current, rows = expect, TaskRun.objects.filter(run=self.run, task_name=name, status=expect)
+            current, where = expect, {"run": self.run.pk, "task_name": name, "status": expect}
         else:
             expected = {expect} if isinstance(expect, str) else set(expect)
             row = self.row(name)
             current = row["status"]
             if current not in expected:
                 return False
-            rows = TaskRun.objects.filter(pk=row["pk"], status=current)
+            where = {"pk": row["pk"], "status": current}
         if expect_attempt is not None:
-            rows = rows.filter(attempt=expect_attempt)
-        if next_attempt:
-            fields["attempt"] = F("attempt") + 1
-        if not rows.update(status=to, **fields):
+            where["attempt"] = expect_attempt
+        add = {"attempt": 1} if next_attempt else None
+        if not sql.update(TaskRun, where, {"status": to, **fields}, add=add):
             return False
         self._counted(current, to, 1)
         row = self._rows.setdefault(name, {})
@@ -101,8 +100,8 @@ class RunChange:
         for current, group in by_status.items():
             if current == to:
                 continue
-            moved = TaskRun.objects.filter(run=self.run, task_name__in=group, status=current).update(
-                status=to, **fields
+            moved = sql.update(
+                TaskRun, {"run": self.run.pk, "task_name": group, "status": current}, {"status": to, **fields}
             )
             self._counted(current, to, moved)
             for name in group:
@@ -118,7 +117,7 @@ class RunChange:
 
     def set_run_status(self, to, **fields):
         """Move the run itself; return True if it moved."""
-        if not FlowRun.objects.filter(pk=self.run.pk, status=self.run.status).update(status=to, **fields):
+        if not sql.update(FlowRun, {"pk": self.run.pk, "status": self.run.status}, {"status": to, **fields}):
             return False
         self.run.status = to
         for name, value in fields.items():
@@ -128,12 +127,10 @@ class RunChange:
     def save(self):
         """Write the counters, and finish the run when no task run is active any more."""
         if any(self._counts.values()):
-            FlowRun.objects.filter(pk=self.run.pk).update(
-                **{
-                    count_field(state): F(count_field(state)) + delta
-                    for state, delta in self._counts.items()
-                    if delta
-                }
+            sql.update(
+                FlowRun,
+                {"pk": self.run.pk},
+                add={count_field(state): delta for state, delta in self._counts.items() if delta},
             )
         if self.run.status not in RUN_FINISHED and self.count(*TASK_ACTIVE) == 0:
             failed = self.count(TaskState.FAILED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED)
@@ -141,12 +138,18 @@ class RunChange:
             logger.info("run %s %s", self.run.pk, self.run.status)
 
 
+# What a change reads of its run: everything but the (JSON, maybe large) snapshot and parameters.
+RUN_FIELDS = sql.load_fields(FlowRun)
+
+
 @contextlib.contextmanager
 def changing(run_id):
     """Lock the run and yield a :class:`RunChange`; counters are written on the way out."""
     with transaction.atomic():
         # The snapshot and parameters are not needed here (and may be large).
-        run = FlowRun.objects.select_for_update().defer("snapshot", "params").get(pk=run_id)
-        change = RunChange(run)
+        rows = sql.select(FlowRun, RUN_FIELDS, {"pk": run_id}, for_update=True)
+        if not rows:
+            raise FlowRun.DoesNotExist(f"run {run_id} does not exist")
+        change = RunChange(FlowRun.from_db("default", RUN_FIELDS, rows[0]))
         yield change
         change.save()

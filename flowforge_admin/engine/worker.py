@@ -13,10 +13,7 @@ import json
 import logging
 import traceback
 
-from django.db import connection, transaction
-from django.db.models import Case, F, Value, When
-from django.db.models.functions import Coalesce
-from django.db.models.sql import UpdateQuery
+from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.exceptions import TimeoutException
@@ -24,7 +21,7 @@ from django_q.exceptions import TimeoutException
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from . import dispatch
+from . import dispatch, sql
 from .advance import fail_attempt, queue_attempt, task_finished
 from .capture import Heartbeat, LogCapture
 from .context import TaskContext
@@ -68,51 +65,41 @@ def execute_task(task_run_id, attempt):
 
 
 def claim(task_run_id, attempt):
-    """Move the attempt from queued to running; return its run's Snapshot and task name, or None.
+    """Move the attempt from queued to running; return its run's Snapshot, run id and task name, or None.
 
     One conditional update decides: a second delivery of the same message,
     or a message for an attempt already taken over, finds nothing to claim.
     The claim decides nothing about other tasks, so it does not need the
     run's lock; the run's counters (and its start) move in the same transaction.
     """
-    found = (
-        TaskRun.objects.filter(pk=task_run_id).values_list("run_id", "task_name", "run__created_at").first()
-    )
-    if found is None:
-        return None
-    run_id, name, created_at = found
     now = timezone.now()
-    # Compiled before the transaction: on SQLite the write lock is held from
-    # BEGIN to COMMIT, and every other worker waits for it meanwhile.
-    claim_task = _compiled_update(
-        TaskRun.objects.filter(pk=task_run_id, status=TaskState.QUEUED, attempt=attempt),
-        status=TaskState.RUNNING,
-        # The first attempt's start: a retry, or a group's own function after
-        # its children, keeps it, so the run page's bars span the whole task.
-        started_at=Coalesce("started_at", Value(now)),
-        heartbeat_at=now,
-        finished_at=None,
-    )
-    count_run = _compiled_update(
-        FlowRun.objects.filter(pk=run_id),
-        queued_count=F("queued_count") - 1,
-        running_count=F("running_count") + 1,
-        status=Case(When(status=RunState.QUEUED, then=Value(RunState.RUNNING)), default=F("status")),
-        started_at=Coalesce("started_at", Value(now)),
-    )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(*claim_task)
-        if cursor.rowcount != 1:
+    with transaction.atomic():
+        claimed = sql.update(
+            TaskRun,
+            {"pk": task_run_id, "status": TaskState.QUEUED, "attempt": attempt},
+            {"status": TaskState.RUNNING, "heartbeat_at": now, "finished_at": None},
+            # The first attempt's start: a retry, or a group's own function after
+            # its children, keeps it, so the run page's bars span the whole task.
+            keep={"started_at": now},
+            returning=("run", "task_name"),
+        )
+        if not claimed:
             return None
-        cursor.execute(*count_run)
+        [(run_id, name)] = claimed
+        [(run_status, created_at)] = sql.update(
+            FlowRun,
+            {"pk": run_id},
+            add={"queued_count": -1, "running_count": 1},
+            returning=("status", "created_at"),
+        )
+        if run_status == RunState.QUEUED:  # its first task starts
+            sql.update(
+                FlowRun,
+                {"pk": run_id, "status": RunState.QUEUED},
+                {"status": RunState.RUNNING},
+                keep={"started_at": now},
+            )
     return snapshot_of(run_id, created_at), run_id, name
-
-
-def _compiled_update(queryset, **values):
-    """Return (sql, params) of ``queryset.update(**values)``, without running it."""
-    query = queryset.query.chain(UpdateQuery)
-    query.add_update_values(values)
-    return query.get_compiler(queryset.db).as_sql()
 
 
 def _call(snapshot, run_id, name, attempt):

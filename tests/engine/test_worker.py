@@ -3,6 +3,8 @@
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
@@ -198,3 +200,34 @@ def test_the_check_is_a_schedule_after_migrate():
         1,
         -1,
     )
+
+
+def test_a_chain_hop_costs_a_fixed_number_of_statements(db, django_capture_on_commit_callbacks):
+    """The worker's hot path, statement by statement; a new one here costs every task of every run."""
+    chain = register_task_pipeline(
+        "chain3",
+        {
+            "a": {"function": t.takes_only_n, "params": {"n": 1}},
+            "b": {"function": t.takes_only_n, "params": {"n": 2}, "depends_on": ["a"]},
+            "c": {"function": t.takes_only_n, "params": {"n": 3}, "depends_on": ["b"]},
+        },
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run = launch_flow(chain)
+    a, b, c = (task_run(run, name) for name in "abc")
+    deliver(django_capture_on_commit_callbacks, a.pk, 1)
+    # Claim: the task run, the run's counters. Result: lock the run, the task
+    # run, read the next task, queue it, the run's counters; then the broker's
+    # message for it (the ORM broker here: one INSERT).
+    with CaptureQueriesContext(connection) as captured:
+        deliver(django_capture_on_commit_callbacks, b.pk, 1)
+    # The test's own transaction turns BEGIN and COMMIT into savepoints.
+    statements = [query["sql"] for query in captured if "SAVEPOINT" not in query["sql"]]
+    assert len(statements) == 8, "\n".join(statements)
+    assert messages()[-1] == (c.pk, 1)
+    b.refresh_from_db()
+    assert (b.status, b.output, b.started_at is not None) == (TaskState.SUCCEEDED, 4, True)
+    deliver(django_capture_on_commit_callbacks, c.pk, 1)
+    run.refresh_from_db()
+    counts = (run.succeeded_count, run.running_count, run.queued_count, run.pending_count)
+    assert (run.status, counts) == (RunState.SUCCEEDED, (3, 0, 0, 0))

@@ -1,0 +1,141 @@
+"""The engine's hot-path statements, written as SQL once per shape instead of built by the ORM each time.
+
+Every task attempt runs about ten statements (claim, result, counters, the
+next tasks). Building one with ``QuerySet.filter().update()`` costs
+150-250 µs of Python, about as much as PostgreSQL takes to run it, and on a
+small machine that CPU is taken from the workers (bench/README.md). These
+helpers cover the simple shapes the engine needs (equality and ``IN``
+conditions, plain and incremented columns, ``RETURNING``) in SQL that SQLite
+(3.35 or later) and PostgreSQL both run. Table and column names come from
+the models and values are converted by the model fields themselves, so the
+statements follow the models; anything less simple stays with the ORM.
+"""
+
+import datetime
+import functools
+
+from django.conf import settings
+from django.db import connections
+from django.db.models import JSONField
+from django.utils import timezone
+
+
+def update(model, where, values=None, *, add=None, keep=None, returning=(), using="default"):
+    """``UPDATE`` rows of ``model`` matching ``where``; return the row count, or the returned rows.
+
+    ``where`` maps field names to a value (``=``) or a list or tuple of
+    values (``IN``); ``values`` maps field names to new values; ``add`` maps
+    field names to a number added to the current value; ``keep`` maps field
+    names to a value set only where the field is null; ``returning`` names
+    fields to return, one tuple per updated row.
+    """
+    values, add, keep = values or {}, add or {}, keep or {}
+    connection = connections[using]
+    statement = _update_sql(
+        using, model, _shape(where), tuple(values), tuple(add), tuple(keep), tuple(returning)
+    )
+    params = [
+        _field(model, name).get_db_prep_save(value, connection)
+        for name, value in (*values.items(), *keep.items())
+    ]
+    params += add.values()
+    params += _where_params(model, where, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        if returning:
+            return [_aware_row(row) for row in cursor.fetchall()]
+        return cursor.rowcount
+
+
+def select(model, fields, where, for_update=False, using="default"):
+    """Return the ``fields`` of the rows of ``model`` matching ``where`` (as :func:`update`), as tuples.
+
+    ``for_update`` locks the rows for the transaction, where the database
+    can (SQLite has nothing to lock: its writers take turns already).
+    """
+    connection = connections[using]
+    statement = _select_sql(using, model, tuple(fields), _shape(where), for_update)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, _where_params(model, where, connection))
+        return [_aware_row(row) for row in cursor.fetchall()]
+
+
+def load_fields(model):
+    """The attribute names of ``model``'s fields that :func:`select` can load as they are.
+
+    JSON fields are left out: their values need decoding (the ORM's job).
+    """
+    return tuple(field.attname for field in model._meta.concrete_fields if not isinstance(field, JSONField))
+
+
+def _shape(where):
+    """The conditions' names, with the number of values for an ``IN`` (the SQL differs by it)."""
+    return tuple(
+        (name, len(value) if isinstance(value, (list, tuple)) else None) for name, value in where.items()
+    )
+
+
+def _where_params(model, where, connection):
+    params = []
+    for name, value in where.items():
+        field = _field(model, name)
+        if isinstance(value, (list, tuple)):
+            params += [field.get_db_prep_value(item, connection) for item in value]
+        else:
+            params.append(field.get_db_prep_value(value, connection))
+    return params
+
+
+@functools.lru_cache(maxsize=512)
+def _update_sql(using, model, where, values, add, keep, returning):
+    quote = connections[using].ops.quote_name
+    sets = [f"{_column(model, name, quote)} = %s" for name in values]
+    sets += [f"{_column(model, name, quote)} = COALESCE({_column(model, name, quote)}, %s)" for name in keep]
+    sets += [f"{_column(model, name, quote)} = {_column(model, name, quote)} + %s" for name in add]
+    statement = f"UPDATE {quote(model._meta.db_table)} SET {', '.join(sets)}{_where_sql(model, where, quote)}"
+    if returning:
+        statement += " RETURNING " + ", ".join(_column(model, name, quote) for name in returning)
+    return statement
+
+
+@functools.lru_cache(maxsize=512)
+def _select_sql(using, model, fields, where, for_update):
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    columns = ", ".join(_column(model, name, quote) for name in fields)
+    statement = f"SELECT {columns} FROM {quote(model._meta.db_table)}{_where_sql(model, where, quote)}"
+    if for_update and connection.features.has_select_for_update:
+        statement += " " + connection.ops.for_update_sql()
+    return statement
+
+
+def _where_sql(model, where, quote):
+    conditions = []
+    for name, count in where:
+        column = _column(model, name, quote)
+        if count is None:
+            conditions.append(f"{column} = %s")
+        else:
+            # An empty list matches nothing, as the ORM's ``__in=[]`` does.
+            conditions.append(f"{column} IN ({', '.join(['%s'] * count)})" if count else "1 = 0")
+    return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def _field(model, name):
+    return model._meta.pk if name == "pk" else model._meta.get_field(name)
+
+
+def _column(model, name, quote):
+    return quote(_field(model, name).column)
+
+
+def _aware_row(row):
+    # SQLite hands back naive UTC datetimes where the ORM would give aware ones.
+    if not settings.USE_TZ:
+        return row
+    return tuple(
+        timezone.make_aware(value, datetime.UTC)
+        if isinstance(value, datetime.datetime) and timezone.is_naive(value)
+        else value
+        for value in row
+    )

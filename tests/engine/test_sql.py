@@ -1,0 +1,86 @@
+"""The engine's hand-written hot-path statements do what the ORM would (also run on PostgreSQL)."""
+
+import datetime
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from flowforge_admin.api import launch_flow, register_task_pipeline
+from flowforge_admin.engine import sql
+from flowforge_admin.models import FlowRun, TaskRun
+
+from .. import engine_tasks as t
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run():
+    flow = register_task_pipeline(
+        "three", {name: {"function": t.takes_only_n, "params": {"n": 1}} for name in ("a", "b", "c")}
+    )
+    return launch_flow(flow)
+
+
+def statuses(run):
+    return dict(run.task_runs.values_list("task_name", "status"))
+
+
+def test_update_matches_equal_and_listed_values_and_counts_rows(run):
+    assert sql.update(TaskRun, {"run": run.pk, "task_name": ["a", "b"]}, {"status": "cancelled"}) == 2
+    assert statuses(run) == {"a": "cancelled", "b": "cancelled", "c": "queued"}
+    # A condition that no longer holds moves nothing (the engine's conditional update).
+    assert (
+        sql.update(TaskRun, {"run": run.pk, "task_name": "a", "status": "queued"}, {"status": "failed"}) == 0
+    )
+    assert sql.update(TaskRun, {"run": run.pk, "task_name": []}, {"status": "failed"}) == 0
+    assert statuses(run)["a"] == "cancelled"
+
+
+def test_update_converts_values_as_their_fields_do(run):
+    when = timezone.now()
+    output = {"rows": [1, 2], "note": "ünïcode", "nothing": None}
+    sql.update(
+        TaskRun, {"run": run.pk, "task_name": "a"}, {"output": output, "finished_at": when, "error": "x"}
+    )
+    sql.update(TaskRun, {"run": run.pk, "task_name": "b"}, {"output": None})
+    a, b = TaskRun.objects.filter(run=run, task_name__in=["a", "b"]).order_by("task_name")
+    assert (a.output, a.finished_at, a.error) == (output, when, "x")
+    assert b.output is None
+    assert TaskRun.objects.filter(run=run, output__isnull=True).count() == 2  # SQL NULL, as the ORM stores it
+
+
+def test_update_adds_keeps_and_returns(run):
+    first, later = timezone.now() - datetime.timedelta(hours=1), timezone.now()
+    rows = sql.update(
+        FlowRun,
+        {"pk": run.pk},
+        add={"queued_count": -1, "running_count": 2},
+        keep={"started_at": first},
+        returning=("queued_count", "running_count", "started_at", "created_at"),
+    )
+    assert rows == [(2, 2, first, run.created_at)]
+    assert all(timezone.is_aware(value) for value in rows[0][2:])  # as the ORM gives them
+    # ``keep`` only fills an empty field.
+    sql.update(FlowRun, {"pk": run.pk}, keep={"started_at": later})
+    assert FlowRun.objects.get(pk=run.pk).started_at == first
+    assert sql.update(FlowRun, {"pk": run.pk + 1000}, {"status": "failed"}, returning=("status",)) == []
+
+
+def test_select_reads_fields_and_locks_where_the_database_can(run):
+    rows = sql.select(TaskRun, ("task_name", "status", "attempt"), {"run": run.pk, "task_name": ["c", "a"]})
+    assert sorted(rows) == [("a", "queued", 1), ("c", "queued", 1)]
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        [(status, created_at)] = sql.select(
+            FlowRun, ("status", "created_at"), {"pk": run.pk}, for_update=True
+        )
+    assert (status, created_at) == (run.status, run.created_at)
+    assert captured[-1]["sql"].endswith("FOR UPDATE") == connection.features.has_select_for_update
+
+
+def test_load_fields_leave_out_json_fields():
+    fields = sql.load_fields(FlowRun)
+    assert {"id", "status", "created_at", "queued_count", "flow_id"} <= set(fields)
+    assert not {"snapshot", "params"} & set(fields)
