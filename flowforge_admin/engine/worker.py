@@ -23,7 +23,7 @@ from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
 from . import dispatch, sql
 from .advance import fail_attempt, queue_attempt, task_finished
-from .capture import Heartbeat, LogCapture
+from .capture import LogCapture, heartbeats
 from .context import TaskContext
 from .snapshot import snapshot_of
 from .transitions import changing
@@ -42,9 +42,9 @@ def execute_task(task_run_id, attempt):
     # The heartbeat thread has its own connection: it could neither see nor
     # write into a transaction the caller holds open (run_flow inside an
     # atomic block, as in tests), so then the lines are written at the end.
-    heartbeat = Heartbeat(capture) if transaction.get_autocommit() else None
-    if heartbeat:
-        heartbeat.start()
+    watched = transaction.get_autocommit()
+    if watched:
+        heartbeats.watch(capture)
     try:
         with capture.active():
             try:
@@ -58,8 +58,8 @@ def execute_task(task_run_id, attempt):
                 _failed(capture, run_id, name, attempt, f"{type(error).__name__}: {error}")
                 return
     finally:
-        if heartbeat:
-            heartbeat.stop()
+        if watched:
+            heartbeats.unwatch(capture)
         capture.write()
     record_success(run_id, name, attempt, output)
 
