@@ -130,13 +130,24 @@ def fail_attempt(change, name, attempt, **fields):
 def _finished(change, name, queue):
     snapshot = change.snapshot
     dependents = snapshot.dependents[name]
-    change.load(dependents)
+    # Everything evaluating them looks at, read in one query rather than one per dependent.
+    change.load(_evaluated_with(snapshot, dependents))
     queue.extend((EVALUATE, dependent) for dependent in dependents)
     if snapshot.is_group(name):
         queue.extend((EVALUATE, child) for child in snapshot.children[name])
     parent = snapshot.parent(name)
     if parent is not None:
         queue.append((GROUP_CHECK, parent))
+
+
+def _evaluated_with(snapshot, names):
+    """The tasks whose statuses deciding whether ``names`` can start looks at."""
+    needed = list(names)
+    for name in names:
+        needed.extend(snapshot.tasks[name]["depends_on"])
+        if snapshot.parent(name) is not None:
+            needed.append(snapshot.parent(name))
+    return list(dict.fromkeys(needed))
 
 
 def _group_check(change, name, queue):

@@ -231,3 +231,17 @@ def test_a_chain_hop_costs_a_fixed_number_of_statements(db, django_capture_on_co
     run.refresh_from_db()
     counts = (run.succeeded_count, run.running_count, run.queued_count, run.pending_count)
     assert (run.status, counts) == (RunState.SUCCEEDED, (3, 0, 0, 0))
+
+
+def test_a_fan_in_hop_reads_the_other_upstream_tasks_in_the_same_query(
+    launched, django_capture_on_commit_callbacks
+):
+    a, b, c, d = (task_run(launched, name) for name in "abcd")
+    deliver(django_capture_on_commit_callbacks, a.pk, 1)
+    deliver(django_capture_on_commit_callbacks, c.pk, 1)
+    with CaptureQueriesContext(connection) as captured:
+        deliver(django_capture_on_commit_callbacks, b.pk, 1)  # d waits for b and c: now ready
+    statements = [query["sql"] for query in captured if "SAVEPOINT" not in query["sql"]]
+    # As a chain hop's eight (d and c read together), and b's upstream outputs for its context.
+    assert len(statements) == 9, "\n".join(statements)
+    assert messages()[-1] == (d.pk, 1)
