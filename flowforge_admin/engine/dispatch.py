@@ -26,7 +26,7 @@ def enqueue(task_run_id, attempt, *, run_id, timeout=None):
     """Send one attempt of a task run to a worker once the current transaction commits."""
     local = _local_queue.get()
     if local is not None:
-        local.put(task_run_id, attempt, timeout)
+        local.put(task_run_id, attempt, run_id, timeout)
         return
     q_options = {
         "group": str(run_id),
@@ -39,7 +39,7 @@ def enqueue(task_run_id, attempt, *, run_id, timeout=None):
     if timeout:
         # Left out when unset: Django-Q2 then applies the cluster's own timeout.
         q_options["timeout"] = timeout
-    transaction.on_commit(lambda: async_task(WORKER_ENTRY, task_run_id, attempt, q_options=q_options))
+    transaction.on_commit(lambda: async_task(WORKER_ENTRY, task_run_id, attempt, run_id, q_options=q_options))
 
 
 def enqueue_later(task_run_id, attempt, when):
@@ -77,14 +77,14 @@ class LocalQueue:
         self._later = []
         self._order = itertools.count()
 
-    def put(self, task_run_id, attempt, timeout):
-        self._ready.append((task_run_id, attempt, timeout))
+    def put(self, task_run_id, attempt, run_id, timeout):
+        self._ready.append((task_run_id, attempt, run_id, timeout))
 
     def put_later(self, task_run_id, attempt, when):
         heapq.heappush(self._later, (when, next(self._order), task_run_id, attempt))
 
     def next_ready(self):
-        """Return the next (task_run_id, attempt, timeout) to run now, or None."""
+        """Return the next (task_run_id, attempt, run_id, timeout) to run now, or None."""
         return self._ready.pop(0) if self._ready else None
 
     def next_due(self):

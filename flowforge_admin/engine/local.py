@@ -38,12 +38,12 @@ def run_in_process(flow, params=None, *, triggered_by=FlowRun.Trigger.CODE, user
     return run
 
 
-def _execute(task_run_id, attempt, timeout):
+def _execute(task_run_id, attempt, run_id, timeout):
     if not timeout or threading.current_thread() is not threading.main_thread():
-        execute_task(task_run_id, attempt)
+        execute_task(task_run_id, attempt, run_id)
         return
     try:
         with TimeoutHandler(timeout):
-            execute_task(task_run_id, attempt)
+            execute_task(task_run_id, attempt, run_id)
     except TimeoutException:
         pass  # recorded on the task run by execute_task

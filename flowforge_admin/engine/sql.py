@@ -20,11 +20,18 @@ from django.db.models import JSONField
 from django.utils import timezone
 
 
+class AtLeast:
+    """A condition ``field >= value`` in ``where``."""
+
+    def __init__(self, value):
+        self.value = value
+
+
 def update(model, where, values=None, *, add=None, keep=None, returning=(), using="default"):
     """``UPDATE`` rows of ``model`` matching ``where``; return the row count, or the returned rows.
 
-    ``where`` maps field names to a value (``=``) or a list or tuple of
-    values (``IN``); ``values`` maps field names to new values; ``add`` maps
+    ``where`` maps field names to a value (``=``), a list or tuple of values
+    (``IN``) or an :class:`AtLeast` (``>=``); ``values`` maps field names to new values; ``add`` maps
     field names to a number added to the current value; ``keep`` maps field
     names to a value set only where the field is null; ``returning`` names
     fields to return, one tuple per updated row.
@@ -69,10 +76,14 @@ def load_fields(model):
 
 
 def _shape(where):
-    """The conditions' names, with the number of values for an ``IN`` (the SQL differs by it)."""
-    return tuple(
-        (name, len(value) if isinstance(value, (list, tuple)) else None) for name, value in where.items()
-    )
+    """The conditions' names and kinds, with the number of values for an ``IN`` (the SQL differs by it)."""
+    return tuple((name, _kind(value)) for name, value in where.items())
+
+
+def _kind(value):
+    if isinstance(value, (list, tuple)):
+        return len(value)
+    return ">=" if isinstance(value, AtLeast) else "="
 
 
 def _where_params(model, where, connection):
@@ -81,6 +92,8 @@ def _where_params(model, where, connection):
         field = _field(model, name)
         if isinstance(value, (list, tuple)):
             params += [field.get_db_prep_value(item, connection) for item in value]
+        elif isinstance(value, AtLeast):
+            params.append(field.get_db_prep_value(value.value, connection))
         else:
             params.append(field.get_db_prep_value(value, connection))
     return params
@@ -111,13 +124,13 @@ def _select_sql(using, model, fields, where, for_update):
 
 def _where_sql(model, where, quote):
     conditions = []
-    for name, count in where:
+    for name, kind in where:
         column = _column(model, name, quote)
-        if count is None:
-            conditions.append(f"{column} = %s")
+        if isinstance(kind, str):
+            conditions.append(f"{column} {kind} %s")
         else:
             # An empty list matches nothing, as the ORM's ``__in=[]`` does.
-            conditions.append(f"{column} IN ({', '.join(['%s'] * count)})" if count else "1 = 0")
+            conditions.append(f"{column} IN ({', '.join(['%s'] * kind)})" if kind else "1 = 0")
     return " WHERE " + " AND ".join(conditions) if conditions else ""
 
 

@@ -31,9 +31,12 @@ from .transitions import changing
 logger = logging.getLogger("flowforge_admin.engine")
 
 
-def execute_task(task_run_id, attempt):
-    """Run one attempt of a task run; a stale or repeated message does nothing."""
-    claimed = claim(task_run_id, attempt)
+def execute_task(task_run_id, attempt, run_id=None):
+    """Run one attempt of a task run; a stale or repeated message does nothing.
+
+    ``run_id`` is the task run's run (messages sent before it was added leave it out).
+    """
+    claimed = claim(task_run_id, attempt, run_id)
     if claimed is None:
         logger.info("task run %s attempt %s: not queued any more, message ignored", task_run_id, attempt)
         return
@@ -64,34 +67,40 @@ def execute_task(task_run_id, attempt):
     record_success(run_id, name, attempt, output)
 
 
-def claim(task_run_id, attempt):
+def claim(task_run_id, attempt, run_id=None):
     """Move the attempt from queued to running; return its run's Snapshot, run id and task name, or None.
 
     One conditional update decides: a second delivery of the same message,
-    or a message for an attempt already taken over, finds nothing to claim.
-    The claim decides nothing about other tasks, so it does not need the
-    run's lock; the run's counters (and its start) move in the same transaction.
+    or a message for an attempt already taken over, finds nothing to claim
+    (and the run's counters, moved first, move back).
     """
+    if run_id is None:
+        run_id = TaskRun.objects.filter(pk=task_run_id).values_list("run_id", flat=True).first()
     now = timezone.now()
     with transaction.atomic():
-        claimed = sql.update(
+        # The run's row first, as every change of a run locks it before its
+        # task runs (transitions.py): a claim and a cancel of the same run
+        # never wait for each other in a circle.
+        counted = sql.update(
+            FlowRun,
+            # None queued: nothing to claim (and the counter must not go below 0).
+            {"pk": run_id, "queued_count": sql.AtLeast(1)},
+            add={"queued_count": -1, "running_count": 1},
+            returning=("status", "created_at"),
+        )
+        claimed = counted and sql.update(
             TaskRun,
-            {"pk": task_run_id, "status": TaskState.QUEUED, "attempt": attempt},
+            {"pk": task_run_id, "run": run_id, "status": TaskState.QUEUED, "attempt": attempt},
             {"status": TaskState.RUNNING, "heartbeat_at": now, "finished_at": None},
             # The first attempt's start: a retry, or a group's own function after
             # its children, keeps it, so the run page's bars span the whole task.
             keep={"started_at": now},
-            returning=("run", "task_name"),
+            returning=("task_name",),
         )
         if not claimed:
+            transaction.set_rollback(True)  # nothing to claim: the counters stay as they were
             return None
-        [(run_id, name)] = claimed
-        [(run_status, created_at)] = sql.update(
-            FlowRun,
-            {"pk": run_id},
-            add={"queued_count": -1, "running_count": 1},
-            returning=("status", "created_at"),
-        )
+        [(run_status, created_at)], [(name,)] = counted, claimed
         if run_status == RunState.QUEUED:  # its first task starts
             sql.update(
                 FlowRun,

@@ -36,6 +36,8 @@ def test_update_matches_equal_and_listed_values_and_counts_rows(run):
         sql.update(TaskRun, {"run": run.pk, "task_name": "a", "status": "queued"}, {"status": "failed"}) == 0
     )
     assert sql.update(TaskRun, {"run": run.pk, "task_name": []}, {"status": "failed"}) == 0
+    assert sql.update(FlowRun, {"pk": run.pk, "queued_count": sql.AtLeast(4)}, {"status": "failed"}) == 0
+    assert sql.update(FlowRun, {"pk": run.pk, "queued_count": sql.AtLeast(3)}, {"status": "running"}) == 1
     assert statuses(run)["a"] == "cancelled"
 
 

@@ -27,8 +27,10 @@ def messages():
     found = []
     for message in OrmQ.objects.order_by("id"):
         assert message.task["func"] == WORKER_ENTRY
-        found.append(tuple(message.task["args"]))
-        assert message.task["group"]
+        task_run_id, attempt, run_id = message.task["args"]
+        assert TaskRun.objects.get(pk=task_run_id).run_id == run_id
+        found.append((task_run_id, attempt))
+        assert message.task["group"] == str(run_id)
     return found
 
 
@@ -42,9 +44,9 @@ def launched(diamond, marker_dir, django_capture_on_commit_callbacks):
         return launch_flow(diamond, {"marker_dir": str(marker_dir)})
 
 
-def deliver(django_capture_on_commit_callbacks, task_run_id, attempt):
+def deliver(django_capture_on_commit_callbacks, task_run_id, attempt, run_id=None):
     with django_capture_on_commit_callbacks(execute=True):
-        execute_task(task_run_id, attempt)
+        execute_task(task_run_id, attempt, run_id)
 
 
 def test_launch_enqueues_only_the_first_ready_tasks_after_commit(launched):
@@ -65,12 +67,24 @@ def test_a_message_delivered_twice_runs_once(launched, marker_dir, django_captur
     assert (a.status, a.attempt) == (TaskState.SUCCEEDED, 1)
 
 
+def test_a_message_without_its_run_id_still_runs(launched, marker_dir, django_capture_on_commit_callbacks):
+    """Messages sent by the version before the run id was added to them."""
+    a = task_run(launched, "a")
+    with django_capture_on_commit_callbacks(execute=True):
+        execute_task(a.pk, 1)
+    assert side_effects(marker_dir) == ["a"]
+    a.refresh_from_db()
+    assert a.status == TaskState.SUCCEEDED
+
+
 def test_a_message_for_another_attempt_does_nothing(launched, marker_dir, django_capture_on_commit_callbacks):
     a = task_run(launched, "a")
-    deliver(django_capture_on_commit_callbacks, a.pk, 2)
+    deliver(django_capture_on_commit_callbacks, a.pk, 2, launched.pk)
     assert side_effects(marker_dir) == []
     a.refresh_from_db()
     assert a.status == TaskState.QUEUED
+    launched.refresh_from_db()  # the claim's counters moved back with it
+    assert (launched.status, launched.queued_count, launched.running_count) == (RunState.QUEUED, 1, 0)
 
 
 def test_common_downstream_is_enqueued_once(launched, django_capture_on_commit_callbacks):
@@ -220,7 +234,7 @@ def test_a_chain_hop_costs_a_fixed_number_of_statements(db, django_capture_on_co
     # run, read the next task, queue it, the run's counters; then the broker's
     # message for it (the ORM broker here: one INSERT).
     with CaptureQueriesContext(connection) as captured:
-        deliver(django_capture_on_commit_callbacks, b.pk, 1)
+        deliver(django_capture_on_commit_callbacks, b.pk, 1, run.pk)
     # The test's own transaction turns BEGIN and COMMIT into savepoints.
     statements = [query["sql"] for query in captured if "SAVEPOINT" not in query["sql"]]
     assert len(statements) == 8, "\n".join(statements)
@@ -240,7 +254,7 @@ def test_a_fan_in_hop_reads_the_other_upstream_tasks_in_the_same_query(
     deliver(django_capture_on_commit_callbacks, a.pk, 1)
     deliver(django_capture_on_commit_callbacks, c.pk, 1)
     with CaptureQueriesContext(connection) as captured:
-        deliver(django_capture_on_commit_callbacks, b.pk, 1)  # d waits for b and c: now ready
+        deliver(django_capture_on_commit_callbacks, b.pk, 1, launched.pk)  # d waits for b and c: now ready
     statements = [query["sql"] for query in captured if "SAVEPOINT" not in query["sql"]]
     # As a chain hop's eight (d and c read together), and b's upstream outputs for its context.
     assert len(statements) == 9, "\n".join(statements)
