@@ -11,9 +11,11 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
+from flowforge_admin.definition import TaskSpec
 from flowforge_admin.models import Flow, FlowRun, Task, TaskRun
 
 from .. import engine_tasks as t
+from ..conftest import make_flow
 from .conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -44,9 +46,9 @@ def demo_flow():
     return register_task_pipeline("ml_demo", PIPELINE, display_name="ML demo")
 
 
-def open_graph(browser, url):
+def open_graph(browser, url, timeout=30):
     browser.get(url)
-    wait_drawn(browser)
+    wait_drawn(browser, timeout)
 
 
 def wait_drawn(browser, timeout=30):
@@ -278,3 +280,94 @@ def test_the_shipped_demo_flows_draw_with_every_task_and_dependency(browser, log
         groups = flow.tasks.filter(children__isnull=False).distinct().count()
         assert counts(browser) == [tasks, dependencies, groups], flow.name
     assert Flow.objects.filter(name__startswith="pipeline_").count() == 3
+
+
+def grouped_tasks(groups, group_size=20):
+    """Groups of chained tasks, each group after the one before, every seventh task also after
+    its namesake in the previous group (as bench/bench_graph.py makes them)."""
+    specs = []
+    for g in range(groups):
+        specs.append(TaskSpec(name=f"g{g}", depends_on=(f"g{g - 1}",) if g else ()))
+        for i in range(group_size - 1):
+            depends = [f"g{g}_t{i - 1}"] if i else []
+            if g and i % 7 == 3:
+                depends.append(f"g{g - 1}_t{i}")
+            specs.append(
+                TaskSpec(
+                    name=f"g{g}_t{i}",
+                    parent=f"g{g}",
+                    function="tests.engine_tasks.echo",
+                    depends_on=tuple(depends),
+                )
+            )
+    return specs
+
+
+# Boxes of the drawn tasks that an edge drawn straight (not a detour) runs through, its ends aside.
+EDGES_THROUGH_TASKS = """
+const cy = window.ffGraph.cy;
+const boxes = cy.nodes().filter(n => !n.isParent()).map(n => [n.id(), n.boundingBox({includeLabels: false})]);
+const hits = [];
+cy.edges().not('.detour').forEach(edge => {
+  const a = edge.sourceEndpoint(), b = edge.targetEndpoint(); // where the drawn line starts and ends
+  for (let k = 1; k < 20; k++) {
+    const x = a.x + (b.x - a.x) * k / 20, y = a.y + (b.y - a.y) * k / 20;
+    for (const [id, box] of boxes) {
+      if (id === edge.source().id() || id === edge.target().id()) continue;
+      if (x > box.x1 && x < box.x2 && y > box.y1 && y < box.y2) hits.push(edge.id() + ' through ' + id);
+    }
+  }
+});
+return hits;
+"""
+
+
+def test_a_flow_of_up_to_1000_tasks_opens_expanded_its_long_edges_around_the_tasks(
+    browser, logged_in, screenshot
+):
+    flow = make_flow("wide", grouped_tasks(30))  # 600 tasks: laid out a group at a time
+    open_graph(browser, logged_in(f"/admin/flowforge_admin/flow/{flow.pk}/graph/"))
+    # 29 groups after groups, 30 x 18 tasks after tasks, 29 x 3 tasks after the previous group's.
+    assert counts(browser) == [600, 29 + 540 + 87, 30]
+    assert browser.execute_script("return window.ffGraph.state.collapsed.size;") == 0
+    # Each group is one row: a task after its namesake of the previous group is many layers on,
+    # its edge goes around the tasks between them instead of under them.
+    assert browser.execute_script(
+        "return window.ffGraph.cy.getElementById('g0_t3\u2192g1_t3').hasClass('detour');"
+    )
+    assert browser.execute_script(EDGES_THROUGH_TASKS) == []
+    browser.execute_script(
+        "const cy = window.ffGraph.cy; cy.zoom(0.5); cy.center(cy.getElementById('g1_t3'));"
+    )
+    screenshot("graph_600_tasks")
+
+
+def test_a_flow_of_more_than_1000_tasks_opens_with_its_groups_collapsed(browser, logged_in):
+    flow = make_flow("huge", grouped_tasks(51))  # 1 020 tasks
+    open_graph(browser, logged_in(f"/admin/flowforge_admin/flow/{flow.pk}/graph/"))
+    assert counts(browser) == [51, 50, 0]  # the groups, one after the other
+    assert browser.execute_script("return window.ffGraph.state.collapsed.size;") == 51
+
+
+def test_groups_that_wait_on_each_other_are_drawn_whole(browser, logged_in):
+    # Over 500 tasks (laid out for speed, a group at a time), but group a would have to come
+    # before group b and b before a: the whole hierarchy is laid out at once instead.
+    def chain(group, other, waits_on):
+        specs = [TaskSpec(name=group)]
+        for i in range(260):
+            depends = [f"{group}{i - 1}"] if i else []
+            if i in waits_on:
+                depends.append(f"{other}{waits_on[i]}")
+            specs.append(
+                TaskSpec(
+                    name=f"{group}{i}",
+                    parent=group,
+                    function="tests.engine_tasks.echo",
+                    depends_on=tuple(depends),
+                )
+            )
+        return specs
+
+    flow = make_flow("tangled", chain("a", "b", {200: 50}) + chain("b", "a", {0: 10}))
+    open_graph(browser, logged_in(f"/admin/flowforge_admin/flow/{flow.pk}/graph/"), timeout=60)
+    assert counts(browser) == [522, 2 * 259 + 2, 2]
