@@ -10,9 +10,11 @@ import functools
 import heapq
 import itertools
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 from django_q.brokers import get_broker
+from django_q.brokers.orm import ORM
+from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
@@ -23,7 +25,7 @@ _local_queue = contextvars.ContextVar("flowforge_local_queue", default=None)
 
 
 def enqueue(task_run_id, attempt, *, run_id, timeout=None):
-    """Send one attempt of a task run to a worker once the current transaction commits."""
+    """Send one attempt of a task run to a worker, as the current transaction commits."""
     local = _local_queue.get()
     if local is not None:
         local.put(task_run_id, attempt, run_id, timeout)
@@ -39,7 +41,18 @@ def enqueue(task_run_id, attempt, *, run_id, timeout=None):
     if timeout:
         # Left out when unset: Django-Q2 then applies the cluster's own timeout.
         q_options["timeout"] = timeout
-    transaction.on_commit(lambda: async_task(WORKER_ENTRY, task_run_id, attempt, run_id, q_options=q_options))
+
+    def send():
+        async_task(WORKER_ENTRY, task_run_id, attempt, run_id, q_options=q_options)
+
+    if _queue_in_this_database():
+        # The message is a row written in this transaction: it exists exactly
+        # when the change that queued it does, and on SQLite's single writer it
+        # costs no write transaction of its own.
+        send()
+    else:
+        # A worker must not see the message before the change is visible.
+        transaction.on_commit(send)
 
 
 def enqueue_later(task_run_id, attempt, when):
@@ -67,6 +80,12 @@ def enqueue_later(task_run_id, attempt, when):
 def _broker():
     """One broker (and connection) per process, instead of a new one per enqueue."""
     return get_broker()
+
+
+@functools.cache
+def _queue_in_this_database():
+    """Whether the broker is Django-Q2's ORM broker on the engine's own database."""
+    return isinstance(_broker(), ORM) and Conf.ORM == DEFAULT_DB_ALIAS
 
 
 class LocalQueue:

@@ -3,7 +3,7 @@
 import datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
@@ -13,7 +13,7 @@ from flowforge_admin.engine import recovery
 from flowforge_admin.engine.dispatch import WORKER_ENTRY
 from flowforge_admin.engine.worker import execute_task
 from flowforge_admin.exceptions import InvalidTransition
-from flowforge_admin.models import TaskRun
+from flowforge_admin.models import FlowRun, TaskRun
 from flowforge_admin.states import RunState, TaskState
 
 from .. import engine_tasks as t
@@ -259,3 +259,21 @@ def test_a_fan_in_hop_reads_the_other_upstream_tasks_in_the_same_query(
     # As a chain hop's eight (d and c read together), and b's upstream outputs for its context.
     assert len(statements) == 9, "\n".join(statements)
     assert messages()[-1] == (d.pk, 1)
+
+
+def test_the_orm_brokers_message_is_written_in_the_transaction_that_queues_the_task(diamond, marker_dir):
+    """All or nothing: a launch rolled back leaves no message behind (and needs no commit hook)."""
+    seen = []
+
+    def launch_then_give_up():
+        with transaction.atomic():
+            run = launch_flow(diamond, {"marker_dir": str(marker_dir)})
+            seen.extend(messages())
+            assert seen == [(task_run(run, "a").pk, 1)]
+            raise RuntimeError("changed my mind")
+
+    with pytest.raises(RuntimeError, match="changed my mind"):
+        launch_then_give_up()
+    assert seen  # written inside the transaction
+    assert messages() == []
+    assert not FlowRun.objects.exists()
