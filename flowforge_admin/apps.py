@@ -9,6 +9,8 @@ class FlowForgeAdminConfig(AppConfig):
 
     def ready(self):
         # System checks, and the receivers that keep the role groups and the
-        # lost-work check up to date. Flow modules are *not* imported here:
-        # only `manage.py sync_flows` does.
+        # lost-work check up to date, and that let a worker acknowledge its
+        # message with the task's outcome. Flow modules are *not* imported
+        # here: only `manage.py sync_flows` does.
         from . import checks, maintenance, roles  # noqa: F401
+        from .engine import inbox  # noqa: F401

@@ -16,6 +16,9 @@ from django.conf import settings
 from django.utils import timezone
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
+from django_q.models import OrmQ
+
+from .engine import sql
 
 
 class AdaptiveORM(ORM):
@@ -33,11 +36,24 @@ class AdaptiveORM(ORM):
         return None
 
     def _claim_batch(self):
-        """Lock up to ``bulk`` due messages for this cluster, as the ORM broker does."""
-        connection = self.get_connection()
-        claimed = []
-        for task in connection.filter(key=self.list_key, lock__lt=timezone.now())[: Conf.BULK]:
-            # Another cluster may have been faster on this one.
-            if connection.filter(id=task.id, lock=task.lock).update(lock=self.timeout(task)):
-                claimed.append((task.pk, task.payload))
-        return claimed
+        """Lock up to ``bulk`` due messages for this cluster in one statement; return (id, payload) pairs.
+
+        Django-Q2's ORM broker locks each message with an update of its own:
+        on SQLite, a write transaction per message that waits its turn behind
+        the workers' writes. A message another cluster locked in between no
+        longer matches ``lock < now`` and is left to it.
+        """
+        now = timezone.now()
+        due = list(
+            self.get_connection().filter(key=self.list_key, lock__lt=now).order_by("pk").values_list("pk", flat=True)[: Conf.BULK]
+        )
+        if not due:
+            return []
+        locked = sql.update(
+            OrmQ,
+            {"pk": due, "lock": sql.Below(now)},
+            {"lock": self.timeout(None)},
+            returning=("id", "payload"),
+            using=Conf.ORM,
+        )
+        return sorted(locked)  # oldest first, as queued

@@ -107,6 +107,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # Django's SQLite backend, with writers taking turns on a file lock
+    # instead of sleeping in SQLite's busy handler (see its docstring).
+    DATABASES["default"]["ENGINE"] = "flowforge_admin.db.sqlite3"
     # A file, not memory, for the test database: the browser tests' live
     # server threads and the worker processes of integration tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_flowforge.sqlite3")}
@@ -200,6 +203,8 @@ else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = float(os.environ.get("FLOWFORGE_IDLE_POLL", "0.2"))
     Q_CLUSTER["broker_class"] = os.environ.get("FLOWFORGE_BROKER_CLASS", "flowforge_admin.broker.AdaptiveORM")
+    # One write locks a message for each worker (the broker takes them in one statement).
+    Q_CLUSTER["bulk"] = Q_CLUSTER["workers"]
 # Django-Q2 clusters report their state (Stat) through the broker: the Redis
 # broker keeps it in Redis, the ORM broker in Django's cache (Q_CLUSTER
 # "cache", default alias). A per-process memory cache would hide the workers'

@@ -151,7 +151,8 @@ def test_default_database_is_sqlite_in_var_dir(load_settings, tmp_path):
     """The default database is an SQLite file under FLOWFORGE_VAR_DIR, in WAL mode, IMMEDIATE."""
     database = load_settings()["DATABASES"]["default"]
 
-    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    # Django's backend, with writers taking turns on a file lock.
+    assert database["ENGINE"] == "flowforge_admin.db.sqlite3"
     assert Path(database["NAME"]) == tmp_path / "var" / "flowforge.sqlite3"
     assert database["CONN_MAX_AGE"] == 600
     options = database["OPTIONS"]

@@ -45,7 +45,7 @@ def enqueue(task_run_id, attempt, *, run_id, timeout=None):
     def send():
         async_task(WORKER_ENTRY, task_run_id, attempt, run_id, q_options=q_options)
 
-    if _queue_in_this_database():
+    if queue_in_this_database():
         # The message is a row written in this transaction: it exists exactly
         # when the change that queued it does, and on SQLite's single writer it
         # costs no write transaction of its own.
@@ -83,7 +83,7 @@ def _broker():
 
 
 @functools.cache
-def _queue_in_this_database():
+def queue_in_this_database():
     """Whether the broker is Django-Q2's ORM broker on the engine's own database."""
     return isinstance(_broker(), ORM) and Conf.ORM == DEFAULT_DB_ALIAS
 

@@ -20,18 +20,32 @@ from django.db.models import JSONField
 from django.utils import timezone
 
 
-class AtLeast:
-    """A condition ``field >= value`` in ``where``."""
+class Compare:
+    """A condition ``field <op> value`` in ``where``, other than equality."""
+
+    op = None
 
     def __init__(self, value):
         self.value = value
+
+
+class AtLeast(Compare):
+    """``field >= value``."""
+
+    op = ">="
+
+
+class Below(Compare):
+    """``field < value``."""
+
+    op = "<"
 
 
 def update(model, where, values=None, *, add=None, keep=None, returning=(), using="default"):
     """``UPDATE`` rows of ``model`` matching ``where``; return the row count, or the returned rows.
 
     ``where`` maps field names to a value (``=``), a list or tuple of values
-    (``IN``) or an :class:`AtLeast` (``>=``); ``values`` maps field names to new values; ``add`` maps
+    (``IN``) or a :class:`Compare` (:class:`AtLeast`, :class:`Below`); ``values`` maps field names to new values; ``add`` maps
     field names to a number added to the current value; ``keep`` maps field
     names to a value set only where the field is null; ``returning`` names
     fields to return, one tuple per updated row.
@@ -51,6 +65,15 @@ def update(model, where, values=None, *, add=None, keep=None, returning=(), usin
         cursor.execute(statement, params)
         if returning:
             return [_aware_row(row) for row in cursor.fetchall()]
+        return cursor.rowcount
+
+
+def delete(model, where, using="default"):
+    """``DELETE`` the rows of ``model`` matching ``where`` (as :func:`update`); return the row count."""
+    connection = connections[using]
+    statement = _delete_sql(using, model, _shape(where))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, _where_params(model, where, connection))
         return cursor.rowcount
 
 
@@ -83,7 +106,7 @@ def _shape(where):
 def _kind(value):
     if isinstance(value, (list, tuple)):
         return len(value)
-    return ">=" if isinstance(value, AtLeast) else "="
+    return value.op if isinstance(value, Compare) else "="
 
 
 def _where_params(model, where, connection):
@@ -92,9 +115,8 @@ def _where_params(model, where, connection):
         field = _field(model, name)
         if isinstance(value, (list, tuple)):
             params += [field.get_db_prep_value(item, connection) for item in value]
-        elif isinstance(value, AtLeast):
-            params.append(field.get_db_prep_value(value.value, connection))
         else:
+            value = value.value if isinstance(value, Compare) else value
             params.append(field.get_db_prep_value(value, connection))
     return params
 
@@ -109,6 +131,12 @@ def _update_sql(using, model, where, values, add, keep, returning):
     if returning:
         statement += " RETURNING " + ", ".join(_column(model, name, quote) for name in returning)
     return statement
+
+
+@functools.lru_cache(maxsize=512)
+def _delete_sql(using, model, where):
+    quote = connections[using].ops.quote_name
+    return f"DELETE FROM {quote(model._meta.db_table)}{_where_sql(model, where, quote)}"
 
 
 @functools.lru_cache(maxsize=512)

@@ -21,7 +21,7 @@ from django_q.exceptions import TimeoutException
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from . import dispatch, sql
+from . import dispatch, inbox, sql
 from .advance import fail_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
@@ -148,6 +148,7 @@ def _as_json(value):
 
 def record_success(run_id, name, attempt, output):
     with changing(run_id) as change:
+        inbox.acknowledge()
         if change.move(
             name,
             TaskState.SUCCEEDED,
@@ -176,6 +177,7 @@ def _failed(capture, run_id, name, attempt, message):
 def record_failure(run_id, name, attempt, message, details=""):
     """Record a failed attempt: retry it (now or after its delay) or fail the task."""
     with changing(run_id) as change:
+        inbox.acknowledge()
         if change.status(name) != TaskState.RUNNING or change.row(name)["attempt"] != attempt:
             return  # cancelled, or taken over by the lost-work check
         task = change.snapshot.tasks[name]
