@@ -45,7 +45,10 @@ class AdaptiveORM(ORM):
         """
         now = timezone.now()
         due = list(
-            self.get_connection().filter(key=self.list_key, lock__lt=now).order_by("pk").values_list("pk", flat=True)[: Conf.BULK]
+            self.get_connection()
+            .filter(key=self.list_key, lock__lt=now)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: Conf.BULK]
         )
         if not due:
             return []

@@ -29,7 +29,9 @@ def test_takes_up_to_bulk_due_messages_oldest_first_in_one_statement(broker, dja
         taken = broker.dequeue()
     assert taken == [(ids[0], "payload 0"), (ids[1], "payload 1")]
     locked = OrmQ.objects.filter(pk__in=ids[:2])
-    assert all(message.lock > timezone.now() + datetime.timedelta(seconds=Conf.RETRY - 5) for message in locked)
+    assert all(
+        message.lock > timezone.now() + datetime.timedelta(seconds=Conf.RETRY - 5) for message in locked
+    )
     assert broker.dequeue() == [(ids[2], "payload 2")]
     assert broker.dequeue() is None  # all locked: nothing due
 

@@ -52,9 +52,16 @@ def test_a_transaction_holds_the_writer_lock_until_it_commits_or_rolls_back(lock
     with transaction.atomic():
         assert not is_free(lock_file)
     assert is_free(lock_file)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        assert not is_free(lock_file)
+    held = []
+
+    @transaction.atomic
+    def fail_half_way():
+        held.append(not is_free(lock_file))
         raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        fail_half_way()
+    assert held == [True]
     assert is_free(lock_file)
 
 
@@ -62,16 +69,20 @@ def test_a_writer_waits_for_the_lock_and_then_writes(lock_file):
     """An autocommit write and a transaction both wait for whoever holds the lock, without an error."""
     fcntl.flock(lock_file, fcntl.LOCK_EX)  # another process writing
     single, single_outcome = in_thread(lambda: Flow.objects.create(name="written_alone").pk)
-    atomic, atomic_outcome = in_thread(lambda: transaction.atomic()(Flow.objects.create)(name="in_a_transaction").pk)
+    atomic, atomic_outcome = in_thread(
+        lambda: transaction.atomic()(Flow.objects.create)(name="in_a_transaction").pk
+    )
     single.join(timeout=0.5)
     atomic.join(timeout=0.5)
     # Still waiting (not failed with "database is locked", not written).
-    assert single.is_alive() and atomic.is_alive()
+    assert single.is_alive()
+    assert atomic.is_alive()
     assert not Flow.objects.filter(name__in=["written_alone", "in_a_transaction"]).exists()
     fcntl.flock(lock_file, fcntl.LOCK_UN)
     single.join(timeout=30)
     atomic.join(timeout=30)
-    assert "error" not in single_outcome and "error" not in atomic_outcome
+    assert "error" not in single_outcome
+    assert "error" not in atomic_outcome
     assert set(Flow.objects.values_list("name", flat=True)) >= {"written_alone", "in_a_transaction"}
 
 

@@ -28,7 +28,10 @@ def pair(db):
     """a -> b."""
     flow = register_task_pipeline(
         "inbox_pair",
-        {"a": {"function": t.takes_only_n, "params": {"n": 1}}, "b": {"function": t.takes_only_n, "depends_on": ["a"]}},
+        {
+            "a": {"function": t.takes_only_n, "params": {"n": 1}},
+            "b": {"function": t.takes_only_n, "depends_on": ["a"]},
+        },
     )
     return launch_flow(flow)
 
@@ -53,7 +56,8 @@ def test_the_message_is_deleted_with_the_outcome_and_left_out_of_the_monitors_wo
     # The next task's message is there; the one that ran is gone, and the
     # monitor is given no ack_id, so it writes nothing.
     assert [m.task["args"][0] for m in OrmQ.objects.all()] == [pair.task_runs.get(task_name="b").pk]
-    assert result["success"] and "ack_id" not in result
+    assert result["success"]
+    assert "ack_id" not in result
 
 
 def test_a_repeated_message_records_nothing_and_is_left_to_the_monitor(pair):
@@ -62,7 +66,8 @@ def test_a_repeated_message_records_nothing_and_is_left_to_the_monitor(pair):
     first, second = run_in_worker(message, copy)
     assert "ack_id" not in first
     # The copy found nothing to claim: still in the queue, acknowledged by the monitor as before.
-    assert second["ack_id"] == copy.pk and OrmQ.objects.filter(pk=copy.pk).exists()
+    assert second["ack_id"] == copy.pk
+    assert OrmQ.objects.filter(pk=copy.pk).exists()
     assert TaskRun.objects.get(pk=message.task["args"][0]).attempt == 1
 
 
@@ -72,7 +77,8 @@ def test_a_failed_attempt_deletes_its_message_too(db):
     [message] = OrmQ.objects.all()
     [result] = run_in_worker(message)
     assert run.task_runs.get().status == TaskState.FAILED
-    assert "ack_id" not in result and not OrmQ.objects.exists()
+    assert "ack_id" not in result
+    assert not OrmQ.objects.exists()
 
 
 def test_other_functions_messages_are_left_to_the_monitor(db):
@@ -82,5 +88,6 @@ def test_other_functions_messages_are_left_to_the_monitor(db):
     async_task("math.floor", 1.5)
     [message] = OrmQ.objects.all()
     [result] = run_in_worker(message)
-    assert result["result"] == 1 and result["ack_id"] == message.pk
+    assert result["result"] == 1
+    assert result["ack_id"] == message.pk
     assert OrmQ.objects.filter(pk=message.pk).exists()
