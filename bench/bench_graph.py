@@ -55,7 +55,7 @@ from django.urls import reverse  # noqa: E402
 from flowforge_admin import storage  # noqa: E402
 from flowforge_admin.definition import FlowSpec, TaskSpec  # noqa: E402
 from flowforge_admin.engine.snapshot import take_snapshot  # noqa: E402
-from flowforge_admin.models import Flow, FlowRun, TaskRun  # noqa: E402
+from flowforge_admin.models import Flow, FlowRun, RunSnapshot, TaskRun  # noqa: E402
 
 FUNCTION = "flowforge_admin.demo.tasks.prepare_batch"
 PASSWORD = "bench-password-long-enough"
@@ -102,9 +102,9 @@ def make_run(flow):
         flow=flow,
         flow_name=flow.name,
         flow_version=flow.version,
-        snapshot=take_snapshot(flow),
         status="running",
     )
+    RunSnapshot.objects.create(run=run, data=take_snapshot(flow))
     statuses = ["succeeded", "running", "pending", "failed"]
     TaskRun.objects.bulk_create(
         TaskRun(run=run, task_name=task["name"], status=statuses[i % 4], attempt=1)

@@ -58,7 +58,7 @@ from django.test import Client, RequestFactory  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from flowforge_admin.models import Flow, FlowRun, TaskRun  # noqa: E402
+from flowforge_admin.models import Flow, FlowRun, RunSnapshot, TaskRun  # noqa: E402
 from flowforge_admin.states import RunState, TaskState  # noqa: E402
 
 FLOW_NAMES = [
@@ -204,14 +204,10 @@ def insert_runs(count, tasks, flows, users, seed):
     rng = random.Random(seed)
     start = timezone.now() - SPAN - timedelta(minutes=5)
     columns = [FlowRun._meta.get_field(name) for name in RUN_FIELDS]
-    # The same small snapshot for all runs (its flow name is the first flow's; nothing reads it).
-    snapshot = FlowRun._meta.get_field("snapshot").get_db_prep_save(
-        chain_snapshot(flows[0].name, tasks), connection
-    )
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         connection.ops.quote_name(FlowRun._meta.db_table),
-        ", ".join(connection.ops.quote_name(name) for name in ["snapshot", *(c.column for c in columns)]),
-        ", ".join(["%s"] * (len(columns) + 1)),
+        ", ".join(connection.ops.quote_name(c.column) for c in columns),
+        ", ".join(["%s"] * len(columns)),
     )
     with connection.cursor() as cursor:
         for first in range(0, count, BATCH):
@@ -219,13 +215,25 @@ def insert_runs(count, tasks, flows, users, seed):
             for index in range(first, min(first + BATCH, count)):
                 values = run_values(index, count, tasks, flows, users, rng, start)
                 rows.append(
-                    [snapshot]
-                    + [
+                    [
                         column.get_db_prep_save(values[name], connection)
                         for column, name in zip(columns, RUN_FIELDS, strict=True)
                     ]
                 )
             cursor.executemany(sql, rows)
+        # The same small snapshot for all runs (its flow name is the first flow's), in one statement.
+        snapshot = RunSnapshot._meta.get_field("data").get_db_prep_save(
+            chain_snapshot(flows[0].name, tasks), connection
+        )
+        cursor.execute(
+            "INSERT INTO {} (run_id, data) SELECT id, %s FROM {} WHERE id NOT IN (SELECT run_id FROM {})".format(
+                *(
+                    connection.ops.quote_name(model._meta.db_table)
+                    for model in (RunSnapshot, FlowRun, RunSnapshot)
+                )
+            ),
+            [snapshot],
+        )
 
 
 def insert_task_runs(tasks):
@@ -299,7 +307,6 @@ def big_run(flow, tasks, user):
         flow=flow,
         flow_name=flow.name,
         flow_version=1,
-        snapshot=snapshot,
         status=RunState.FAILED,
         triggered_by=FlowRun.Trigger.USER,
         triggered_by_user=user,
@@ -307,6 +314,7 @@ def big_run(flow, tasks, user):
         finished_at=started + timedelta(seconds=5 * len(states)),
         **counts,
     )
+    RunSnapshot.objects.create(run=run, data=snapshot)
     TaskRun.objects.bulk_create(
         big_task_run(run, task, state, started + timedelta(seconds=5 * i))
         for i, (task, state) in enumerate(zip(snapshot_tasks, states, strict=True))

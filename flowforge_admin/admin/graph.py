@@ -57,7 +57,7 @@ def get_flow(model_admin, request, object_id):
 def get_run(model_admin, request, object_id):
     """Return the run (with its flow, if it still exists), or raise 404 / PermissionDenied."""
     try:
-        flow_run = FlowRun.objects.select_related("flow").get(pk=unquote(str(object_id)))
+        flow_run = FlowRun.objects.select_related("flow", "definition").get(pk=unquote(str(object_id)))
     except (FlowRun.DoesNotExist, ValueError):
         raise Http404(_("No such run.")) from None
     if not model_admin.has_view_permission(request, flow_run):

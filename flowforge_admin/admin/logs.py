@@ -125,14 +125,9 @@ class TaskRunAdmin(admin.ModelAdmin):
         return task_run
 
     def get_queryset(self, request):
-        # The page polls this every second or two: leave the run's snapshot
-        # (the whole flow definition) and the task's output in the database.
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("run")
-            .defer("run__snapshot", "run__params", "output", "traceback")
-        )
+        # The page polls this every second or two: leave the run's parameters
+        # and the task's output in the database.
+        return super().get_queryset(request).select_related("run").defer("run__params", "output", "traceback")
 
     def get_log_params(self, request, task_run):
         """Return the valid filter form and its LogFilter; raise 400 on bad input, 404 on an unknown attempt.

@@ -64,10 +64,6 @@ class FlowRunAdmin(admin.ModelAdmin):
 
     # The list --------------------------------------------------------------
 
-    def get_queryset(self, request):
-        # The list never reads the snapshot (it can be large): defer it.
-        return super().get_queryset(request).defer("snapshot")
-
     @admin.display(description=_("run"), ordering="-id")
     def run(self, flow_run):
         return f"#{flow_run.pk}"
@@ -122,8 +118,8 @@ class FlowRunAdmin(admin.ModelAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     def get_object(self, request, object_id, from_field=None):
-        # The run page needs the snapshot (the list defers it) and who triggered it.
-        queryset = FlowRun.objects.select_related("flow", "triggered_by_user", "schedule")
+        # The run page needs the snapshot and who triggered it.
+        queryset = FlowRun.objects.select_related("flow", "definition", "triggered_by_user", "schedule")
         try:
             return queryset.get(pk=int(object_id))
         except (FlowRun.DoesNotExist, ValueError, TypeError):

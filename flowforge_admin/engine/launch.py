@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ..exceptions import InvalidTransition
-from ..models import Flow, FlowRun, TaskRun
+from ..models import Flow, FlowRun, RunSnapshot, TaskRun
 from ..states import TaskState
 from ..validation import check_params
 from .advance import start_run
@@ -68,13 +68,13 @@ def launch(flow, params=None, *, triggered_by=FlowRun.Trigger.CODE, user=None, s
             flow=flow,
             flow_name=flow.name,
             flow_version=flow.version,
-            snapshot=snapshot,
             params=params,
             triggered_by=triggered_by,
             triggered_by_user=user,
             schedule=schedule,
             pending_count=len(snapshot["tasks"]),
         )
+        RunSnapshot.objects.create(run=run, data=snapshot)
         TaskRun.objects.bulk_create(
             [
                 TaskRun(

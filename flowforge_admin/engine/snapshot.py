@@ -72,5 +72,5 @@ def snapshot_of(run_id, created_at):
     """
     from ..models import FlowRun
 
-    data, params = FlowRun.objects.values_list("snapshot", "params").get(pk=run_id)
+    data, params = FlowRun.objects.values_list("definition__data", "params").get(pk=run_id)
     return Snapshot(data, run_params=params)

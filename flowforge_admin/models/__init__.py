@@ -8,7 +8,7 @@ Submodules keep the direction of dependencies: ``functions`` needs nothing,
 
 from .flows import Flow, Task
 from .functions import TaskFunction
-from .runs import FlowRun, TaskLog, TaskRun
+from .runs import FlowRun, RunSnapshot, TaskLog, TaskRun
 from .schedules import FlowSchedule
 
-__all__ = ["Flow", "FlowRun", "FlowSchedule", "Task", "TaskFunction", "TaskLog", "TaskRun"]
+__all__ = ["Flow", "FlowRun", "FlowSchedule", "RunSnapshot", "Task", "TaskFunction", "TaskLog", "TaskRun"]

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from flowforge_admin.admin.paginator import EXACT_BELOW, estimated_rows
 from flowforge_admin.api import register_task_pipeline, run_flow
-from flowforge_admin.models import FlowRun, TaskFunction
+from flowforge_admin.models import FlowRun, RunSnapshot, TaskFunction
 from flowforge_admin.states import RunState
 
 from .. import engine_tasks as t
@@ -45,7 +45,6 @@ def many_runs(django_db_setup, django_db_blocker):
                 flow=flows[i % 2],
                 flow_name=flows[i % 2].name,
                 flow_version=1,
-                snapshot=model.snapshot,
                 params={},
                 status=STATUSES[i % len(STATUSES)],
                 triggered_by=FlowRun.Trigger.SCHEDULE,
@@ -54,6 +53,13 @@ def many_runs(django_db_setup, django_db_blocker):
             for i in range(len(STATUSES))
         )
         copy_runs_until(RUNS, first=model.pk + 1)
+        with connection.cursor() as cursor:
+            # Every copy runs the model's definition (its run page reads it).
+            cursor.execute(
+                f"INSERT INTO {snapshots()} (run_id, data) SELECT r.id, s.data FROM {table()} r, {snapshots()} s "
+                "WHERE s.run_id = %s AND r.id > %s",
+                [model.pk, model.pk],
+            )
         # Spread them over the last year (created_at is set on insert), for the date drill-down.
         now = timezone.now()
         step = RUNS // 12 + 1
@@ -67,6 +73,7 @@ def many_runs(django_db_setup, django_db_blocker):
         yield model
         # The copies have no task runs or logs: one DELETE, not Django's cascade collector.
         with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {snapshots()} WHERE run_id > %s", [model.pk])
             cursor.execute(f"DELETE FROM {table()} WHERE id > %s", [model.pk])
         model.delete()
         for flow in flows:
@@ -76,6 +83,10 @@ def many_runs(django_db_setup, django_db_blocker):
 
 def table():
     return connection.ops.quote_name(FlowRun._meta.db_table)
+
+
+def snapshots():
+    return connection.ops.quote_name(RunSnapshot._meta.db_table)
 
 
 def copy_runs_until(total, first):
