@@ -59,20 +59,18 @@ class Cursor(base.SQLiteCursorWrapper):
     writer = None
 
     def execute(self, query, params=None):
-        if self.writer is None or not self._autocommit_write(query):
-            return super().execute(query, params)
-        self.writer.acquire()
-        try:
-            return super().execute(query, params)
-        finally:
-            self.writer.release()
+        return self._write_in_turn(query, super().execute, query, params)
 
     def executemany(self, query, param_list):
+        return self._write_in_turn(query, super().executemany, query, param_list)
+
+    def _write_in_turn(self, query, run, *args):
+        """Run ``run(*args)``; an autocommit write waits for the writer lock first."""
         if self.writer is None or not self._autocommit_write(query):
-            return super().executemany(query, param_list)
+            return run(*args)
         self.writer.acquire()
         try:
-            return super().executemany(query, param_list)
+            return run(*args)
         finally:
             self.writer.release()
 
