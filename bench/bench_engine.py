@@ -204,6 +204,9 @@ def idle_cpu(cluster, seconds=60):
     return (cluster.cpu_seconds() - before) / seconds * 100
 
 
+MEASURES = ["polls", "chain", "fanout", "layered", "idle"]
+
+
 def median(func, repeat):
     return statistics.median(func() for _ in range(repeat))
 
@@ -217,6 +220,21 @@ def main():
     parser.add_argument("--fanout", type=int, default=1000)
     parser.add_argument("--polls", type=float, nargs="+", default=[0.2, 0.05, 0.01])
     parser.add_argument("--clusters", type=int, default=1, help="qcluster processes (machines)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=MEASURES,
+        default=MEASURES,
+        help="measure only these (polls: the chain at each --polls setting; idle: idle CPU and the predecessor's loop)",
+    )
+    parser.add_argument(
+        "--plain-save",
+        nargs="+",
+        type=lambda value: value == "yes",
+        default=[True, False],
+        metavar="{yes,no}",
+        help="plain Django-Q2 fan-outs to compare with: saving results (its default), not saving, or both",
+    )
     args = parser.parse_args()
     Cluster.count = args.clusters
     call_command("migrate", verbosity=0)
@@ -236,14 +254,23 @@ def main():
             measure(row, "Redis", args)
         return
     chain_flow = flows(args.chain, args.fanout)[0]
-    for poll in args.polls:
+    for poll in args.polls if "polls" in args.only else ():
         setting = f"ORM poll {poll}"
         with Cluster(FLOWFORGE_BROKER_CLASS=PLAIN_ORM, FLOWFORGE_IDLE_POLL=str(poll)):
-            plain = median(lambda: plain_chain(args.chain), args.repeat) / args.chain * 1000
-            engine = median(lambda: timed_run(chain_flow), args.repeat) / args.chain * 1000
-            row(f"chain of {args.chain}: per hop", setting, plain, engine, "ms")
+            plain, engine = interleaved(
+                lambda: plain_chain(args.chain), lambda: timed_run(chain_flow), args.repeat
+            )
+            row(
+                f"chain of {args.chain}: per hop",
+                setting,
+                plain / args.chain * 1000,
+                engine / args.chain * 1000,
+                "ms",
+            )
     with Cluster(FLOWFORGE_BROKER_CLASS=ADAPTIVE) as cluster:
         measure(row, "adaptive 0.01 / 0.2", args)
+        if "idle" not in args.only:
+            return
         time.sleep(10)  # past the fast-poll window
         idle_adaptive = idle_cpu(cluster)
     with Cluster(FLOWFORGE_BROKER_CLASS=PLAIN_ORM, FLOWFORGE_IDLE_POLL="0.2") as cluster:
@@ -253,18 +280,41 @@ def main():
 
 
 def measure(row, setting, args):
-    """Chain, 40-chain, fan-out and layered DAG on the running clusters, engine beside plain."""
+    """Chain, 40-chain, fan-out and layered DAG on the running clusters, engine beside plain.
+
+    Plain and engine runs alternate (plain, engine, plain, engine ...), so that a
+    machine that slows down or speeds up during the run weighs on both alike.
+    """
     chain_flow, chain40, fan, layered = flows(args.chain, args.fanout)
-    plain = median(lambda: plain_chain(args.chain), args.repeat) / args.chain * 1000
-    engine = median(lambda: timed_run(chain_flow), args.repeat) / args.chain * 1000
-    row(f"chain of {args.chain}: per hop", setting, plain, engine, "ms")
-    row("chain of 40: wall time", setting, None, median(lambda: timed_run(chain40), args.repeat), "s")
-    engine = args.fanout / median(lambda: timed_run(fan), args.repeat)
-    layered_rate = args.fanout / median(lambda: timed_run(layered), args.repeat)
-    for save in (True, False):
-        plain = args.fanout / median(lambda save=save: plain_fanout(args.fanout, save), args.repeat)
-        row(f"fan-out of {args.fanout} (plain save={save})", setting, plain, engine, "tasks/s")
-        row(f"layered DAG of {args.fanout} (plain save={save})", setting, plain, layered_rate, "tasks/s")
+    if "chain" in args.only:
+        plain, engine = interleaved(
+            lambda: plain_chain(args.chain), lambda: timed_run(chain_flow), args.repeat
+        )
+        row(
+            f"chain of {args.chain}: per hop",
+            setting,
+            plain / args.chain * 1000,
+            engine / args.chain * 1000,
+            "ms",
+        )
+        row("chain of 40: wall time", setting, None, median(lambda: timed_run(chain40), args.repeat), "s")
+    for save in args.plain_save:
+
+        def plain_time(save=save):
+            return plain_fanout(args.fanout, save)
+
+        for name, flow in (("fanout", fan), ("layered", layered)):
+            if name in args.only:
+                plain, engine = interleaved(plain_time, lambda flow=flow: timed_run(flow), args.repeat)
+                what = "fan-out" if name == "fanout" else "layered DAG"
+                rate = args.fanout / plain, args.fanout / engine
+                row(f"{what} of {args.fanout} (plain save={save})", setting, *rate, "tasks/s")
+
+
+def interleaved(plain, engine, repeat):
+    """Median times of ``plain()`` and ``engine()``, run one after the other ``repeat`` times."""
+    times = [(plain(), engine()) for _ in range(repeat)]
+    return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
 
 
 def fmt(value):
