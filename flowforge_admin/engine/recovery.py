@@ -40,9 +40,12 @@ def check_lost_work():
     now = timezone.now()
     touched = 0
     lost_before = now - datetime.timedelta(seconds=get_setting("FLOWFORGE_LOST_AFTER_SECONDS"))
-    for run_id, name, attempt in TaskRun.objects.filter(
-        status=TaskState.RUNNING, heartbeat_at__lt=lost_before
-    ).values_list("run_id", "task_name", "attempt"):
+    # No ordering (the model's joins the runs): each lookup reads its partial index alone.
+    for run_id, name, attempt in (
+        TaskRun.objects.filter(status=TaskState.RUNNING, heartbeat_at__lt=lost_before)
+        .order_by()
+        .values_list("run_id", "task_name", "attempt")
+    ):
         touched += recover_lost_attempt(run_id, name, attempt)
     requeue_before = now - datetime.timedelta(seconds=get_setting("FLOWFORGE_REQUEUE_AFTER_SECONDS"))
     for pk, run_id, attempt, timeout in _stale_queued(requeue_before):
@@ -52,9 +55,11 @@ def check_lost_work():
         ).update(queued_at=now):
             dispatch.enqueue(pk, attempt, run_id=run_id, timeout=timeout)
             touched += 1
-    for pk, attempt in TaskRun.objects.filter(
-        status=TaskState.RETRYING, next_attempt_at__lte=now
-    ).values_list("pk", "attempt"):
+    for pk, attempt in (
+        TaskRun.objects.filter(status=TaskState.RETRYING, next_attempt_at__lte=now)
+        .order_by()
+        .values_list("pk", "attempt")
+    ):
         touched += resume_retry(pk, attempt)
     if touched:
         logger.warning("lost-work check: %s task run(s) recovered", touched)
@@ -64,6 +69,7 @@ def check_lost_work():
 def _stale_queued(before):
     for task_run in (
         TaskRun.objects.filter(status=TaskState.QUEUED, queued_at__lt=before)
+        .order_by()
         .select_related("run")
         .only("pk", "task_name", "attempt", "run__id", "run__created_at")
     ):

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -154,10 +155,29 @@ class TaskRun(models.Model):
             models.UniqueConstraint(fields=["run", "task_name"], name="flowforge_taskrun_unique_task_in_run")
         ]
         indexes = [
-            # The lost-work check: stale heartbeats, old queued messages, due retries.
-            models.Index(fields=["status", "heartbeat_at"], name="flowforge_taskrun_heartbeat"),
-            models.Index(fields=["status", "queued_at"], name="flowforge_taskrun_queued"),
-            models.Index(fields=["status", "next_attempt_at"], name="flowforge_taskrun_next_try"),
+            # The task run list's status filter, newest first.
+            models.Index(fields=["status", "-id"], name="flowforge_taskrun_status"),
+            # The lost-work check (stale heartbeats, old queued messages, due
+            # retries) and the health check's oldest queued task. Partial: each
+            # holds only the task runs in its status, so most status changes
+            # leave it alone and it stays small however many runs finished.
+            # (The status leads anyway, so that a planner without statistics
+            # prefers them to the one above.)
+            models.Index(
+                fields=["status", "heartbeat_at"],
+                condition=Q(status=TaskState.RUNNING),
+                name="flowforge_taskrun_heartbeat",
+            ),
+            models.Index(
+                fields=["status", "queued_at"],
+                condition=Q(status=TaskState.QUEUED),
+                name="flowforge_taskrun_queued",
+            ),
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                condition=Q(status=TaskState.RETRYING),
+                name="flowforge_taskrun_next_try",
+            ),
         ]
 
     def __str__(self):

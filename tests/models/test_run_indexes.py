@@ -1,0 +1,59 @@
+"""The lookups of the lost-work check, the health check and the task run list use their indexes."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from flowforge_admin.engine import recovery
+from flowforge_admin.health import oldest_queued_age
+from flowforge_admin.models import TaskRun
+from flowforge_admin.states import TaskState
+
+pytestmark = pytest.mark.django_db
+
+
+def plan(sql):
+    """The database's plan for ``sql``, with sequential scans discouraged on PostgreSQL.
+
+    The test tables are tiny, where PostgreSQL would rather scan them whole.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan TO off")
+            cursor.execute(f"EXPLAIN {sql}")
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        return "\n".join(str(row) for row in cursor.fetchall())
+
+
+def task_run_reads(func):
+    """The SELECTs of the task run table that ``func()`` runs, as executed."""
+    with CaptureQueriesContext(connection) as captured:
+        func()
+    return [
+        query["sql"]
+        for query in captured
+        if query["sql"].startswith("SELECT") and 'FROM "flowforge_admin_taskrun"' in query["sql"]
+    ]
+
+
+def test_the_lost_work_check_reads_only_its_partial_indexes():
+    reads = task_run_reads(recovery.check_lost_work)
+    expected = ["flowforge_taskrun_heartbeat", "flowforge_taskrun_queued", "flowforge_taskrun_next_try"]
+    assert len(reads) == len(expected)
+    for sql, index in zip(reads, expected, strict=True):
+        assert index in plan(sql), sql
+
+
+def test_the_oldest_queued_task_comes_from_the_queued_index():
+    [sql] = task_run_reads(oldest_queued_age)
+    assert "flowforge_taskrun_queued" in plan(sql)
+
+
+def test_the_task_run_list_filtered_by_status_uses_the_status_index():
+    query = TaskRun.objects.filter(status=TaskState.FAILED).order_by("-id").query
+    with connection.cursor() as cursor:
+        sql = cursor.mogrify(*query.sql_with_params()) if connection.vendor == "postgresql" else None
+    if sql is None:
+        sql = str(query).replace("= failed", "= 'failed'")
+    assert "flowforge_taskrun_status" in plan(sql)
