@@ -28,7 +28,9 @@ Medians of --repeat runs; ratios are engine / plain.
 """
 
 import argparse
+import atexit
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -40,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 VAR = tempfile.mkdtemp(prefix="flowforge-bench-")
+atexit.register(shutil.rmtree, VAR, ignore_errors=True)
 BASE_ENV = {
     **os.environ,
     "DJANGO_SETTINGS_MODULE": "project.settings",
