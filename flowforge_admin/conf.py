@@ -20,6 +20,10 @@ DEFAULTS = {
     "FLOWFORGE_MAX_LOST_ATTEMPTS": 3,
     # How often the lost-work check runs (a Django-Q2 schedule; its scheduler ticks every 30 s).
     "FLOWFORGE_CHECK_MINUTES": 1,
+    # Whether a worker's claim and record of a task attempt wait for the database's disk
+    # (PostgreSQL's synchronous_commit). Off, a crash of the database server may lose the
+    # last moments of them; the lost-work check then runs those attempts again.
+    "FLOWFORGE_DURABLE_TASK_COMMITS": False,
     # Largest flow definition file accepted by import_flows and the admin import (bytes).
     "FLOWFORGE_IMPORT_MAX_BYTES": 5_000_000,
     # A Django-Q2 cluster that has not reported for this long counts as dead (health checks, metrics).

@@ -236,6 +236,9 @@ for _name, _default in [
     ("FLOWFORGE_REQUEUE_AFTER_SECONDS", 30),
 ]:
     globals()[_name] = int(os.environ.get(_name, _default))
+# Whether workers' claims and records of task attempts wait for PostgreSQL's disk
+# (see flowforge_admin/conf.py and README "One lock per run").
+FLOWFORGE_DURABLE_TASK_COMMITS = env_bool("FLOWFORGE_DURABLE_TASK_COMMITS")
 
 # Health checks (seconds): a cluster that has not reported for this long is
 # dead; a task queued for longer fails /health/workers/ (0: never).

@@ -23,6 +23,7 @@ SUITES = [
     "tests/engine/test_local.py",
     "tests/engine/test_worker.py",
     "tests/engine/test_sql.py",
+    "tests/engine/test_dispatch.py",
     "tests/engine/test_capture.py",
     "tests/engine/test_control.py",
     "tests/commands/test_run_flow.py",

@@ -19,7 +19,6 @@ from collections import deque
 
 from ..models import TaskRun
 from ..states import TASK_FINISHED, TaskState
-from . import dispatch
 
 EVALUATE, FINISHED, GROUP_CHECK = "evaluate", "finished", "group_check"
 
@@ -81,7 +80,7 @@ def _start(change, name, queue):
         queue.extend((EVALUATE, child) for child in children)
         queue.append((GROUP_CHECK, name))  # its children may all be done already (re-run)
     elif snapshot.function(name):
-        queue_attempt(change, name, expect=TaskState.PENDING)
+        change.queue_pending(name)
     else:
         # A task without a function only joins others: it succeeds at once.
         change.move(
@@ -107,10 +106,7 @@ def queue_attempt(change, name, *, expect, expect_attempt=None, **fields):
         **fields,
     ):
         return False
-    row = change.row(name)
-    dispatch.enqueue(
-        row["pk"], row["attempt"], run_id=change.run.pk, timeout=change.snapshot.tasks[name]["timeout"]
-    )
+    change.send(name)
     return True
 
 

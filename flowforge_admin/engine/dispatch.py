@@ -1,7 +1,7 @@
 """Where ready tasks go: Django-Q2's queue, or the in-process queue of ``run_flow``.
 
-The engine calls :func:`enqueue` and :func:`enqueue_later` and does not care
-which; ``run_flow`` swaps in a :class:`LocalQueue` for the duration of a run.
+The engine calls :func:`enqueue_all` (or :func:`enqueue`) and
+:func:`enqueue_later` and does not care which; ``run_flow`` swaps in a :class:`LocalQueue` for the duration of a run.
 """
 
 import contextlib
@@ -14,9 +14,12 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
+from django_q.brokers.redis_broker import Redis
 from django_q.conf import Conf
-from django_q.models import Schedule
+from django_q.models import OrmQ, Schedule
 from django_q.tasks import async_task
+
+from . import sql
 
 WORKER_ENTRY = "flowforge_admin.engine.worker.execute_task"
 RETRY_ENTRY = "flowforge_admin.engine.recovery.resume_retry"
@@ -26,33 +29,70 @@ _local_queue = contextvars.ContextVar("flowforge_local_queue", default=None)
 
 def enqueue(task_run_id, attempt, *, run_id, timeout=None):
     """Send one attempt of a task run to a worker, as the current transaction commits."""
+    enqueue_all(run_id, [(task_run_id, attempt, timeout)])
+
+
+def enqueue_all(run_id, attempts):
+    """Send ``attempts`` ((task run id, attempt, timeout) of one run) to workers, as the transaction commits.
+
+    They go out together: one Redis command, or one INSERT of the ORM
+    broker's rows, for a launch that starts a thousand tasks.
+    """
     local = _local_queue.get()
     if local is not None:
-        local.put(task_run_id, attempt, run_id, timeout)
+        for task_run_id, attempt, timeout in attempts:
+            local.put(task_run_id, attempt, run_id, timeout)
         return
-    q_options = {
-        "group": str(run_id),
-        "task_name": f"flowforge-{task_run_id}-{attempt}",
-        # The engine records results on the TaskRun; a second copy in
-        # Django-Q2's result table would only cost a write per task.
-        "save": False,
-        "broker": _broker(),
-    }
-    if timeout:
-        # Left out when unset: Django-Q2 then applies the cluster's own timeout.
-        q_options["timeout"] = timeout
-
-    def send():
+    if not attempts:
+        return
+    batch = _Batch(_broker())
+    for task_run_id, attempt, timeout in attempts:
+        q_options = {
+            "group": str(run_id),
+            "task_name": f"flowforge-{task_run_id}-{attempt}",
+            # The engine records results on the TaskRun; a second copy in
+            # Django-Q2's result table would only cost a write per task.
+            "save": False,
+            "broker": batch,
+        }
+        if timeout:
+            # Left out when unset: Django-Q2 then applies the cluster's own timeout.
+            q_options["timeout"] = timeout
+        # Django-Q2 builds and signs the message, and hands it to the batch.
         async_task(WORKER_ENTRY, task_run_id, attempt, run_id, q_options=q_options)
-
     if queue_in_this_database():
-        # The message is a row written in this transaction: it exists exactly
-        # when the change that queued it does, and on SQLite's single writer it
-        # costs no write transaction of its own.
-        send()
+        # The messages are rows written in this transaction: they exist exactly
+        # when the change that queued them does, and on SQLite's single writer
+        # they cost no write transaction of their own.
+        batch.send()
     else:
-        # A worker must not see the message before the change is visible.
-        transaction.on_commit(send)
+        # A worker must not see a message before the change is visible.
+        transaction.on_commit(batch.send)
+
+
+class _Batch:
+    """Stands in for the broker in ``async_task`` and keeps its messages, to send them in one go."""
+
+    def __init__(self, broker):
+        self.broker = broker
+        self.list_key = broker.list_key
+        self.packs = []
+
+    def enqueue(self, pack):
+        self.packs.append(pack)
+        return len(self.packs)  # Django-Q2 logs it as the message's id: its place in the batch
+
+    def send(self):
+        broker, packs = self.broker, self.packs
+        if isinstance(broker, Redis):
+            broker.connection.rpush(broker.list_key, *packs)
+        elif isinstance(broker, ORM):
+            # What ORM.enqueue writes, for every message at once.
+            key, now = broker.list_key or Conf.CLUSTER_NAME, timezone.now()
+            sql.insert(OrmQ, ("key", "payload", "lock"), [(key, pack, now) for pack in packs], using=Conf.ORM)
+        else:
+            for pack in packs:
+                broker.enqueue(pack)
 
 
 def enqueue_later(task_run_id, attempt, when):

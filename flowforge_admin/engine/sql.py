@@ -68,6 +68,37 @@ def update(model, where, values=None, *, add=None, keep=None, returning=(), usin
         return cursor.rowcount
 
 
+def commit_without_waiting(using="default"):
+    """Let the current transaction's commit return before its changes are on disk.
+
+    For a change that something else brings back should a crash of the
+    database server lose it, so that the locks it holds are released
+    sooner: PostgreSQL's ``synchronous_commit`` turned off for this
+    transaction only (a later durable commit writes it out with its own).
+    SQLite, in WAL mode with ``synchronous=NORMAL``, commits without waiting
+    for the disk already.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def insert(model, fields, rows, using="default"):
+    """``INSERT`` ``rows`` (tuples of values for ``fields``) into ``model``'s table, in one statement per 300 rows."""
+    connection = connections[using]
+    converters = [_field(model, name) for name in fields]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 300):
+            chunk = rows[start : start + 300]
+            params = [
+                field.get_db_prep_save(value, connection)
+                for row in chunk
+                for field, value in zip(converters, row, strict=True)
+            ]
+            cursor.execute(_insert_sql(using, model, tuple(fields), len(chunk)), params)
+
+
 def delete(model, where, using="default"):
     """``DELETE`` the rows of ``model`` matching ``where`` (as :func:`update`); return the row count."""
     connection = connections[using]
@@ -131,6 +162,14 @@ def _update_sql(using, model, where, values, add, keep, returning):
     if returning:
         statement += " RETURNING " + ", ".join(_column(model, name, quote) for name in returning)
     return statement
+
+
+@functools.lru_cache(maxsize=512)
+def _insert_sql(using, model, fields, count):
+    quote = connections[using].ops.quote_name
+    columns = ", ".join(_column(model, name, quote) for name in fields)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * count)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {values}"
 
 
 @functools.lru_cache(maxsize=512)

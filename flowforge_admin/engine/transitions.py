@@ -14,10 +14,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from ..conf import get_setting
 from ..models import FlowRun, TaskRun
 from ..models.runs import count_field
 from ..states import RUN_FINISHED, TASK_ACTIVE, RunState, TaskState
-from . import sql
+from . import dispatch, sql
 from .snapshot import snapshot_of
 
 logger = logging.getLogger("flowforge_admin.engine")
@@ -32,6 +33,8 @@ class RunChange:
         self.now = timezone.now()
         self._rows = {}  # task name -> {"status", "pk", "attempt"}, as this transaction sees them
         self._counts = {}
+        self._to_queue = {}  # pending task runs queued here but not written yet (name -> True, in order)
+        self._outbox = []  # (task run id, attempt, timeout) to send to workers
 
     def status(self, name):
         """Return a task run's status (read once, then kept up to date here)."""
@@ -67,6 +70,8 @@ class RunChange:
         taken over changes nothing. ``next_attempt`` counts the attempt up by
         one in the same update.
         """
+        if name in self._to_queue:
+            self._write_queued()
         known = self._rows.get(name)
         if known is None and isinstance(expect, str) and not next_attempt:
             # One expected status and nothing read yet: the conditional update
@@ -93,6 +98,8 @@ class RunChange:
 
     def move_all(self, names, to, **fields):
         """Move every task run of ``names`` to ``to``, one update per current status."""
+        if any(name in self._to_queue for name in names):
+            self._write_queued()
         self.load(names)
         by_status = {}
         for name in names:
@@ -106,6 +113,45 @@ class RunChange:
             self._counted(current, to, moved)
             for name in group:
                 self._rows[name]["status"] = to
+
+    def queue_pending(self, name):
+        """Queue a pending task run for its next attempt and send it to a worker; return True if it was pending.
+
+        Written when the change is saved, in one update with every other
+        task run queued by this change: a launch or a fan-out that starts a
+        thousand tasks costs one statement, not a thousand. Under the run's
+        lock nothing else moves its task runs, so the outcome is known now.
+        """
+        row = self.row(name)
+        if row["status"] != TaskState.PENDING:
+            return False
+        row["status"] = TaskState.QUEUED
+        row["attempt"] += 1
+        self._counted(TaskState.PENDING, TaskState.QUEUED, 1)
+        self._to_queue[name] = True
+        self.send(name)
+        return True
+
+    def _write_queued(self):
+        names, self._to_queue = list(self._to_queue), {}
+        for start in range(0, len(names), 500):
+            chunk = names[start : start + 500]
+            moved = sql.update(
+                TaskRun,
+                {"run": self.run.pk, "task_name": chunk, "status": TaskState.PENDING},
+                {"status": TaskState.QUEUED, "queued_at": self.now, "next_attempt_at": None},
+                add={"attempt": 1},
+            )
+            if moved != len(chunk):
+                # Some task run moved without the run's lock: stop, and change nothing.
+                raise RuntimeError(
+                    f"run {self.run.pk}: {len(chunk) - moved} task run(s) were not pending any more"
+                )
+
+    def send(self, name):
+        """Send the task run's current attempt to a worker, with the change."""
+        row = self.row(name)
+        self._outbox.append((row["pk"], row["attempt"], self.snapshot.tasks[name]["timeout"]))
 
     def _counted(self, old, new, number):
         self._counts[old] = self._counts.get(old, 0) - number
@@ -125,7 +171,8 @@ class RunChange:
         return True
 
     def save(self):
-        """Write the counters, and finish the run when no task run is active any more."""
+        """Write the queued task runs and the counters, finish the run if nothing is active, send the messages."""
+        self._write_queued()
         if any(self._counts.values()):
             sql.update(
                 FlowRun,
@@ -136,6 +183,8 @@ class RunChange:
             failed = self.count(TaskState.FAILED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED)
             self.set_run_status(RunState.FAILED if failed else RunState.SUCCEEDED, finished_at=self.now)
             logger.info("run %s %s", self.run.pk, self.run.status)
+        dispatch.enqueue_all(self.run.pk, self._outbox)
+        self._outbox = []
 
 
 # What a change reads of its run: everything but the (JSON, maybe large) snapshot and parameters.
@@ -143,13 +192,44 @@ RUN_FIELDS = sql.load_fields(FlowRun)
 
 
 @contextlib.contextmanager
-def changing(run_id):
-    """Lock the run and yield a :class:`RunChange`; counters are written on the way out."""
+def changing(run_id, expected_move=None, *, worker=False):
+    """Lock the run and yield a :class:`RunChange`; counters are written on the way out.
+
+    ``expected_move``, a (from, to) pair of task states, is the move the
+    caller is about to make (a worker recording its result): its counters
+    move in the statement that locks the run, one statement fewer per task
+    run while every other worker of the run waits for the lock. Should the
+    move not happen after all, the counters move back when the change is saved.
+
+    ``worker``: a worker's record of an attempt's outcome. Unless
+    ``FLOWFORGE_DURABLE_TASK_COMMITS`` is on, its commit does not wait for
+    the disk (PostgreSQL), so the run's lock, which every worker of the run
+    takes in turn, is released sooner (the claim, worker.claim, likewise).
+    Should the database server crash and lose them, the attempt is queued or
+    running again as it was before, and the lost-work check sends it again or
+    starts a new attempt: delivery stays at least once.
+    """
     with transaction.atomic():
-        # The snapshot and parameters are not needed here (and may be large).
-        rows = sql.select(FlowRun, RUN_FIELDS, {"pk": run_id}, for_update=True)
+        if worker and not get_setting("FLOWFORGE_DURABLE_TASK_COMMITS"):
+            sql.commit_without_waiting()
+        rows = None
+        if expected_move:
+            old, new = expected_move
+            rows = sql.update(
+                FlowRun,
+                # None in ``old``: the move cannot happen (and the counter must not go below 0).
+                {"pk": run_id, count_field(old): sql.AtLeast(1)},
+                add={count_field(old): -1, count_field(new): 1},
+                returning=RUN_FIELDS,
+            )
+        if not rows:
+            expected_move = None
+            # The snapshot and parameters are not needed here (and may be large).
+            rows = sql.select(FlowRun, RUN_FIELDS, {"pk": run_id}, for_update=True)
         if not rows:
             raise FlowRun.DoesNotExist(f"run {run_id} does not exist")
         change = RunChange(FlowRun.from_db("default", RUN_FIELDS, rows[0]))
+        if expected_move:
+            change._counted(new, old, 1)  # written ahead: the move itself cancels this out
         yield change
         change.save()

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.exceptions import TimeoutException
 
+from ..conf import get_setting
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
@@ -78,6 +79,8 @@ def claim(task_run_id, attempt, run_id=None):
         run_id = TaskRun.objects.filter(pk=task_run_id).values_list("run_id", flat=True).first()
     now = timezone.now()
     with transaction.atomic():
+        if not get_setting("FLOWFORGE_DURABLE_TASK_COMMITS"):
+            sql.commit_without_waiting()  # see changing()
         # The run's row first, as every change of a run locks it before its
         # task runs (transitions.py): a claim and a cancel of the same run
         # never wait for each other in a circle.
@@ -147,7 +150,7 @@ def _as_json(value):
 
 
 def record_success(run_id, name, attempt, output):
-    with changing(run_id) as change:
+    with changing(run_id, expected_move=(TaskState.RUNNING, TaskState.SUCCEEDED), worker=True) as change:
         inbox.acknowledge()
         if change.move(
             name,
@@ -176,7 +179,7 @@ def _failed(capture, run_id, name, attempt, message):
 
 def record_failure(run_id, name, attempt, message, details=""):
     """Record a failed attempt: retry it (now or after its delay) or fail the task."""
-    with changing(run_id) as change:
+    with changing(run_id, worker=True) as change:
         inbox.acknowledge()
         if change.status(name) != TaskState.RUNNING or change.row(name)["attempt"] != attempt:
             return  # cancelled, or taken over by the lost-work check

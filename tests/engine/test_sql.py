@@ -6,6 +6,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_q.models import OrmQ
 
 from flowforge_admin.api import launch_flow, register_task_pipeline
 from flowforge_admin.engine import sql
@@ -86,3 +87,31 @@ def test_load_fields_leave_out_json_fields():
     fields = sql.load_fields(FlowRun)
     assert {"id", "status", "created_at", "queued_count", "flow_id"} <= set(fields)
     assert not {"snapshot", "params"} & set(fields)
+
+
+def test_insert_writes_rows_with_their_fields_conversions():
+    when = timezone.now()
+    rows = [("flowforge-sql-test", f"payload {number}", when) for number in range(650)]  # three statements
+    sql.insert(OrmQ, ("key", "payload", "lock"), rows)
+    added = OrmQ.objects.filter(key="flowforge-sql-test")
+    assert added.count() == 650
+    assert set(added.values_list("lock", flat=True)) == {when}
+    assert sorted(added.values_list("payload", flat=True))[:2] == ["payload 0", "payload 1"]
+
+
+@pytest.mark.django_db(transaction=True)  # SET LOCAL lasts until the real transaction ends
+def test_a_commit_that_does_not_wait_for_the_disk_is_postgresqls_synchronous_commit_off_for_one_transaction():
+    def synchronous_commit():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        sql.commit_without_waiting()
+        if connection.vendor == "postgresql":
+            assert synchronous_commit() == "off"
+    if connection.vendor != "postgresql":
+        # SQLite in WAL mode with synchronous=NORMAL does not wait for the disk anyway.
+        assert len(captured) == 0
+        return
+    assert synchronous_commit() == "on"  # for that transaction only

@@ -8,10 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
-from flowforge_admin.api import cancel_run, launch_flow, register_task_pipeline
+from flowforge_admin.api import cancel_run, launch_flow, mark_task, register_task_pipeline
 from flowforge_admin.engine import recovery
 from flowforge_admin.engine.dispatch import WORKER_ENTRY
-from flowforge_admin.engine.worker import execute_task
+from flowforge_admin.engine.worker import claim, execute_task, record_success
 from flowforge_admin.exceptions import InvalidTransition
 from flowforge_admin.models import FlowRun, TaskRun
 from flowforge_admin.states import RunState, TaskState
@@ -42,6 +42,19 @@ def task_run(run, name):
 def launched(diamond, marker_dir, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         return launch_flow(diamond, {"marker_dir": str(marker_dir)})
+
+
+def hot_path_statements(captured):
+    """The statements of a hop that read or write tables.
+
+    The test's own transaction turns BEGIN and COMMIT into savepoints; SET LOCAL
+    (PostgreSQL) changes how the commit waits, see the test of it below.
+    """
+    return [
+        query["sql"]
+        for query in captured
+        if "SAVEPOINT" not in query["sql"] and not query["sql"].startswith("SET LOCAL")
+    ]
 
 
 def deliver(django_capture_on_commit_callbacks, task_run_id, attempt, run_id=None):
@@ -126,6 +139,31 @@ def test_cancel_stops_what_has_not_started_and_discards_running_results(
     assert side_effects(marker_dir) == []
     with pytest.raises(InvalidTransition, match="only queued or running runs can be cancelled"):
         cancel_run(launched)
+
+
+def test_a_result_discarded_after_a_cancel_leaves_the_counts_as_the_cancel_made_them(launched):
+    """The result moves the counters as it locks the run; finding the task cancelled, it moves them back."""
+    a = task_run(launched, "a")
+    assert claim(a.pk, 1, launched.pk) is not None
+    cancel_run(launched)
+    counts = FlowRun.objects.values().get(pk=launched.pk)
+    record_success(launched.pk, "a", 1, output="late")
+    assert FlowRun.objects.values().get(pk=launched.pk) == counts
+    assert (task_run(launched, "a").status, task_run(launched, "a").output) == (TaskState.CANCELLED, None)
+
+
+def test_a_result_discarded_after_a_mark_moves_the_counts_back(launched, django_capture_on_commit_callbacks):
+    """Another task still running, the result's counter move goes through, then is undone with the result."""
+    deliver(django_capture_on_commit_callbacks, task_run(launched, "a").pk, 1)
+    b, c = task_run(launched, "b"), task_run(launched, "c")
+    assert claim(b.pk, 1, launched.pk)
+    assert claim(c.pk, 1, launched.pk)
+    mark_task(b, TaskState.FAILED, "wrong data")
+    counts = FlowRun.objects.values().get(pk=launched.pk)
+    assert counts["running_count"] == 1  # c: enough for the result's counter move to go through
+    record_success(launched.pk, "b", 1, output="late")
+    assert FlowRun.objects.values().get(pk=launched.pk) == counts
+    assert task_run(launched, "b").status == TaskState.FAILED
 
 
 def make_stale(task_run_obj, **fields):
@@ -230,13 +268,12 @@ def test_a_chain_hop_costs_a_fixed_number_of_statements(db, django_capture_on_co
         run = launch_flow(chain)
     a, b, c = (task_run(run, name) for name in "abc")
     deliver(django_capture_on_commit_callbacks, a.pk, 1)
-    # Claim: the task run, the run's counters. Result: lock the run, the task
-    # run, read the next task, queue it, the run's counters; then the broker's
-    # message for it (the ORM broker here: one INSERT).
+    # Claim: the run's counters, the task run. Result: lock the run moving its
+    # counters, the task run, read the next task, queue it, the run's counters
+    # for that; then the broker's message for it (the ORM broker here: one INSERT).
     with CaptureQueriesContext(connection) as captured:
         deliver(django_capture_on_commit_callbacks, b.pk, 1, run.pk)
-    # The test's own transaction turns BEGIN and COMMIT into savepoints.
-    statements = [query["sql"] for query in captured if "SAVEPOINT" not in query["sql"]]
+    statements = hot_path_statements(captured)
     assert len(statements) == 8, "\n".join(statements)
     assert messages()[-1] == (c.pk, 1)
     b.refresh_from_db()
@@ -247,6 +284,42 @@ def test_a_chain_hop_costs_a_fixed_number_of_statements(db, django_capture_on_co
     assert (run.status, counts) == (RunState.SUCCEEDED, (3, 0, 0, 0))
 
 
+def test_a_task_nothing_waits_for_costs_four_statements(db, django_capture_on_commit_callbacks):
+    """Claim and result each lock the run with the counters' own update, then move the task run."""
+    fan = register_task_pipeline(
+        "fan3", {name: {"function": t.takes_only_n, "params": {"n": 1}} for name in "xyz"}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run = launch_flow(fan)
+    x, y = task_run(run, "x"), task_run(run, "y")
+    deliver(django_capture_on_commit_callbacks, x.pk, 1, run.pk)
+    with CaptureQueriesContext(connection) as captured:
+        deliver(django_capture_on_commit_callbacks, y.pk, 1, run.pk)
+    statements = hot_path_statements(captured)
+    assert len(statements) == 4, "\n".join(statements)
+    assert all(statement.startswith("UPDATE") for statement in statements)
+    run.refresh_from_db()
+    counts = (run.succeeded_count, run.running_count, run.queued_count)
+    assert (run.status, counts) == (RunState.RUNNING, (2, 0, 1))
+
+
+def test_a_workers_commits_do_not_wait_for_the_disk_unless_asked(
+    launched, django_capture_on_commit_callbacks, settings
+):
+    """On PostgreSQL the claim and the result each turn synchronous_commit off, for their transaction only."""
+    a, b, c = (task_run(launched, name) for name in "abc")
+    relaxed = "SET LOCAL synchronous_commit TO OFF"
+    with CaptureQueriesContext(connection) as captured:
+        deliver(django_capture_on_commit_callbacks, a.pk, 1, launched.pk)
+    expected = 2 if connection.vendor == "postgresql" else 0  # SQLite does not wait for the disk anyway
+    assert [query["sql"] for query in captured].count(relaxed) == expected
+    settings.FLOWFORGE_DURABLE_TASK_COMMITS = True
+    with CaptureQueriesContext(connection) as captured:
+        deliver(django_capture_on_commit_callbacks, b.pk, 1, launched.pk)
+    assert relaxed not in [query["sql"] for query in captured]
+    assert task_run(launched, "b").status == TaskState.SUCCEEDED
+
+
 def test_a_fan_in_hop_reads_the_other_upstream_tasks_in_the_same_query(
     launched, django_capture_on_commit_callbacks
 ):
@@ -255,7 +328,7 @@ def test_a_fan_in_hop_reads_the_other_upstream_tasks_in_the_same_query(
     deliver(django_capture_on_commit_callbacks, c.pk, 1)
     with CaptureQueriesContext(connection) as captured:
         deliver(django_capture_on_commit_callbacks, b.pk, 1, launched.pk)  # d waits for b and c: now ready
-    statements = [query["sql"] for query in captured if "SAVEPOINT" not in query["sql"]]
+    statements = hot_path_statements(captured)
     # As a chain hop's eight (d and c read together), and b's upstream outputs for its context.
     assert len(statements) == 9, "\n".join(statements)
     assert messages()[-1] == (d.pk, 1)
