@@ -1,7 +1,8 @@
 """Where ready tasks go: Django-Q2's queue, or the in-process queue of ``run_flow``.
 
 The engine calls :func:`enqueue_all` (or :func:`enqueue`) and
-:func:`enqueue_later` and does not care which; ``run_flow`` swaps in a :class:`LocalQueue` for the duration of a run.
+:func:`enqueue_later` and does not care which; ``run_flow`` swaps in a
+:class:`LocalQueue` for the duration of a run.
 """
 
 import contextlib
