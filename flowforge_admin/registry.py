@@ -49,17 +49,33 @@ def function_path(func):
     return path
 
 
-def is_trusted_path(path):
-    """Return True when ``path`` lies under a module of ``FLOWFORGE_FUNCTION_MODULES``."""
-    module = path.rpartition(".")[0]
+def is_trusted_module(module_name):
+    """Return True when ``module_name`` is a module of ``FLOWFORGE_FUNCTION_MODULES`` or under one."""
     return any(
-        module == trusted or module.startswith(trusted + ".")
+        module_name == trusted or module_name.startswith(trusted + ".")
         for trusted in get_setting("FLOWFORGE_FUNCTION_MODULES")
     )
 
 
-def resolve_trusted(path):
-    """Import and return the function at a trusted ``path``, or None if there is none."""
+def is_trusted_path(path):
+    """Return True when ``path`` lies under a module of ``FLOWFORGE_FUNCTION_MODULES``."""
+    return is_trusted_module(path.rpartition(".")[0])
+
+
+def is_defined_in_trusted_module(func):
+    """Return True when ``func`` is a function *defined* in a trusted module.
+
+    A trusted module that does ``from subprocess import run`` must not turn
+    ``trusted_module.run`` into a task function: an import file or an admin
+    form could then name it and an operator pass it any arguments. So the
+    rule looks at where the function was defined (``__module__``), never at
+    the module it was reached through.
+    """
+    return inspect.isfunction(func) and is_trusted_module(func.__module__ or "")
+
+
+def _attribute(path):
+    """Import the module of ``path`` and return the attribute it names (None if none)."""
     module_name, _, name = path.rpartition(".")
     if name.startswith("_"):
         return None
@@ -67,12 +83,17 @@ def resolve_trusted(path):
         module = importlib.import_module(module_name)
     except ImportError:
         return None
-    func = getattr(module, name, None)
-    return func if inspect.isfunction(func) else None
+    return getattr(module, name, None)
+
+
+def resolve_trusted(path):
+    """Return the function defined in a trusted module that ``path`` names, or None if there is none."""
+    func = _attribute(path)
+    return func if is_defined_in_trusted_module(func) else None
 
 
 def trusted_functions():
-    """Return {path: function} for the public functions of the trusted modules."""
+    """Return {path: function} for the public functions defined in the trusted modules."""
     found = {}
     for module_name in get_setting("FLOWFORGE_FUNCTION_MODULES"):
         module = importlib.import_module(module_name)
@@ -80,6 +101,19 @@ def trusted_functions():
             if not name.startswith("_") and func.__module__ == module.__name__:
                 found[f"{module.__name__}.{name}"] = func
     return found
+
+
+def runnable(path, func):
+    """Return True when a worker may call ``func``, imported by ``path``.
+
+    The worker's last line of defence, with no database query: a function
+    registered from code is named by its own module and name (that is how
+    :func:`function_path` builds the path), and any other must be defined in a
+    trusted module. A definition written before the allowlist looked at
+    ``__module__`` could still name a function imported into a trusted module.
+    """
+    own_path = f"{getattr(func, '__module__', None)}.{getattr(func, '__qualname__', None)}"
+    return path == own_path or is_defined_in_trusted_module(func)
 
 
 def describe(func):
@@ -123,8 +157,14 @@ def function_checker(extra_paths=(), paths=None):
                 f"{path!r} is not an allowed task function: register it from code with "
                 "register_task_pipeline or list its module in FLOWFORGE_FUNCTION_MODULES"
             )
-        if resolve_trusted(path) is None:
+        func = _attribute(path)
+        if not inspect.isfunction(func):
             return f"{path!r} is not a public function of its module"
+        if not is_defined_in_trusted_module(func):
+            return (
+                f"{path!r} is not an allowed task function: it is imported into its module from "
+                f"{func.__module__!r}; name a function defined in a module of FLOWFORGE_FUNCTION_MODULES"
+            )
         return None
 
     return check

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.exceptions import TimeoutException
 
+from .. import registry
 from ..conf import get_setting
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
@@ -119,6 +120,11 @@ def _call(snapshot, run_id, name, attempt):
     task = snapshot.tasks[name]
     params = {**snapshot.params, **task["params"], **snapshot.run_params}
     func = import_string(task["function"])
+    if not registry.runnable(task["function"], func):
+        raise TaskExecutionError(
+            f"{task['function']!r} is not an allowed task function: it is not defined in the module "
+            "it is named by, nor in a module of FLOWFORGE_FUNCTION_MODULES"
+        )
     signature = inspect.signature(func)
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
         kwargs = dict(params)
