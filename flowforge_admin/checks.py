@@ -1,9 +1,22 @@
-"""System checks of the configuration Flow Forge relies on."""
+"""System checks of the configuration Flow Forge relies on.
+
+A host project that installs the app gets one message per missing piece, each
+with the fix in its hint (README "Use Flow Forge in your Django project"):
+
+- ``E001`` a module of ``FLOWFORGE_FUNCTION_MODULES`` does not import;
+- ``E002`` Django-Q2's ``Q_CLUSTER`` is missing, or would deliver a task again while it runs;
+- ``E003`` an app Flow Forge needs is not in ``INSTALLED_APPS``;
+- ``E004`` Django-Q2 runs tasks synchronously (``sync``), which the engine cannot run on;
+- ``W001`` the ORM broker with a cache the processes do not share (workers' health is blind);
+- ``W002`` Django's stock SQLite backend (concurrent launches fail with "database is locked").
+"""
 
 import importlib
 
+from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
+from django.db import connections
 
 from .conf import get_setting
 
@@ -26,17 +39,102 @@ def check_function_modules(app_configs, **kwargs):
     return errors
 
 
+# Apps whose models, templates or static files Flow Forge uses, with what each is for.
+REQUIRED_APPS = {
+    "django_q": "Django-Q2 runs the tasks and fires the schedules",
+    "mptt": "django-mptt keeps the task trees and serves the drag-and-drop tree's static files",
+    "import_export": "django-import-export reads and writes flow definition files",
+}
+
+# Cache backends that live in one process: a worker's report is invisible to the web server.
+PRIVATE_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+}
+
+MINIMAL_Q_CLUSTER = 'Q_CLUSTER = {"name": "flowforge", "orm": "default", "timeout": 1800, "retry": 1860}'
+
+
+@register(Tags.compatibility)
+def check_required_apps(app_configs, **kwargs):
+    """flowforge_admin.E003: the apps Flow Forge builds on are installed."""
+    return [
+        Error(
+            f"Flow Forge needs {name!r} in INSTALLED_APPS: {purpose}.",
+            hint=f"Add {name!r} to INSTALLED_APPS (before 'flowforge_admin'), then run migrate.",
+            id="flowforge_admin.E003",
+        )
+        for name, purpose in REQUIRED_APPS.items()
+        if not apps.is_installed(name)
+    ]
+
+
 @register(Tags.compatibility)
 def check_q_cluster(app_configs, **kwargs):
-    """flowforge_admin.E002: Django-Q2 must not redeliver a message while it still runs."""
-    conf = getattr(settings, "Q_CLUSTER", {})
+    """flowforge_admin.E002 and E004: Django-Q2's cluster can run the engine's tasks."""
+    conf = getattr(settings, "Q_CLUSTER", None)
+    if not conf:
+        return [
+            Error(
+                "Q_CLUSTER is not set: Django-Q2 has no broker and no timeout for Flow Forge's tasks.",
+                hint=f"Set for example {MINIMAL_Q_CLUSTER} (the ORM broker), or a 'redis' URL instead of 'orm'.",
+                id="flowforge_admin.E002",
+            )
+        ]
+    errors = []
     timeout, retry = conf.get("timeout"), conf.get("retry", 60)
     if timeout is None or timeout >= retry:
-        return [
+        errors.append(
             Error(
                 f"Q_CLUSTER timeout ({timeout}) must be set and below retry ({retry}).",
                 hint="Otherwise the broker delivers a task again while it is still running.",
                 id="flowforge_admin.E002",
             )
-        ]
-    return []
+        )
+    if conf.get("sync"):
+        errors.append(
+            Error(
+                "Q_CLUSTER sync is on: Django-Q2 would run each task inside the launch that queues it.",
+                hint="Turn sync off and start a cluster (manage.py qcluster); "
+                "flowforge_admin.api.run_flow runs a whole flow in one process without one.",
+                id="flowforge_admin.E004",
+            )
+        )
+    return errors
+
+
+@register(Tags.caches, Tags.compatibility)
+def check_shared_cache(app_configs, **kwargs):
+    """flowforge_admin.W001: with the ORM broker, clusters report through a cache every process shares."""
+    conf = getattr(settings, "Q_CLUSTER", None) or {}
+    if "orm" not in conf:
+        return []  # Redis and the other brokers keep the clusters' reports themselves
+    alias = conf.get("cache", "default")
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    if backend not in PRIVATE_CACHES:
+        return []
+    return [
+        Warning(
+            f"The cache {alias!r} ({backend.rpartition('.')[2]}) lives in one process: the clusters' "
+            "reports never reach the web server, so /health/workers/ and /metrics see no cluster.",
+            hint="Use a cache that every process shares (Redis, Memcached, the database or files), "
+            "or name one in Q_CLUSTER['cache'].",
+            id="flowforge_admin.W001",
+        )
+    ]
+
+
+@register(Tags.database, Tags.compatibility)
+def check_sqlite_backend(app_configs, **kwargs):
+    """flowforge_admin.W002: SQLite through Flow Forge's backend, not Django's stock one."""
+    if connections["default"].settings_dict["ENGINE"] != "django.db.backends.sqlite3":
+        return []
+    return [
+        Warning(
+            "The default database uses Django's stock SQLite backend: concurrent launches and "
+            'workers fail with "database is locked".',
+            hint="Set DATABASES['default']['ENGINE'] = 'flowforge_admin.db.sqlite3' (Django's backend "
+            "with WAL, IMMEDIATE transactions and writers taking turns; it needs no OPTIONS).",
+            id="flowforge_admin.W002",
+        )
+    ]

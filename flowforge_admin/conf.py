@@ -26,6 +26,10 @@ DEFAULTS = {
     "FLOWFORGE_DURABLE_TASK_COMMITS": False,
     # Largest flow definition file accepted by import_flows and the admin import (bytes).
     "FLOWFORGE_IMPORT_MAX_BYTES": 5_000_000,
+    # Where an uploaded import file waits for its confirmation (a directory of the web
+    # server's machine; None: a folder in the system's temporary directory). Not the media
+    # storage: a host may serve that publicly.
+    "FLOWFORGE_IMPORT_PENDING_DIR": None,
     # A Django-Q2 cluster that has not reported for this long counts as dead (health checks, metrics).
     "FLOWFORGE_WORKER_STALE_SECONDS": 60,
     # /health/workers/ fails when a task has been queued for longer than this (0: never).

@@ -99,16 +99,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server read while a worker writes; IMMEDIATE makes a
-    # writer wait for the lock up front instead of failing half-way, which
-    # otherwise loses Django-Q2 results silently ("database is locked").
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
-    # Django's SQLite backend, with writers taking turns on a file lock
-    # instead of sleeping in SQLite's busy handler (see its docstring).
+    # Flow Forge's SQLite backend: Django's, with WAL, IMMEDIATE transactions and
+    # writers taking turns on a file lock (see its docstring); the stock backend
+    # fails concurrent launches with "database is locked" (check flowforge_admin.W002).
     DATABASES["default"]["ENGINE"] = "flowforge_admin.db.sqlite3"
     # A file, not memory, for the test database: the browser tests' live
     # server threads and the worker processes of integration tests share it.
@@ -249,6 +242,8 @@ FLOWFORGE_METRICS_TOKEN = os.environ.get("FLOWFORGE_METRICS_TOKEN", "")
 
 # Largest import file accepted (admin and import_flows), in bytes.
 FLOWFORGE_IMPORT_MAX_BYTES = int(os.environ.get("FLOWFORGE_IMPORT_MAX_BYTES", 5_000_000))
+# Uploaded import files wait for their confirmation here (one machine; see docs/deploy.md).
+FLOWFORGE_IMPORT_PENDING_DIR = VAR_DIR / "imports"
 
 LOGGING = {
     "version": 1,

@@ -1,12 +1,13 @@
-"""URLs of the Flow Forge admin project: everything lives in the admin."""
+"""URLs of the Flow Forge admin project: the admin, and the app's own URLs as any host includes them.
+
+This project mounts ``flowforge_admin.urls`` at the root, so the probes are
+``/health/`` and ``/health/workers/`` and Prometheus scrapes ``/metrics``
+(deploy/ relies on these paths); a host may choose any prefix.
+"""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
-
-from flowforge_admin.admin.graph import conceptual_dag_redirect
-from flowforge_admin.views.health import web_health, workers_health
-from flowforge_admin.views.metrics import MetricsView
 
 admin.site.site_header = "Flow Forge admin"
 admin.site.site_title = "Flow Forge admin"
@@ -15,10 +16,5 @@ admin.site.index_title = "Flows, tasks and runs"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
-    # The predecessor's conceptual DAG page: old links land on the new graph.
-    path("django_flow_forge/conceptual-dag-viz/", conceptual_dag_redirect),
-    # Probes (no login) and Prometheus; these paths are fixed: deployments probe them.
-    path("health/", web_health, name="health"),
-    path("health/workers/", workers_health, name="health_workers"),
-    path("metrics", MetricsView.as_view(), name="metrics"),
+    path("", include("flowforge_admin.urls")),
 ]

@@ -6,7 +6,13 @@ from django.core.checks import Error, run_checks
 from django.core.management import call_command
 from django.test import override_settings
 
-from flowforge_admin.checks import check_function_modules, check_q_cluster
+from flowforge_admin.checks import (
+    check_function_modules,
+    check_q_cluster,
+    check_required_apps,
+    check_shared_cache,
+    check_sqlite_backend,
+)
 
 
 def ids(errors):
@@ -100,3 +106,57 @@ def test_e002_is_run_by_the_check_framework():
     """E002 is registered: ``manage.py check`` reports it."""
     with override_settings(Q_CLUSTER={**settings.Q_CLUSTER, "timeout": 100, "retry": 50}):
         assert "flowforge_admin.E002" in ids(run_checks())
+
+
+@pytest.mark.parametrize("missing", ["django_q", "mptt", "import_export"])
+def test_a_missing_required_app_is_e003(missing):
+    """Each app Flow Forge builds on, when missing, is an error whose hint says to add it."""
+    installed = [app for app in settings.INSTALLED_APPS if app != missing]
+    with override_settings(INSTALLED_APPS=installed):
+        errors = check_required_apps(None)
+
+    assert ids(errors) == ["flowforge_admin.E003"]
+    assert f"Flow Forge needs {missing!r} in INSTALLED_APPS" in errors[0].msg
+    assert f"Add {missing!r} to INSTALLED_APPS" in errors[0].hint
+
+
+def test_missing_q_cluster_is_e002_with_a_minimal_one_in_the_hint():
+    with override_settings(Q_CLUSTER=None):
+        errors = check_q_cluster(None)
+    assert ids(errors) == ["flowforge_admin.E002"]
+    assert "Q_CLUSTER is not set" in errors[0].msg
+    assert '"timeout": 1800' in errors[0].hint
+
+
+def test_sync_cluster_is_e004():
+    with override_settings(Q_CLUSTER={**settings.Q_CLUSTER, "sync": True}):
+        assert ids(check_q_cluster(None)) == ["flowforge_admin.E004"]
+
+
+@pytest.mark.parametrize(
+    "backend",
+    ["django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache"],
+)
+def test_orm_broker_with_a_private_cache_is_w001(backend):
+    caches = {"default": {"BACKEND": backend}}
+    with override_settings(CACHES=caches, Q_CLUSTER={**settings.Q_CLUSTER, "orm": "default"}):
+        warnings = check_shared_cache(None)
+    assert ids(warnings) == ["flowforge_admin.W001"]
+    assert "/health/workers/" in warnings[0].msg
+
+
+def test_redis_broker_needs_no_shared_cache():
+    conf = {key: value for key, value in settings.Q_CLUSTER.items() if key != "orm"}
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with override_settings(CACHES=caches, Q_CLUSTER={**conf, "redis": "redis://127.0.0.1:6379/0"}):
+        assert check_shared_cache(None) == []
+
+
+def test_stock_sqlite_backend_is_w002(monkeypatch):
+    from django.db import connections
+
+    settings_dict = {**connections["default"].settings_dict, "ENGINE": "django.db.backends.sqlite3"}
+    monkeypatch.setattr(connections["default"], "settings_dict", settings_dict)
+    warnings = check_sqlite_backend(None)
+    assert ids(warnings) == ["flowforge_admin.W002"]
+    assert "'flowforge_admin.db.sqlite3'" in warnings[0].hint

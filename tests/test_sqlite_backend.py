@@ -95,3 +95,34 @@ def test_reading_does_not_wait_for_the_lock(lock_file):
         assert outcome == {"value": ["there"]}
     finally:
         fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def wrapper_for(path, **options):
+    from flowforge_admin.db.sqlite3.base import DatabaseWrapper
+
+    settings_dict = {**connection.settings_dict, "NAME": str(path), "OPTIONS": options}
+    return DatabaseWrapper(settings_dict, alias="host")
+
+
+def test_the_backend_brings_wal_and_immediate_transactions_without_options(tmp_path):
+    """A host that sets only ENGINE gets WAL, IMMEDIATE transactions and a busy timeout."""
+    host = wrapper_for(tmp_path / "host.sqlite3")
+    try:
+        with host.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"
+        assert host.transaction_mode == "IMMEDIATE"
+        assert host.settings_dict["OPTIONS"]["timeout"] > 0
+    finally:
+        host.close()
+
+
+def test_a_hosts_own_options_win(tmp_path):
+    host = wrapper_for(tmp_path / "host.sqlite3", transaction_mode="EXCLUSIVE", init_command="")
+    try:
+        with host.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "delete"
+        assert host.transaction_mode == "EXCLUSIVE"
+    finally:
+        host.close()

@@ -16,11 +16,11 @@ format, then the file; the list's "Export selected flows" action leads there.
 
 import re
 import secrets
+import tempfile
 import time
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
@@ -43,7 +43,9 @@ FORMAT_CHOICES = [
 
 
 def pending_dir():
-    return Path(settings.VAR_DIR) / "imports"
+    """Return the directory where uploads wait for their confirmation (``FLOWFORGE_IMPORT_PENDING_DIR``)."""
+    configured = get_setting("FLOWFORGE_IMPORT_PENDING_DIR")
+    return Path(configured) if configured else Path(tempfile.gettempdir()) / "flowforge_admin-imports"
 
 
 class ImportForm(forms.Form):
@@ -185,7 +187,8 @@ class FlowImportExportMixin:
         """Keep an uploaded file until its confirmation; return its token (user-bound)."""
         token = f"{request.user.pk}-{secrets.token_urlsafe(24)}"
         directory = pending_dir()
-        directory.mkdir(parents=True, exist_ok=True)
+        # Only this user may read it: the default lies in the shared temporary directory.
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Previews never confirmed are dropped after a day.
         stale = time.time() - PENDING_SECONDS
         for old in directory.iterdir():

@@ -14,12 +14,26 @@ backup) stay safe: the file lock only orders the writers that take it.
 
 ``DATABASES["default"]["ENGINE"] = "flowforge_admin.db.sqlite3"`` (the
 embedded default's settings); an in-memory database is left alone.
+
+The backend also brings the options a web server and workers sharing one
+file need (:data:`DEFAULT_OPTIONS`), so a host sets only ``ENGINE``; a
+host's own ``OPTIONS`` win.
 """
 
 import fcntl
 import os
 
 from django.db.backends.sqlite3 import base
+
+# WAL lets the web server read while a worker writes; IMMEDIATE makes a writer take the
+# lock when its transaction begins instead of failing half-way with "database is
+# locked" when a read turns into a write; the timeout covers programs that write
+# without this backend's file lock.
+DEFAULT_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 
 # Statements that write in autocommit: each one is a write transaction of its own.
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
@@ -85,8 +99,9 @@ class Cursor(base.SQLiteCursorWrapper):
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings_dict, *args, **kwargs):
+        settings_dict = {**settings_dict, "OPTIONS": {**DEFAULT_OPTIONS, **settings_dict.get("OPTIONS", {})}}
+        super().__init__(settings_dict, *args, **kwargs)
         self._writer = None
 
     def get_new_connection(self, conn_params):
