@@ -13,6 +13,9 @@ used::
     )
 """
 
+import contextlib
+import contextvars
+
 from django.db import transaction
 
 from . import registry, storage
@@ -33,6 +36,41 @@ __all__ = [
     "retry_task",
     "run_flow",
 ]
+
+
+# While ``sync_flows`` imports the flows modules: the module being imported and,
+# for each flow name registered so far, the module that registered it.
+_sync = contextvars.ContextVar("flowforge_sync", default=None)
+
+
+@contextlib.contextmanager
+def owned_by(module, owners):
+    """Within this block, flows registered belong to ``module``; ``owners`` maps names to modules.
+
+    ``sync_flows`` wraps each ``flows`` module's import in it, so that a name
+    already registered by another module is refused: two modules writing one
+    flow in turn would overwrite each other at every sync.
+    """
+    token = _sync.set((module, owners))
+    try:
+        yield
+    finally:
+        _sync.reset(token)
+
+
+def _claim(flow_name):
+    """Refuse ``flow_name`` when another flows module registered it in this sync."""
+    current = _sync.get()
+    if current is None:
+        return
+    module, owners = current
+    owner = owners.setdefault(flow_name, module)
+    if owner != module:
+        message = (
+            f"is registered by two flows modules, {owner} and {module}: a flow name has one owner, "
+            "so rename the flow in one of them"
+        )
+        raise FlowDefinitionError([Problem(str(flow_name), None, "flow_name", message, "duplicate_flow")])
 
 
 def register_task_pipeline(
@@ -62,6 +100,7 @@ def register_task_pipeline(
     the task and the offending item when anything is wrong; then nothing is
     written.
     """
+    _claim(flow_name)
     problems = []
     functions = {}
     tasks = _parse_pipeline(flow_name, pipeline, None, functions, problems)

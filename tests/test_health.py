@@ -49,6 +49,15 @@ def test_health_answers_200_with_the_database_without_login(client):
     assert response["Cache-Control"].startswith("max-age=0")
 
 
+def test_health_page_without_the_health_check_app_is_plain_text(client, settings):
+    """A host installs only Flow Forge's four apps: a browser's probe still gets the report, not a 500."""
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "health_check"]
+    response = client.get("/health/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert "Database(alias='default'): OK" in response.content.decode()
+
+
 def test_health_gives_json_by_query_or_accept_header(client):
     assert client.get("/health/?format=json").json() == {"Database(alias='default')": "OK"}
     assert get_json(client, "/health/") == (200, {"Database(alias='default')": "OK"})

@@ -190,3 +190,29 @@ def test_flows_module_failing_in_any_way_is_reported(sync_flows, monkeypatch, tm
     assert "crashingflows.flows" in str(caught.value)
     assert "RuntimeError: no network in flows module" in str(caught.value)
     assert versions() == dict.fromkeys(DEMO_FLOWS, 1)
+
+
+def test_two_flows_modules_registering_one_name_fail_naming_both(sync_flows, monkeypatch, tmp_path):
+    """A host flow with a demo flow's name is refused (the first module keeps it): no overwrite at every sync."""
+    package = tmp_path / "hostflows"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "flows.py").write_text(
+        "from flowforge_admin.api import register_task_pipeline\n"
+        "from flowforge_admin.demo import tasks\n"
+        f"register_task_pipeline(flow_name={DEMO_FLOWS[0]!r}, pipeline={{'only': {{'function': tasks.fetch_data1}}}})\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    with modify_settings(INSTALLED_APPS={"append": "hostflows"}):
+        for _ in range(2):
+            monkeypatch.delitem(sys.modules, "hostflows.flows", raising=False)
+            with pytest.raises(CommandError) as caught:
+                sync_flows()
+
+    message = str(caught.value)
+    assert f"flow {DEMO_FLOWS[0]!r}, flow_name: is registered by two flows modules" in message
+    assert f"{DEMO_FLOWS_MODULE} and hostflows.flows" in message
+    # The demo's definition stays, at its first version, sync after sync.
+    assert versions() == dict.fromkeys(DEMO_FLOWS, 1)
+    assert not Task.objects.filter(name="only").exists()

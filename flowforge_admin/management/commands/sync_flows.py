@@ -6,6 +6,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import module_has_submodule
 
+from flowforge_admin.api import owned_by
 from flowforge_admin.exceptions import FlowDefinitionError
 from flowforge_admin.models import Flow
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         self.verbosity = options["verbosity"]
         before = dict(Flow.objects.values_list("name", "version"))
         failures = []
+        owners = {}  # flow name -> the flows module that registered it
         for app_config in apps.get_app_configs():
             if not module_has_submodule(app_config.module, "flows"):
                 continue
@@ -27,10 +29,11 @@ class Command(BaseCommand):
             try:
                 # A module imported before in this process (a shell, a test)
                 # is run again, so that its registrations reach the database.
-                if module in sys.modules:
-                    importlib.reload(sys.modules[module])
-                else:
-                    importlib.import_module(module)
+                with owned_by(module, owners):
+                    if module in sys.modules:
+                        importlib.reload(sys.modules[module])
+                    else:
+                        importlib.import_module(module)
             except FlowDefinitionError as error:
                 failures.append(f"{module}:\n{error}")
             except Exception:  # a flows module may fail in any way; say where
