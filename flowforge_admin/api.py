@@ -62,7 +62,8 @@ def register_task_pipeline(
 
     Raise :class:`FlowDefinitionError` (a ``ValueError``) naming the flow,
     the task and the offending item when anything is wrong; then nothing is
-    written.
+    written. Any other task key is refused: one django-flow-forge had
+    (``depends_bidirectionally_with``) with a pointer to the migration guide.
     """
     problems = []
     functions = {}

@@ -123,6 +123,11 @@ def test_guide_names_every_refused_key():
     assert missing == []
 
 
+def test_guide_quotes_the_refusal_as_registration_words_it():
+    error = refusal(nested_pipeline(depends_bidirectionally_with=["fetch_data"]))
+    assert f"\n{error}\n" in guide_text()
+
+
 def test_guide_lists_the_task_keys_there_are():
     text = guide_text()
     assert [key for key in sorted(PIPELINE_TASK_KEYS) if f"`{key}`" not in text] == []
