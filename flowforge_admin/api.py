@@ -15,11 +15,12 @@ used::
 
 import contextlib
 import contextvars
+import difflib
 
 from django.db import transaction
 
 from . import registry, storage
-from .definition import PIPELINE_TASK_KEYS, FlowSpec, TaskSpec
+from .definition import MIGRATION_GUIDE, PIPELINE_TASK_KEYS, PREDECESSOR_TASK_KEYS, FlowSpec, TaskSpec
 from .engine import control
 from .engine.launch import launch
 from .engine.local import run_in_process
@@ -98,7 +99,8 @@ def register_task_pipeline(
 
     Raise :class:`FlowDefinitionError` (a ``ValueError``) naming the flow,
     the task and the offending item when anything is wrong; then nothing is
-    written.
+    written. Any other task key is refused: one django-flow-forge had
+    (``depends_bidirectionally_with``) with a pointer to the migration guide.
     """
     _claim(flow_name)
     problems = []
@@ -146,17 +148,7 @@ def _parse_pipeline(flow_name, pipeline, parent, functions, problems):
                 )
             )
             continue
-        unknown = sorted(set(entry) - PIPELINE_TASK_KEYS)
-        if unknown:
-            problems.append(
-                Problem(
-                    flow_name,
-                    name,
-                    unknown[0],
-                    f"unknown key; expected one of {', '.join(sorted(PIPELINE_TASK_KEYS))}",
-                    "unknown_key",
-                )
-            )
+        problems.extend(_key_problems(flow_name, name, entry))
         depends_on = entry.get("depends_on") or ()
         tasks.append(
             TaskSpec(
@@ -174,6 +166,27 @@ def _parse_pipeline(flow_name, pipeline, parent, functions, problems):
         if entry.get("nested_tasks"):
             tasks.extend(_parse_pipeline(flow_name, entry["nested_tasks"], name, functions, problems))
     return tasks
+
+
+def _key_problems(flow_name, task_name, entry):
+    """Yield a Problem for each key of a task that is not one of PIPELINE_TASK_KEYS.
+
+    A key of the predecessor gets its replacement and the migration guide; any
+    other (a typo, or a key of a later release) gets the keys there are.
+    """
+    for key in sorted(set(entry) - PIPELINE_TASK_KEYS, key=str):
+        if key in PREDECESSOR_TASK_KEYS:
+            message = (
+                f"a django-flow-forge key that Flow Forge does not have: {PREDECESSOR_TASK_KEYS[key]} "
+                f"(see {MIGRATION_GUIDE})"
+            )
+            yield Problem(flow_name, task_name, key, message, "predecessor_key")
+            continue
+        message = f"unknown key; expected one of {', '.join(sorted(PIPELINE_TASK_KEYS))}"
+        close = difflib.get_close_matches(str(key), PIPELINE_TASK_KEYS, n=1)
+        if close:
+            message += f" (did you mean {close[0]!r}?)"
+        yield Problem(flow_name, task_name, str(key), message, "unknown_key")
 
 
 def _function_path(flow_name, task_name, function, functions, problems):

@@ -26,6 +26,19 @@ PIPELINE_TASK_KEYS = frozenset(
     }
 )
 
+# The guide for users of the predecessor, django-flow-forge (in this repository).
+MIGRATION_GUIDE = "docs/migrating-from-django-flow-forge.md"
+
+# Task keys django-flow-forge had and Flow Forge does not, with what to write instead.
+# Registration refuses them with this hint and the guide's path; a test checks that
+# the guide names every one of them.
+PREDECESSOR_TASK_KEYS = {
+    "depends_bidirectionally_with": (
+        "a dependency both ways would be a cycle; nest the task in that task's nested_tasks "
+        "(what the predecessor's examples meant by it) or use depends_on"
+    ),
+}
+
 
 @dataclass(frozen=True)
 class TaskSpec:
