@@ -10,12 +10,12 @@ import contextvars
 import functools
 import heapq
 import itertools
+import sys
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
-from django_q.brokers.redis_broker import Redis
 from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
 from django_q.tasks import async_task
@@ -85,7 +85,7 @@ class _Batch:
 
     def send(self):
         broker, packs = self.broker, self.packs
-        if isinstance(broker, Redis):
+        if _is_redis(broker):
             broker.connection.rpush(broker.list_key, *packs)
         elif isinstance(broker, ORM):
             # What ORM.enqueue writes, for every message at once.
@@ -94,6 +94,12 @@ class _Batch:
         else:
             for pack in packs:
                 broker.enqueue(pack)
+
+
+def _is_redis(broker):
+    """Whether ``broker`` is Django-Q2's Redis broker (not imported here: a host on the ORM broker has no redis)."""
+    module = sys.modules.get("django_q.brokers.redis_broker")
+    return module is not None and isinstance(broker, module.Redis)
 
 
 def enqueue_later(task_run_id, attempt, when):
