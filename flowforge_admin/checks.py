@@ -7,11 +7,13 @@ with the fix in its hint (README "Use Flow Forge in your Django project"):
 - ``E002`` Django-Q2's ``Q_CLUSTER`` is missing, or would deliver a task again while it runs;
 - ``E003`` an app Flow Forge needs is not in ``INSTALLED_APPS``;
 - ``E004`` Django-Q2 runs tasks synchronously (``sync``), which the engine cannot run on;
+- ``E005`` the broker ``Q_CLUSTER`` names (or Django-Q2's default, Redis) cannot be used here;
 - ``W001`` the ORM broker with a cache the processes do not share (workers' health is blind);
 - ``W002`` Django's stock SQLite backend (concurrent launches fail with "database is locked").
 """
 
 import importlib
+import importlib.util
 
 from django.apps import apps
 from django.conf import settings
@@ -91,6 +93,7 @@ def check_q_cluster(app_configs, **kwargs):
                 id="flowforge_admin.E002",
             )
         )
+    errors.extend(_broker_errors(conf))
     if conf.get("sync"):
         errors.append(
             Error(
@@ -101,6 +104,33 @@ def check_q_cluster(app_configs, **kwargs):
             )
         )
     return errors
+
+
+# Q_CLUSTER keys that choose a broker other than Redis, Django-Q2's default.
+OTHER_BROKER_KEYS = ("orm", "disque_nodes", "iron_mq", "sqs", "mongo", "broker_class")
+
+
+def _broker_errors(conf):
+    """flowforge_admin.E005: a broker that cannot carry the engine's messages in this environment."""
+    if "orm" in conf and conf["orm"] not in settings.DATABASES:
+        return [
+            Error(
+                f"Q_CLUSTER orm names the database {conf['orm']!r}, which DATABASES does not define.",
+                hint='Use "orm": "default" (or another alias of DATABASES).',
+                id="flowforge_admin.E005",
+            )
+        ]
+    uses_redis = "redis" in conf or not any(key in conf for key in OTHER_BROKER_KEYS)
+    if uses_redis and importlib.util.find_spec("redis") is None:
+        named = "names Redis" if "redis" in conf else "names no broker, so Django-Q2 uses Redis"
+        return [
+            Error(
+                f"Q_CLUSTER {named}, and the redis package is not installed.",
+                hint='pip install "django-flowforge-admin[redis]", or use the ORM broker: "orm": "default".',
+                id="flowforge_admin.E005",
+            )
+        ]
+    return []
 
 
 @register(Tags.caches, Tags.compatibility)

@@ -1,5 +1,7 @@
 """flowforge_admin/checks.py: system checks of the configuration Flow Forge relies on."""
 
+import importlib.util
+
 import pytest
 from django.conf import settings
 from django.core.checks import Error, run_checks
@@ -160,3 +162,31 @@ def test_stock_sqlite_backend_is_w002(monkeypatch):
     warnings = check_sqlite_backend(None)
     assert ids(warnings) == ["flowforge_admin.W002"]
     assert "'flowforge_admin.db.sqlite3'" in warnings[0].hint
+
+
+@pytest.mark.parametrize(
+    ("q_cluster", "says"),
+    [
+        ({"name": "x", "timeout": 10, "retry": 20, "orm": "elsewhere"}, "'elsewhere', which DATABASES"),
+        ({"name": "x", "timeout": 10, "retry": 20, "redis": "redis://127.0.0.1"}, "names Redis"),
+        ({"name": "x", "timeout": 10, "retry": 20}, "names no broker, so Django-Q2 uses Redis"),
+    ],
+)
+def test_a_broker_that_cannot_work_here_is_e005(q_cluster, says, monkeypatch):
+    """An ORM broker on an unknown database, or Redis without the redis package, is flowforge_admin.E005."""
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "redis" else real_find_spec(name, *a)
+    )
+    with override_settings(Q_CLUSTER=q_cluster):
+        errors = check_q_cluster(None)
+
+    assert ids(errors) == ["flowforge_admin.E005"]
+    assert says in errors[0].msg
+    assert errors[0].hint
+
+
+def test_an_orm_broker_on_a_known_database_needs_no_redis(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with override_settings(Q_CLUSTER={"name": "x", "timeout": 10, "retry": 20, "orm": "default"}):
+        assert check_q_cluster(None) == []
