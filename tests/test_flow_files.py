@@ -97,7 +97,7 @@ def issues_of(content, format_name="json"):
 
 def store_demo():
     flow_files.import_file((FIXTURES / "demo_flows.yaml").read_bytes(), "yaml")
-    flow = Flow.objects.get(name="daily_report")
+    flow = Flow.objects.get(name="demo_daily_report")
     FlowSchedule.objects.create(flow=flow, name="nightly", kind="daily", at_time=datetime.time(2, 30))
     FlowSchedule.objects.create(flow=flow, name="every5", kind="minutes", every_minutes=5, params={"n": 1})
     return flow
@@ -111,7 +111,7 @@ def store_demo():
 def test_demo_round_trip(format_name):
     """Export -> empty database -> import -> export: same file, same definitions (schedules too)."""
     store_demo()
-    Flow.objects.filter(name="daily_report").update(is_paused=True)
+    Flow.objects.filter(name="demo_daily_report").update(is_paused=True)
     first = export(format_name)
     before = definitions()
 
@@ -127,13 +127,13 @@ def test_demo_round_trip(format_name):
 @pytest.mark.django_db
 @pytest.mark.parametrize("format_name", ["yaml", "json"])
 def test_fixture_files_hold_the_demo_flow(format_name):
-    """fixtures/demo_flows.{yaml,json} import to the same daily_report, and re-export to the same bytes."""
+    """fixtures/demo_flows.{yaml,json} import to the same demo_daily_report, and re-export to the same bytes."""
     content = (FIXTURES / f"demo_flows.{format_name}").read_bytes()
 
     plan = flow_files.import_file(content, format_name)
 
     assert plan.is_valid, plan.issues
-    spec = storage.read_flow_spec(Flow.objects.get(name="daily_report"))
+    spec = storage.read_flow_spec(Flow.objects.get(name="demo_daily_report"))
     assert [task.name for task in spec.tasks] == [
         "fetch",
         "fetch_sales",
@@ -528,7 +528,7 @@ def test_preview_lists_added_changed_removed_tasks_and_dependency_changes():
     by_task["clean_data"]["retries"] = 4
     by_task["clean_data"]["depends_on"] = "fetch, extra"
     rows = [item for item in rows if item["task"] != "post_process"]
-    rows.append(row(flow="daily_report", task="extra", function=DEMO + "prepare_batch"))
+    rows.append(row(flow="demo_daily_report", task="extra", function=DEMO + "prepare_batch"))
     rows[0]["flow_schedules"] = json.dumps([{"name": "nightly", "kind": "daily", "at_time": "03:00:00"}])
     before = snapshot()
 
@@ -549,8 +549,8 @@ def test_preview_lists_added_changed_removed_tasks_and_dependency_changes():
 
     flow_files.apply_plan(plan)
 
-    flow = Flow.objects.get(name="daily_report")
-    assert flow.version == before["daily_report"][3] + 1
+    flow = Flow.objects.get(name="demo_daily_report")
+    assert flow.version == before["demo_daily_report"][3] + 1
     assert flow.origin == Flow.Origin.IMPORT
     assert list(flow.schedules.values_list("name", "at_time")) == [("nightly", datetime.time(3, 0))]
     assert Task.objects.get(flow=flow, name="clean_data").retries == 4
@@ -654,7 +654,7 @@ def test_resource_export_then_import_data():
     assert not Flow.objects.exists()
 
     FlowDefinitionResource().import_data(dataset, dry_run=False)
-    assert Flow.objects.get(name="daily_report").tasks.count() == 6
+    assert Flow.objects.get(name="demo_daily_report").tasks.count() == 6
 
 
 @pytest.mark.django_db

@@ -5,7 +5,7 @@ from flowforge_admin.api import register_task_pipeline
 from . import tasks
 
 register_task_pipeline(
-    flow_name="pipeline_simple",
+    flow_name="demo_pipeline_simple",
     display_name="Simple pipeline",
     description="The predecessor's example: fetch two datasets, clean, analyse, post-process.",
     clear_existing_flow_in_db=True,
@@ -32,7 +32,7 @@ register_task_pipeline(
 )
 
 register_task_pipeline(
-    flow_name="pipeline_simple_ml",
+    flow_name="demo_pipeline_simple_ml",
     display_name="Simple ML pipeline",
     description="Generate data, train a linear model in a nested group, evaluate it.",
     params={"n_points": 200},
@@ -95,7 +95,7 @@ register_task_pipeline(
 )
 
 register_task_pipeline(
-    flow_name="pipeline_with_failure",
+    flow_name="demo_pipeline_with_failure",
     display_name="Pipeline with a failing task",
     description="flaky_step fails on purpose (after two retries), so send_report never runs.",
     pipeline={

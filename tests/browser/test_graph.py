@@ -273,13 +273,13 @@ def test_the_flow_picker_opens_another_flows_graph(browser, logged_in, demo_flow
 
 def test_the_shipped_demo_flows_draw_with_every_task_and_dependency(browser, logged_in):
     call_command("sync_flows", stdout=io.StringIO())
-    for flow in Flow.objects.filter(name__startswith="pipeline_"):
+    for flow in Flow.objects.filter(name__startswith="demo_pipeline_"):
         open_graph(browser, logged_in(f"/admin/flowforge_admin/flow/{flow.pk}/graph/"))
         tasks = flow.tasks.count()
         dependencies = Task.depends_on.through.objects.filter(from_task__flow=flow).count()
         groups = flow.tasks.filter(children__isnull=False).distinct().count()
         assert counts(browser) == [tasks, dependencies, groups], flow.name
-    assert Flow.objects.filter(name__startswith="pipeline_").count() == 3
+    assert Flow.objects.filter(name__startswith="demo_pipeline_").count() == 3
 
 
 def grouped_tasks(groups, group_size=20):

@@ -80,7 +80,7 @@ def test_operator_launches_the_demo_flow_from_its_form_and_watches_it(
 ):
     """The whole path of an operator: flow page, Run, a changed parameter, the live run, a log."""
     call_command("sync_flows", stdout=io.StringIO())
-    flow = Flow.objects.get(name="pipeline_simple_ml")
+    flow = Flow.objects.get(name="demo_pipeline_simple_ml")
     log_in(browser, live_server, "Operator")
     browser.get(f"{live_server.url}/admin/flowforge_admin/flow/{flow.pk}/change/")
     browser.find_element(By.CSS_SELECTOR, "a.ff-runlink").click()

@@ -152,7 +152,7 @@ def test_demo_fixtures_import(sync_flows):
 
     code, out, _ = run(str(settings.BASE_DIR / "fixtures" / "demo_flows.yaml"))
     assert code == 0
-    assert "created daily_report" in out
+    assert "created demo_daily_report" in out
     code, out, _ = run(str(settings.BASE_DIR / "fixtures" / "demo_flows.json"))
     assert code == 0
-    assert "unchanged daily_report" in out
+    assert "unchanged demo_daily_report" in out

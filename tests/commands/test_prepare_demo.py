@@ -5,7 +5,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from flowforge_admin import storage
 from flowforge_admin.models import Flow, Task
@@ -72,17 +72,25 @@ def no_env_password(monkeypatch):
 @pytest.mark.usefixtures("synced", "no_env_password")
 class TestDemoFlow:
     def test_loads_daily_report_with_its_group(self):
-        """daily_report is loaded; its group fetch holds fetch_sales and fetch_visitors."""
+        """demo_daily_report is loaded; its group fetch holds fetch_sales and fetch_visitors."""
         out = prepare_demo()
 
-        assert "Loaded the demo flow daily_report." in out
-        flow = Flow.objects.get(name="daily_report")
+        assert "Loaded the demo flow demo_daily_report." in out
+        flow = Flow.objects.get(name="demo_daily_report")
         fetch = flow.tasks.get(name="fetch")
         assert fetch.function == ""
         assert [task.name for task in fetch.get_children()] == ["fetch_sales", "fetch_visitors"]
         assert [task.name for task in fetch.get_descendants()] == ["fetch_sales", "fetch_visitors"]
         assert list(flow.tasks.get(name="clean_data").depends_on.values_list("name", flat=True)) == ["fetch"]
         assert flow.tasks.count() == 6
+
+    def test_a_host_without_the_fixture_gets_a_clear_error(self, settings, tmp_path):
+        """In a host project (no fixtures/ of this repository): a message, no traceback, nothing loaded."""
+        settings.BASE_DIR = tmp_path
+
+        with pytest.raises(CommandError, match=r"fixtures/demo_flows.yaml is missing: prepare_demo loads"):
+            prepare_demo()
+        assert not Flow.objects.filter(name="demo_daily_report").exists()
 
     def test_every_tree_is_consistent(self):
         """After loading, the nested-set fields of every task agree with the parent links."""
@@ -98,30 +106,30 @@ class TestDemoFlow:
         prepare_demo()
 
         assert_trees_consistent()
-        daily = set(Task.objects.filter(flow__name="daily_report").values_list("tree_id", flat=True))
-        others = set(Task.objects.exclude(flow__name="daily_report").values_list("tree_id", flat=True))
+        daily = set(Task.objects.filter(flow__name="demo_daily_report").values_list("tree_id", flat=True))
+        others = set(Task.objects.exclude(flow__name="demo_daily_report").values_list("tree_id", flat=True))
         assert len(daily) == 4
         assert daily.isdisjoint(others)
-        fetch = Task.objects.get(flow__name="daily_report", name="fetch")
+        fetch = Task.objects.get(flow__name="demo_daily_report", name="fetch")
         assert [task.name for task in fetch.get_descendants()] == ["fetch_sales", "fetch_visitors"]
 
     def test_other_flows_are_untouched(self):
         """Tasks of other flows keep their ids, parents and nested-set fields."""
         make_flow("occupies_fixture_tree_ids", chain_tasks(10))
-        others = Task.objects.exclude(flow__name="daily_report")
+        others = Task.objects.exclude(flow__name="demo_daily_report")
         before = tree_rows(others)
         versions = dict(Flow.objects.values_list("name", "version"))
 
         prepare_demo()
 
         assert tree_rows(others) == before
-        assert dict(Flow.objects.exclude(name="daily_report").values_list("name", "version")) == versions
+        assert dict(Flow.objects.exclude(name="demo_daily_report").values_list("name", "version")) == versions
 
     def test_loaded_definition_matches_its_version(self):
         """The fixture's definition hash is that of its tasks, so an unchanged save keeps version 1."""
         prepare_demo()
 
-        flow = Flow.objects.get(name="daily_report")
+        flow = Flow.objects.get(name="demo_daily_report")
         assert storage.read_flow_spec(flow).signature() == flow.definition_hash
         assert storage.sync_version(flow) is False
         assert flow.version == 1
@@ -129,24 +137,24 @@ class TestDemoFlow:
     def test_second_run_leaves_the_flow_as_it_is(self):
         """A second run says the flow is there and changes none of its rows."""
         prepare_demo()
-        flow = Flow.objects.get(name="daily_report")
+        flow = Flow.objects.get(name="demo_daily_report")
         before = tree_rows(Task.objects.all())
 
         out = prepare_demo()
 
-        assert "Demo flow daily_report is already there; left as it is." in out
+        assert "Demo flow demo_daily_report is already there; left as it is." in out
         assert "Loaded" not in out
         assert tree_rows(Task.objects.all()) == before
-        assert Flow.objects.get(name="daily_report").version == flow.version
+        assert Flow.objects.get(name="demo_daily_report").version == flow.version
 
     def test_edited_flow_is_not_reloaded(self):
         """A demo flow edited since it was loaded keeps the edits on the next run."""
         prepare_demo()
-        Task.objects.filter(flow__name="daily_report", name="post_process").delete()
+        Task.objects.filter(flow__name="demo_daily_report", name="post_process").delete()
 
         prepare_demo()
 
-        assert not Task.objects.filter(flow__name="daily_report", name="post_process").exists()
+        assert not Task.objects.filter(flow__name="demo_daily_report", name="post_process").exists()
 
 
 @pytest.mark.usefixtures("synced")

@@ -12,7 +12,7 @@ from flowforge_admin.models import Flow, Task
 
 from .conftest import DEMO_FLOWS_MODULE
 
-DEMO_FLOWS = ["pipeline_simple", "pipeline_simple_ml", "pipeline_with_failure"]
+DEMO_FLOWS = ["demo_pipeline_simple", "demo_pipeline_simple_ml", "demo_pipeline_with_failure"]
 BROKEN_MODULE = "tests.brokenflows.flows"
 BROKEN_FLOW = "pipeline_seed_example"
 
@@ -47,14 +47,14 @@ def test_demo_flows_are_stored_from_code(sync_flows):
     """The demo flows are marked as defined in code, with their tasks and dependencies."""
     sync_flows()
 
-    simple = Flow.objects.get(name="pipeline_simple")
+    simple = Flow.objects.get(name="demo_pipeline_simple")
     assert simple.origin == Flow.Origin.CODE
     assert simple.display_name == "Simple pipeline"
     clean = simple.tasks.get(name="clean_data")
     assert clean.function == "flowforge_admin.demo.tasks.clean_data"
     assert sorted(clean.depends_on.values_list("name", flat=True)) == ["fetch_data1", "fetch_data2"]
     assert simple.tasks.get(name="post_process").params == {"report_title": "Daily report"}
-    flaky = Flow.objects.get(name="pipeline_with_failure").tasks.get(name="flaky_step")
+    flaky = Flow.objects.get(name="demo_pipeline_with_failure").tasks.get(name="flaky_step")
     assert (flaky.retries, flaky.retry_delay) == (2, 5)
 
 
@@ -62,7 +62,7 @@ def test_ml_flow_nests_training_in_a_group(sync_flows):
     """train_model is a group whose children are split_data and fit_linear_model, in that order."""
     sync_flows()
 
-    flow = Flow.objects.get(name="pipeline_simple_ml")
+    flow = Flow.objects.get(name="demo_pipeline_simple_ml")
     train = flow.tasks.get(name="train_model")
     assert train.is_group is True
     assert [child.name for child in train.get_children()] == ["split_data", "fit_linear_model"]
@@ -119,23 +119,27 @@ def test_unchanged_flows_are_not_listed_by_default(sync_flows):
 
     out = sync_flows()
 
-    assert "unchanged pipeline_simple" not in out
+    assert "unchanged demo_pipeline_simple" not in out
 
 
 def test_sync_restores_a_flow_edited_in_admin(sync_flows):
     """A code flow edited elsewhere is put back by the code definition, with a new version."""
     sync_flows()
-    flow = Flow.objects.get(name="pipeline_simple")
+    flow = Flow.objects.get(name="demo_pipeline_simple")
     Task.objects.filter(flow=flow, name="clean_data").update(retries=5)
     assert storage.sync_version(flow) is True
     assert flow.version == 2
 
     out = sync_flows()
 
-    assert "changed pipeline_simple (version 2 -> 3)" in out
+    assert "changed demo_pipeline_simple (version 2 -> 3)" in out
     assert "1 flow(s) created or changed, 2 unchanged." in out
     assert Task.objects.get(flow=flow, name="clean_data").retries == 0
-    assert versions() == {"pipeline_simple": 3, "pipeline_simple_ml": 1, "pipeline_with_failure": 1}
+    assert versions() == {
+        "demo_pipeline_simple": 3,
+        "demo_pipeline_simple_ml": 1,
+        "demo_pipeline_with_failure": 1,
+    }
 
 
 @pytest.mark.parametrize("position", ["append", "prepend"])
@@ -169,7 +173,7 @@ def test_broken_flows_module_output_still_reports_the_others(sync_flows, monkeyp
     with modify_settings(INSTALLED_APPS={"prepend": "tests.brokenflows"}), pytest.raises(CommandError):
         call_command("sync_flows", stdout=out)
 
-    assert "created pipeline_simple (version 1)" in out.getvalue()
+    assert "created demo_pipeline_simple (version 1)" in out.getvalue()
     assert "3 flow(s) created or changed, 0 unchanged." in out.getvalue()
 
 

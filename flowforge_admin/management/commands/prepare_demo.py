@@ -9,9 +9,10 @@ from django.core.management.base import BaseCommand, CommandError
 from flowforge_admin import flow_files
 from flowforge_admin.models import Flow
 
-# The demo flow kept only in the database, as an import file (fixtures/demo_flows.json holds the same).
-DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo_flows.yaml"
-DEMO_DB_FLOW = "daily_report"
+# The demo flow kept only in the database, as an import file of this repository
+# (fixtures/demo_flows.json holds the same); a host project has no such file.
+DEMO_FILE = Path("fixtures") / "demo_flows.yaml"
+DEMO_DB_FLOW = "demo_daily_report"
 
 
 class Command(BaseCommand):
@@ -28,9 +29,15 @@ class Command(BaseCommand):
         if Flow.objects.filter(name=DEMO_DB_FLOW).exists():
             self.stdout.write(f"Demo flow {DEMO_DB_FLOW} is already there; left as it is.")
         else:
-            plan = flow_files.import_file(DEMO_FILE.read_bytes(), "yaml")
+            path = Path(getattr(settings, "BASE_DIR", ".")) / DEMO_FILE
+            if not path.is_file():
+                raise CommandError(
+                    f"{path} is missing: prepare_demo loads the demo from Flow Forge's repository "
+                    "(fixtures/demo_flows.yaml); a host project does not need it."
+                )
+            plan = flow_files.import_file(path.read_bytes(), "yaml")
             if not plan.is_valid:
-                raise CommandError("\n".join(f"{DEMO_FILE}: {issue}" for issue in plan.issues))
+                raise CommandError("\n".join(f"{path}: {issue}" for issue in plan.issues))
             self.stdout.write(f"Loaded the demo flow {DEMO_DB_FLOW}.")
         self.ensure_superuser(username)
 
