@@ -12,12 +12,12 @@ Django-Q2's default costs. Named in ``Q_CLUSTER["broker_class"]``.
 
 import time
 
-from django.conf import settings
 from django.utils import timezone
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
+from .conf import get_setting
 from .engine import sql
 
 
@@ -31,8 +31,8 @@ class AdaptiveORM(ORM):
         if tasks:
             self._last_work = time.monotonic()
             return tasks
-        busy = time.monotonic() - self._last_work < getattr(settings, "FLOWFORGE_FAST_POLL_FOR", 5.0)
-        time.sleep(getattr(settings, "FLOWFORGE_FAST_POLL", 0.01) if busy else Conf.POLL)
+        busy = time.monotonic() - self._last_work < get_setting("FLOWFORGE_FAST_POLL_FOR")
+        time.sleep(get_setting("FLOWFORGE_FAST_POLL") if busy else Conf.POLL)
         return None
 
     def _claim_batch(self):

@@ -34,6 +34,10 @@ DEFAULTS = {
     "FLOWFORGE_WORKER_STALE_SECONDS": 60,
     # /health/workers/ fails when a task has been queued for longer than this (0: never).
     "FLOWFORGE_MAX_QUEUED_AGE_SECONDS": 600,
+    # The AdaptiveORM broker (broker.py) polls every FLOWFORGE_FAST_POLL seconds for
+    # FLOWFORGE_FAST_POLL_FOR seconds after it last found work, then at Q_CLUSTER's poll.
+    "FLOWFORGE_FAST_POLL": 0.01,
+    "FLOWFORGE_FAST_POLL_FOR": 5.0,
     # Bearer token that may read /metrics without a login; empty turns token access off.
     "FLOWFORGE_METRICS_TOKEN": "",
 }

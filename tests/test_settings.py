@@ -159,3 +159,17 @@ def test_default_database_is_sqlite_in_var_dir(load_settings, tmp_path):
     assert database.get("OPTIONS", {}) == {}
     # Its directory is made so that the first migrate can create the file.
     assert (tmp_path / "var").is_dir()
+
+
+def test_every_setting_the_app_reads_has_a_default_in_conf():
+    """A host sets none of the FLOWFORGE_* settings: each one the app names has its default in conf.py."""
+    import re
+
+    from flowforge_admin.conf import DEFAULTS
+
+    app = Path(settings.BASE_DIR) / "flowforge_admin"
+    named = {
+        name for path in app.rglob("*.py") for name in re.findall(r"FLOWFORGE_[A-Z_]+", path.read_text())
+    }
+    assert named - set(DEFAULTS) == set()
+    assert "FLOWFORGE_FAST_POLL" in named  # the scan sees the app's files
