@@ -25,7 +25,7 @@ from ..conf import get_setting
 from ..models import TaskRun
 from ..states import TaskState
 from . import dispatch
-from .advance import fail_attempt, queue_attempt
+from .advance import fail_attempt, own_attempt, queue_attempt
 from .snapshot import snapshot_of
 from .transitions import changing
 
@@ -80,7 +80,11 @@ def _stale_queued(before):
 def recover_lost_attempt(run_id, name, attempt):
     """Turn a running attempt whose worker died into a new attempt or a failure."""
     with changing(run_id) as change:
-        if change.status(name) != TaskState.RUNNING or change.row(name)["attempt"] != attempt:
+        if (
+            change.status(name) != TaskState.RUNNING
+            or change.row(name)["attempt"] != attempt
+            or not own_attempt(change, name)
+        ):
             return 0
         pk = change.row(name)["pk"]
         lost = TaskRun.objects.values_list("lost_attempts", flat=True).get(pk=pk) + 1
