@@ -1,6 +1,12 @@
-"""State changes asked for by people or code: cancel, re-run, retry a task, mark a task.
+"""State changes asked for by people or code: cancel, re-run, retry a task, mark a task, clear tasks.
 
-Each is one function, used alike by the admin, commands and code.
+Each is one function, used alike by the admin, commands and code. Each
+leaves the run as the engine leaves it after a task finishes: every group's
+status follows its tasks (a group decided before the change starts again),
+no pending task is ready or doomed without being started or given up, and a
+run that is not finished has work queued, running or retrying. The stateful
+test (tests/engine/test_run_state_machine.py) checks this after random
+sequences of all of them.
 """
 
 import logging
