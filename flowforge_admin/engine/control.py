@@ -152,6 +152,12 @@ def clear_tasks(run, task_names, downstream=True):
         raise ValidationError(
             f"clear_tasks takes a list of task names, not the string {task_names!r}", code="invalid_tasks"
         )
+    not_names = [name for name in task_names if not isinstance(name, str)]
+    if not_names:
+        raise ValidationError(
+            f"clear_tasks takes task names (strings), not {', '.join(map(repr, not_names))}",
+            code="invalid_tasks",
+        )
     names = list(dict.fromkeys(task_names))
     if not names:
         raise ValidationError(f"name at least one task of run {run.pk} to clear", code="invalid_tasks")
