@@ -152,6 +152,10 @@ def clear_tasks(run, task_names, downstream=True):
         raise ValidationError(
             f"clear_tasks takes a list of task names, not the string {task_names!r}", code="invalid_tasks"
         )
+    if not isinstance(task_names, (list, tuple, set, frozenset)):
+        raise ValidationError(
+            f"clear_tasks takes a list of task names, not {task_names!r}", code="invalid_tasks"
+        )
     not_names = [name for name in task_names if not isinstance(name, str)]
     if not_names:
         raise ValidationError(

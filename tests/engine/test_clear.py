@@ -141,6 +141,7 @@ def test_clear_in_a_running_run_discards_the_queued_attempt(chain, marker_dir):
         (["b", "nope", "zilch"], "run {pk} of flow 'clear_chain' has no task named 'nope', 'zilch'"),
         ([], "name at least one task of run {pk} to clear"),
         ("b", "clear_tasks takes a list of task names, not the string 'b'"),
+        (None, "clear_tasks takes a list of task names, not None"),
         (["b", ["c"], {"d": 1}], "clear_tasks takes task names (strings), not ['c'], {{'d': 1}}"),
     ],
 )
