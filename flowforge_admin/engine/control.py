@@ -148,23 +148,7 @@ def clear_tasks(run, task_names, downstream=True):
     Raise ValidationError naming the missing tasks when ``task_names`` is
     empty or names a task the run does not have; then nothing changes.
     """
-    if isinstance(task_names, str):
-        raise ValidationError(
-            f"clear_tasks takes a list of task names, not the string {task_names!r}", code="invalid_tasks"
-        )
-    if not isinstance(task_names, (list, tuple, set, frozenset)):
-        raise ValidationError(
-            f"clear_tasks takes a list of task names, not {task_names!r}", code="invalid_tasks"
-        )
-    not_names = [name for name in task_names if not isinstance(name, str)]
-    if not_names:
-        raise ValidationError(
-            f"clear_tasks takes task names (strings), not {', '.join(map(repr, not_names))}",
-            code="invalid_tasks",
-        )
-    names = list(dict.fromkeys(task_names))
-    if not names:
-        raise ValidationError(f"name at least one task of run {run.pk} to clear", code="invalid_tasks")
+    names = _names_to_clear(run, task_names)
     with changing(run.pk) as change:
         snapshot = change.snapshot
         missing = [name for name in names if name not in snapshot.tasks]
@@ -182,6 +166,28 @@ def clear_tasks(run, task_names, downstream=True):
         _reopen(change, [name for name in snapshot.names if name in cleared])
     run.refresh_from_db()
     return run
+
+
+def _names_to_clear(run, task_names):
+    """Return ``task_names`` without repeats; raise ValidationError unless they are a non-empty list of names."""
+    if isinstance(task_names, str):
+        raise ValidationError(
+            f"clear_tasks takes a list of task names, not the string {task_names!r}", code="invalid_tasks"
+        )
+    if not isinstance(task_names, (list, tuple, set, frozenset)):
+        raise ValidationError(
+            f"clear_tasks takes a list of task names, not {task_names!r}", code="invalid_tasks"
+        )
+    not_names = [name for name in task_names if not isinstance(name, str)]
+    if not_names:
+        raise ValidationError(
+            f"clear_tasks takes task names (strings), not {', '.join(map(repr, not_names))}",
+            code="invalid_tasks",
+        )
+    names = list(dict.fromkeys(task_names))
+    if not names:
+        raise ValidationError(f"name at least one task of run {run.pk} to clear", code="invalid_tasks")
+    return names
 
 
 def _descendants(snapshot, name):
