@@ -125,9 +125,10 @@ def mark_task(task_run, status, reason):
             later = [n for n in _downstream(snapshot, name) if n != name]
             change.load(later)
             again = [n for n in later if change.status(n) == TaskState.UPSTREAM_FAILED]
-        # Its groups were decided (or are running their own function) with its
-        # old outcome: they start again from pending, and finish with the new one.
-        _reopen(change, again, groups_of=[name], start=False)
+        # A finished task's groups were decided (or are running their own
+        # function) with its old outcome: they start again from pending, and
+        # finish with the new one. An active task's group is still running.
+        _reopen(change, again, groups_of=[] if current in TASK_ACTIVE else [name], start=False)
         _resume_run(change)
         task_finished(change, name)
         start_run(change)

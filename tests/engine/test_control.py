@@ -202,3 +202,17 @@ def test_a_group_function_attempt_overtaken_by_a_clear_records_nothing(group_wit
     assert run.task_runs.get(task_name="g").attempt == 2
     assert side_effects(marker_dir) == ["x", "x"]
     assert run_problems(run) == []
+
+
+def test_marking_the_last_running_task_of_a_group_finishes_the_group_where_it_runs(db):
+    """The group is not started again: it keeps its start time and ends with its task."""
+    flow = register_task_pipeline(
+        "group_mark_running", {"g": {"nested_tasks": {"x": {"function": t.gather}}}}
+    )
+    with local_queue():
+        run = launch_flow(flow)
+        started = run.task_runs.get(task_name="g").started_at
+        mark_task(run.task_runs.get(task_name="x"), TaskState.FAILED, "stop it")
+    assert statuses(run) == {"g": TaskState.FAILED, "x": TaskState.FAILED}
+    assert run.task_runs.get(task_name="g").started_at == started
+    assert run_problems(run) == []
