@@ -262,7 +262,7 @@ def clear_tasks(run, task_names, downstream=True):
     that wait for them unless ``downstream`` is False, and the groups
     containing them go back to pending whatever their status, and start as
     their upstream allows; a finished run (cancelled too) runs again. A name
-    the run does not have raises ``django.core.exceptions.ValidationError``
-    naming it, and nothing changes.
+    the run does not have, or anything but a non-empty list of names, raises
+    ``django.core.exceptions.ValidationError`` saying so, and nothing changes.
     """
     return control.clear_tasks(run, task_names, downstream=downstream)

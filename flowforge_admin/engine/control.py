@@ -146,8 +146,8 @@ def clear_tasks(run, task_names, downstream=True):
     queued or running is discarded (its late result is ignored). A finished
     run, cancelled ones included, becomes running again.
 
-    Raise ValidationError naming the missing tasks when ``task_names`` is
-    empty or names a task the run does not have; then nothing changes.
+    Raise ValidationError, and change nothing, when ``task_names`` is not a
+    non-empty list of names, or names a task the run does not have (naming it).
     """
     names = _names_to_clear(run, task_names)
     with changing(run.pk) as change:
