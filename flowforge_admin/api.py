@@ -30,6 +30,7 @@ from .validation import Problem, validate_flow
 
 __all__ = [
     "cancel_run",
+    "clear_tasks",
     "launch_flow",
     "mark_task",
     "register_task_pipeline",
@@ -252,3 +253,16 @@ def retry_task(task_run):
 def mark_task(task_run, status, reason):
     """Set a task's outcome by hand: ``"succeeded"`` or ``"failed"``, with a reason."""
     return control.mark_task(task_run, status, reason)
+
+
+def clear_tasks(run, task_names, downstream=True):
+    """Run the named tasks again as new attempts, and by default everything downstream of them.
+
+    Airflow's "clear": the named tasks (a group: all its tasks), the tasks
+    that wait for them unless ``downstream`` is False, and the groups
+    containing them go back to pending whatever their status, and start as
+    their upstream allows; a finished run (cancelled too) runs again. A name
+    the run does not have, or anything but a non-empty list of names, raises
+    ``django.core.exceptions.ValidationError`` saying so, and nothing changes.
+    """
+    return control.clear_tasks(run, task_names, downstream=downstream)

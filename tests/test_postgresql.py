@@ -26,6 +26,7 @@ SUITES = [
     "tests/engine/test_dispatch.py",
     "tests/engine/test_capture.py",
     "tests/engine/test_control.py",
+    "tests/engine/test_clear.py",
     "tests/commands/test_run_flow.py",
 ]
 

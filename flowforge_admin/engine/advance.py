@@ -123,6 +123,22 @@ def fail_attempt(change, name, attempt, **fields):
         task_finished(change, name)
 
 
+def own_attempt(change, name):
+    """Whether a worker's attempt of ``name`` (running, on its current attempt) may still record an outcome.
+
+    Always for a task. A group runs its own function only once all its
+    tasks have succeeded; when one of them is run again, the group goes
+    back to running them with the same attempt number, and the worker still
+    running its function must not record that attempt's result then.
+    """
+    snapshot = change.snapshot
+    if not snapshot.is_group(name):
+        return True
+    children = snapshot.children[name]
+    change.load(children)
+    return all(change.status(child) == TaskState.SUCCEEDED for child in children)
+
+
 def _finished(change, name, queue):
     snapshot = change.snapshot
     dependents = snapshot.dependents[name]

@@ -1,10 +1,17 @@
-"""State changes asked for by people or code: cancel, re-run, retry a task, mark a task.
+"""State changes asked for by people or code: cancel, re-run, retry a task, mark a task, clear tasks.
 
-Each is one function, used alike by the admin, commands and code.
+Each is one function, used alike by the admin, commands and code. Each
+leaves the run as the engine leaves it after a task finishes: every group's
+status follows its tasks (a group decided before the change starts again),
+no pending task is ready or doomed without being started or given up, and a
+run that is not finished has work queued, running or retrying. The stateful
+test (tests/engine/test_run_state_machine.py) checks this after random
+sequences of all of them.
 """
 
 import logging
 
+from django.core.exceptions import ValidationError
 from django.db.models import F
 
 from ..exceptions import InvalidTransition
@@ -79,7 +86,10 @@ def mark_task(task_run, status, reason):
 
     Marked succeeded, the tasks waiting for it proceed (those it had made
     upstream-failed run after all); marked failed, they become
-    upstream-failed. A running task's late result is then discarded.
+    upstream-failed. A running task's late result is then discarded. The
+    groups around it follow, as they do when a task finishes: a failed group
+    whose last failed task is marked succeeded starts again and finishes
+    (running its own function, if it has one), and so does what waits for it.
     """
     if status not in (TaskState.SUCCEEDED, TaskState.FAILED):
         raise InvalidTransition(f"a task can be marked succeeded or failed, not {status!r}")
@@ -98,6 +108,7 @@ def mark_task(task_run, status, reason):
             status,
             expect=current,
             finished_at=change.now,
+            next_attempt_at=None,
             output=None,
             error=f"marked {status}: {reason}",
         )
@@ -109,14 +120,85 @@ def mark_task(task_run, status, reason):
             source="flowforge",
             message=f"marked {status}: {reason}",
         )
+        again = []
         if status == TaskState.SUCCEEDED:
             later = [n for n in _downstream(snapshot, name) if n != name]
             change.load(later)
-            _reopen(change, [n for n in later if change.status(n) == TaskState.UPSTREAM_FAILED], start=False)
+            again = [n for n in later if change.status(n) == TaskState.UPSTREAM_FAILED]
+        # A finished task's groups were decided (or are running their own
+        # function) with its old outcome: they start again from pending, and
+        # finish with the new one. An active task's group is still running.
+        _reopen(change, again, groups_of=[] if current in TASK_ACTIVE else [name], start=False)
         _resume_run(change)
         task_finished(change, name)
+        start_run(change)
     task_run.refresh_from_db()
     return task_run
+
+
+def clear_tasks(run, task_names, downstream=True):
+    """Run ``task_names`` again as new attempts, with (by default) everything downstream of them.
+
+    Airflow's "clear": the named tasks, the tasks of the named groups, the
+    tasks that wait for them (unless ``downstream`` is False) and the groups
+    containing them go back to pending, whatever their status, with their
+    retries renewed, and start as their upstream allows. An attempt that is
+    queued or running is discarded (its late result is ignored). A finished
+    run, cancelled ones included, becomes running again.
+
+    Raise ValidationError, and change nothing, when ``task_names`` is not a
+    non-empty list of names, or names a task the run does not have (naming it).
+    """
+    names = _names_to_clear(run, task_names)
+    with changing(run.pk) as change:
+        snapshot = change.snapshot
+        missing = [name for name in names if name not in snapshot.tasks]
+        if missing:
+            raise ValidationError(
+                f"run {run.pk} of flow {snapshot.data['flow']!r} has no task named "
+                + ", ".join(repr(name) for name in missing),
+                code="unknown_task",
+            )
+        cleared = {}
+        for name in names:
+            found = _downstream(snapshot, name) if downstream else _descendants(snapshot, name)
+            cleared.update(dict.fromkeys(found))
+        change.load(snapshot.names)
+        _reopen(change, [name for name in snapshot.names if name in cleared])
+    run.refresh_from_db()
+    return run
+
+
+def _names_to_clear(run, task_names):
+    """Return ``task_names`` without repeats; raise ValidationError unless they are a non-empty list of names."""
+    if isinstance(task_names, str):
+        raise ValidationError(
+            f"clear_tasks takes a list of task names, not the string {task_names!r}", code="invalid_tasks"
+        )
+    if not isinstance(task_names, (list, tuple, set, frozenset)):
+        raise ValidationError(
+            f"clear_tasks takes a list of task names, not {task_names!r}", code="invalid_tasks"
+        )
+    not_names = [name for name in task_names if not isinstance(name, str)]
+    if not_names:
+        raise ValidationError(
+            f"clear_tasks takes task names (strings), not {', '.join(map(repr, not_names))}",
+            code="invalid_tasks",
+        )
+    names = list(dict.fromkeys(task_names))
+    if not names:
+        raise ValidationError(f"name at least one task of run {run.pk} to clear", code="invalid_tasks")
+    return names
+
+
+def _descendants(snapshot, name):
+    """Return ``name`` and every task nested in it."""
+    found, todo = [], [name]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(snapshot.children[current])
+    return found
 
 
 def _downstream(snapshot, name):
@@ -135,12 +217,12 @@ def _downstream(snapshot, name):
     return found
 
 
-def _reopen(change, names, *, start=True):
-    """Put ``names`` (and the unfinished groups around them) back to pending, with fresh retries."""
+def _reopen(change, names, *, groups_of=(), start=True):
+    """Put ``names`` back to pending, with fresh retries, and the groups around them (or ``groups_of``) that must start again."""
     snapshot = change.snapshot
     again = set(names)
-    for name in names:
-        again.update(a for a in snapshot.ancestors(name) if change.status(a) != TaskState.SUCCEEDED)
+    for name in [*names, *groups_of]:
+        again.update(_groups_to_restart(change, name, again))
     ordered = [name for name in snapshot.names if name in again]
     change.move_all(
         ordered,
@@ -148,6 +230,7 @@ def _reopen(change, names, *, start=True):
         finished_at=None,
         started_at=None,
         heartbeat_at=None,
+        next_attempt_at=None,
         error="",
         traceback="",
         output=None,
@@ -157,6 +240,31 @@ def _reopen(change, names, *, start=True):
         _resume_run(change)
     if start:
         start_run(change)
+
+
+def _groups_to_restart(change, name, reopened):
+    """Return the groups around ``name`` that must go back to pending for its new status to count.
+
+    ``reopened``: the tasks going back to pending. A group running while one
+    of its tasks is active (or reopened) takes the change in its stride, and
+    so do the groups around it; a pending group has not started. Any other
+    group (finished, or queued, retrying or running for its own function)
+    was decided without this change: it starts again.
+    """
+    snapshot = change.snapshot
+    found = []
+    for group in snapshot.ancestors(name):
+        status = change.status(group)
+        if status == TaskState.PENDING:
+            break
+        if status == TaskState.RUNNING:
+            children = snapshot.children[group]
+            change.load(children)
+            if any(child in reopened or change.status(child) in TASK_ACTIVE for child in children):
+                break
+        found.append(group)
+        reopened = reopened | {group}
+    return found
 
 
 def _resume_run(change):

@@ -1,4 +1,4 @@
-"""Bringing back lost work: dead workers, lost messages and due retries.
+"""Bringing back lost work: dead workers, lost messages, due retries and stuck runs.
 
 Delivery is at least once and success is recorded at most once, so all of
 this is safe to repeat. :func:`check_lost_work` runs as a Django-Q2 schedule
@@ -12,7 +12,12 @@ this is safe to repeat. :func:`check_lost_work` runs as a Django-Q2 schedule
   again, harmless when the first message still exists, since only one claim
   can succeed;
 - a ``retrying`` attempt whose time has come is queued, should its one-off
-  schedule have been missed.
+  schedule have been missed;
+- a run that is not finished but has nothing queued, running or retrying
+  would wait for ever (nothing polls its pending tasks): its tasks are
+  evaluated again, so that it goes on or finishes. No state change leaves
+  a run so (tests/engine/test_run_state_machine.py); this repairs runs left
+  so by an older release, and any bug of that kind still unknown.
 """
 
 import datetime
@@ -22,21 +27,22 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from ..conf import get_setting
-from ..models import TaskRun
-from ..states import TaskState
+from ..models import FlowRun, TaskRun
+from ..states import RUN_CANCELLABLE, TaskState
 from . import dispatch
-from .advance import fail_attempt, queue_attempt
+from .advance import fail_attempt, own_attempt, queue_attempt, start_run
 from .snapshot import snapshot_of
 from .transitions import changing
 
 logger = logging.getLogger("flowforge_admin.engine")
 
+IN_FLIGHT = (TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING)
 CHECK_NAME = "flowforge: lost work check"
 CHECK_FUNC = "flowforge_admin.engine.recovery.check_lost_work"
 
 
 def check_lost_work():
-    """Recover lost attempts and messages; return how many task runs were touched."""
+    """Recover lost attempts and messages, and settle stuck runs; return how many task runs and runs were touched."""
     now = timezone.now()
     touched = 0
     lost_before = now - datetime.timedelta(seconds=get_setting("FLOWFORGE_LOST_AFTER_SECONDS"))
@@ -61,6 +67,7 @@ def check_lost_work():
         .values_list("pk", "attempt")
     ):
         touched += resume_retry(pk, attempt)
+    touched += settle_stuck_runs()
     if touched:
         logger.warning("lost-work check: %s task run(s) recovered", touched)
     return touched
@@ -80,7 +87,11 @@ def _stale_queued(before):
 def recover_lost_attempt(run_id, name, attempt):
     """Turn a running attempt whose worker died into a new attempt or a failure."""
     with changing(run_id) as change:
-        if change.status(name) != TaskState.RUNNING or change.row(name)["attempt"] != attempt:
+        if (
+            change.status(name) != TaskState.RUNNING
+            or change.row(name)["attempt"] != attempt
+            or not own_attempt(change, name)
+        ):
             return 0
         pk = change.row(name)["pk"]
         lost = TaskRun.objects.values_list("lost_attempts", flat=True).get(pk=pk) + 1
@@ -100,6 +111,24 @@ def recover_lost_attempt(run_id, name, attempt):
             )
         logger.warning("run %s task %s: %s", run_id, name, message)
         return 1
+
+
+def settle_stuck_runs():
+    """Evaluate again the tasks of every unfinished run with nothing queued, running or retrying; return how many."""
+    settled = 0
+    # The kept counters find them without reading a task run.
+    for run_id in FlowRun.objects.filter(
+        status__in=RUN_CANCELLABLE, queued_count=0, running_count=0, retrying_count=0
+    ).values_list("pk", flat=True):
+        with changing(run_id) as change:
+            if change.run.status not in RUN_CANCELLABLE or change.count(*IN_FLIGHT):
+                continue  # it moved meanwhile
+            start_run(change)
+            logger.error(
+                "run %s had nothing queued, running or retrying: its tasks were evaluated again", run_id
+            )
+            settled += 1
+    return settled
 
 
 def resume_retry(task_run_id, attempt):

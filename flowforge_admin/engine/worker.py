@@ -24,7 +24,7 @@ from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
 from . import dispatch, inbox, sql
-from .advance import fail_attempt, queue_attempt, task_finished
+from .advance import fail_attempt, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
 from .snapshot import snapshot_of
@@ -158,7 +158,7 @@ def _as_json(value):
 def record_success(run_id, name, attempt, output):
     with changing(run_id, expected_move=(TaskState.RUNNING, TaskState.SUCCEEDED), worker=True) as change:
         inbox.acknowledge()
-        if change.move(
+        if own_attempt(change, name) and change.move(
             name,
             TaskState.SUCCEEDED,
             expect=TaskState.RUNNING,
@@ -187,8 +187,12 @@ def record_failure(run_id, name, attempt, message, details=""):
     """Record a failed attempt: retry it (now or after its delay) or fail the task."""
     with changing(run_id, worker=True) as change:
         inbox.acknowledge()
-        if change.status(name) != TaskState.RUNNING or change.row(name)["attempt"] != attempt:
-            return  # cancelled, or taken over by the lost-work check
+        if (
+            change.status(name) != TaskState.RUNNING
+            or change.row(name)["attempt"] != attempt
+            or not own_attempt(change, name)
+        ):
+            return  # cancelled, or taken over by the lost-work check or a re-run
         task = change.snapshot.tasks[name]
         lost, allowed = TaskRun.objects.values_list("lost_attempts", "max_attempts").get(
             pk=change.row(name)["pk"]

@@ -1,6 +1,8 @@
 import pytest
 
 from flowforge_admin.api import register_task_pipeline
+from flowforge_admin.engine.dispatch import local_queue
+from flowforge_admin.engine.local import _execute
 
 from .. import engine_tasks as t
 
@@ -8,6 +10,21 @@ from .. import engine_tasks as t
 def side_effects(marker_dir):
     path = marker_dir / "side_effects.txt"
     return path.read_text().splitlines() if path.exists() else []
+
+
+def run_actions(action):
+    """Do ``action`` and run in this process whatever it queued."""
+    with local_queue() as queue:
+        result = action()
+        while (ready := queue.next_ready()) is not None:
+            _execute(*ready)
+    return result
+
+
+def statuses(run):
+    """{task name: status} of ``run``, refreshed with it."""
+    run.refresh_from_db()
+    return dict(run.task_runs.values_list("task_name", "status"))
 
 
 @pytest.fixture

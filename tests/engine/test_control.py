@@ -1,32 +1,28 @@
-"""retry_task and mark_task: one state change each, on finished and running runs."""
+"""retry_task, mark_task and clear_tasks: one state change each, on finished and running runs."""
 
 import pytest
 
-from flowforge_admin.api import launch_flow, mark_task, register_task_pipeline, retry_task, run_flow
+from flowforge_admin.api import (
+    clear_tasks,
+    launch_flow,
+    mark_task,
+    register_task_pipeline,
+    retry_task,
+    run_flow,
+)
 from flowforge_admin.engine.dispatch import local_queue
 from flowforge_admin.engine.local import _execute
+from flowforge_admin.engine.recovery import recover_lost_attempt
+from flowforge_admin.engine.worker import claim, record_failure, record_success
 from flowforge_admin.exceptions import InvalidTransition
 from flowforge_admin.models import TaskLog
 from flowforge_admin.states import RunState, TaskState
 
 from .. import engine_tasks as t
-from .conftest import side_effects
+from .conftest import run_actions, side_effects, statuses
+from .invariants import run_problems
 
 pytestmark = pytest.mark.django_db
-
-
-def run_actions(action):
-    """Do ``action`` and run in this process whatever it queued."""
-    with local_queue() as queue:
-        result = action()
-        while (ready := queue.next_ready()) is not None:
-            _execute(*ready)
-    return result
-
-
-def statuses(run):
-    run.refresh_from_db()
-    return dict(run.task_runs.values_list("task_name", "status"))
 
 
 @pytest.fixture
@@ -104,3 +100,119 @@ def test_groups_cannot_be_marked(db):
     run = run_flow(flow)
     with pytest.raises(InvalidTransition, match="is a group"):
         mark_task(run.task_runs.get(task_name="g"), TaskState.SUCCEEDED, "no")
+
+
+def test_mark_succeeded_inside_a_group_finishes_the_group_and_what_waits(db):
+    """Issue 16: the group follows its marked child, its downstream runs, the run finishes."""
+    flow = register_task_pipeline(
+        "group_mark_ok",
+        {
+            "g": {"nested_tasks": {"x": {"function": t.fail}}},
+            "after": {"function": t.gather, "depends_on": ["g"]},
+        },
+    )
+    run = run_flow(flow)
+    assert statuses(run) == {"g": TaskState.FAILED, "x": TaskState.FAILED, "after": TaskState.UPSTREAM_FAILED}
+    run_actions(lambda: mark_task(run.task_runs.get(task_name="x"), TaskState.SUCCEEDED, "done by hand"))
+    assert set(statuses(run).values()) == {TaskState.SUCCEEDED}
+    assert run.status == RunState.SUCCEEDED
+
+
+def test_mark_succeeded_in_nested_groups_runs_the_outer_group_function_and_downstream(db):
+    flow = register_task_pipeline(
+        "nested_mark_ok",
+        {
+            "outer": {
+                "function": t.gather,
+                "nested_tasks": {"inner": {"nested_tasks": {"x": {"function": t.fail}}}},
+            },
+            "after": {"function": t.gather, "depends_on": ["outer"]},
+        },
+    )
+    run = run_flow(flow)
+    assert statuses(run)["outer"] == TaskState.FAILED
+    run_actions(lambda: mark_task(run.task_runs.get(task_name="x"), TaskState.SUCCEEDED, "fixed"))
+    assert set(statuses(run).values()) == {TaskState.SUCCEEDED}
+    assert run.status == RunState.SUCCEEDED
+    assert run.task_runs.get(task_name="outer").output["upstream"] == ["inner"]
+    assert run_problems(run) == []
+
+
+def test_mark_failed_inside_a_succeeded_group_fails_the_group(db, marker_dir):
+    """The group follows its tasks; what already ran after it is kept."""
+    flow = register_task_pipeline(
+        "group_mark_failed",
+        {
+            "g": {"nested_tasks": {"x": {"function": t.work}, "y": {"function": t.work}}},
+            "after": {"function": t.work, "depends_on": ["g"]},
+        },
+    )
+    run = run_flow(flow, {"marker_dir": str(marker_dir)})
+    assert run.status == RunState.SUCCEEDED
+    mark_task(run.task_runs.get(task_name="x"), TaskState.FAILED, "wrong data")
+    assert statuses(run) == {
+        "g": TaskState.FAILED,
+        "x": TaskState.FAILED,
+        "y": TaskState.SUCCEEDED,
+        "after": TaskState.SUCCEEDED,
+    }
+    assert run.status == RunState.FAILED
+    assert run_problems(run) == []
+
+
+@pytest.fixture
+def group_with_function(db, marker_dir):
+    """g (own function, after its task) { x }: launched, x run, g's own attempt 1 queued."""
+    flow = register_task_pipeline(
+        "group_function", {"g": {"function": t.gather, "nested_tasks": {"x": {"function": t.work}}}}
+    )
+    with local_queue() as queue:
+        run = launch_flow(flow, {"marker_dir": str(marker_dir)})
+        _execute(*queue.next_ready())
+        message = queue.next_ready()
+    assert statuses(run) == {"g": TaskState.QUEUED, "x": TaskState.SUCCEEDED}
+    return run, message
+
+
+def test_mark_failed_while_the_group_function_is_queued_fails_the_group(group_with_function):
+    run, message = group_with_function
+    mark_task(run.task_runs.get(task_name="x"), TaskState.FAILED, "wrong data")
+    assert statuses(run) == {"g": TaskState.FAILED, "x": TaskState.FAILED}
+    assert run.status == RunState.FAILED
+    _execute(*message)  # its message, when it arrives, changes nothing
+    assert statuses(run)["g"] == TaskState.FAILED
+    assert run_problems(run) == []
+
+
+def test_a_group_function_attempt_overtaken_by_a_clear_records_nothing(group_with_function, marker_dir):
+    """Cleared, x runs again and g with it; g's worker, still on attempt 1, must not finish g early."""
+    run, message = group_with_function
+    task_run_id, attempt, run_id, _ = message
+    assert claim(task_run_id, attempt, run_id) is not None  # a worker runs g's function
+    with local_queue() as queue:
+        clear_tasks(run, ["x"], downstream=False)
+        assert statuses(run) == {"g": TaskState.RUNNING, "x": TaskState.QUEUED}
+        record_success(run.pk, "g", attempt, {"late": True})  # g's worker finishes
+        assert statuses(run) == {"g": TaskState.RUNNING, "x": TaskState.QUEUED}
+        record_failure(run.pk, "g", attempt, "late failure")
+        assert recover_lost_attempt(run.pk, "g", attempt) == 0
+        while (ready := queue.next_ready()) is not None:
+            _execute(*ready)
+    assert statuses(run) == {"g": TaskState.SUCCEEDED, "x": TaskState.SUCCEEDED}
+    assert run.task_runs.get(task_name="g").attempt == 2
+    assert side_effects(marker_dir) == ["x", "x"]
+    assert run_problems(run) == []
+
+
+def test_marking_the_last_running_task_of_a_group_finishes_the_group_where_it_runs(db):
+    """The group is not started again: it keeps its start time and ends with its task."""
+    flow = register_task_pipeline(
+        "group_mark_running", {"g": {"nested_tasks": {"x": {"function": t.gather}}}}
+    )
+    with local_queue():
+        run = launch_flow(flow)
+        started = run.task_runs.get(task_name="g").started_at
+        mark_task(run.task_runs.get(task_name="x"), TaskState.FAILED, "stop it")
+    assert statuses(run) == {"g": TaskState.FAILED, "x": TaskState.FAILED}
+    assert run.task_runs.get(task_name="g").started_at == started
+    assert run_problems(run) == []

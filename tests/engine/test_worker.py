@@ -9,9 +9,17 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
-from flowforge_admin.api import cancel_run, launch_flow, mark_task, register_task_pipeline
+from flowforge_admin.api import (
+    cancel_run,
+    launch_flow,
+    mark_task,
+    register_task_pipeline,
+    rerun_failed,
+    run_flow,
+)
 from flowforge_admin.engine import recovery
-from flowforge_admin.engine.dispatch import WORKER_ENTRY
+from flowforge_admin.engine.dispatch import WORKER_ENTRY, local_queue
+from flowforge_admin.engine.local import _execute
 from flowforge_admin.engine.worker import claim, execute_task, record_success
 from flowforge_admin.exceptions import InvalidTransition
 from flowforge_admin.models import FlowRun, TaskRun
@@ -19,6 +27,7 @@ from flowforge_admin.states import RunState, TaskState
 
 from .. import engine_tasks as t
 from .conftest import side_effects
+from .invariants import run_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -352,3 +361,37 @@ def test_the_orm_brokers_message_is_written_in_the_transaction_that_queues_the_t
     assert seen  # written inside the transaction
     assert messages() == []
     assert not FlowRun.objects.exists()
+
+
+def test_lost_work_check_settles_a_run_left_stuck_by_an_older_release(db):
+    """A group left failed, its task marked succeeded and its downstream pending (issue 16), with nothing queued."""
+    flow = register_task_pipeline(
+        "stuck",
+        {
+            "g": {"nested_tasks": {"x": {"function": t.fail}}},
+            "after": {"function": t.gather, "depends_on": ["g"]},
+        },
+    )
+    run = run_flow(flow)
+    # What mark_task used to leave behind.
+    TaskRun.objects.filter(run=run, task_name="x").update(status=TaskState.SUCCEEDED)
+    TaskRun.objects.filter(run=run, task_name="after").update(status=TaskState.PENDING)
+    FlowRun.objects.filter(pk=run.pk).update(
+        status=RunState.RUNNING,
+        finished_at=None,
+        succeeded_count=1,
+        failed_count=1,
+        pending_count=1,
+        upstream_failed_count=0,
+    )
+    assert recovery.check_lost_work() == 1
+    run.refresh_from_db()
+    assert run.status == RunState.FAILED  # it can be re-run now
+    assert recovery.check_lost_work() == 0
+    with local_queue() as queue:
+        rerun_failed(run)
+        while (ready := queue.next_ready()) is not None:
+            _execute(*ready)
+    run.refresh_from_db()
+    assert run.status == RunState.SUCCEEDED
+    assert run_problems(run) == []
