@@ -65,7 +65,7 @@ def check_params(value):
     problem = json_value_problem(value)
     if problem:
         path, message = problem
-        return f"{path}: {message}" if path else message
+        return f"{_path_text(path)}: {message}" if path else message
     return None
 
 
@@ -83,7 +83,7 @@ def check_params_schema(value):
     problem = json_value_problem(value)
     if problem:
         path, message = problem
-        return f"{path}: {message}" if path else message
+        return f"{_path_text(path)}: {message}" if path else message
     return schema_problem(value)
 
 
@@ -110,7 +110,7 @@ def _node_problem(value):
 
 
 def json_value_problem(value):
-    """Return ``(path, message)`` for what keeps ``value`` from being stored as JSON, or None.
+    """Return ``(path, message)`` (path: a tuple of keys and indexes) for what keeps ``value`` from being stored as JSON, or None.
 
     Refuses NaN and infinities, which JSON has no words for (PostgreSQL's jsonb refuses them
     and browsers cannot read them back); text that cannot be stored; and values larger or
@@ -122,14 +122,14 @@ def json_value_problem(value):
     while stack:
         path, node = stack.pop()
         if len(path) > max_depth:
-            return _path_text(path[:3]) + "...", f"nested deeper than {max_depth} levels"
+            return path[:3], f"nested deeper than {max_depth} levels"
         message = _node_problem(node)
         if message:
-            return _path_text(path), message
+            return path, message
         if isinstance(node, dict):
             for key, item in node.items():
                 if not isinstance(key, str) or UNSTORABLE_TEXT_RE.search(key):
-                    return _path_text(path), f"the key {key!r} is not text that can be stored"
+                    return path, f"the key {key!r} is not text that can be stored"
                 stack.append(((*path, key), item))
         elif isinstance(node, list):
             stack.extend(((*path, index), item) for index, item in enumerate(node))
@@ -141,9 +141,9 @@ def _size_problem(value):
     try:
         size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
     except ValueError:  # an integer of more than 4300 digits (Python's conversion limit)
-        return "", "holds an integer with too many digits"
+        return (), "holds an integer with too many digits"
     if size > limit:
-        return "", f"is {size} bytes as JSON, more than the limit of {limit} bytes"
+        return (), f"is {size} bytes as JSON, more than the limit of {limit} bytes"
     return None
 
 

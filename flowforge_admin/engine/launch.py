@@ -43,7 +43,8 @@ def check_run_params(flow, params):
     problem = json_value_problem(params) if isinstance(params, dict) else None
     if problem and problem[0]:
         # Named as jsonschema's messages are, so that the launch form shows it at its field.
-        raise ValidationError(f"params.{problem[0]}: {problem[1]}", code="invalid_params")
+        path = ".".join(str(part) for part in problem[0])
+        raise ValidationError(f"params.{path}: {problem[1]}", code="invalid_params")
     error = check_params(params)
     if error:
         raise ValidationError(f"params: {error}", code="invalid_params")
