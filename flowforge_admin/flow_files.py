@@ -519,8 +519,11 @@ class _Row:
         if isinstance(value, str):
             try:
                 value = json.loads(value)
-            except ValueError as error:
+            except json.JSONDecodeError as error:
                 self.problem(column, f"is not valid JSON: {error}")
+                return default
+            except ValueError:  # an integer of more than 4300 digits (Python's conversion limit)
+                self.problem(column, "is not valid JSON here: it holds an integer with too many digits")
                 return default
             except RecursionError:
                 self.problem(column, "is not valid JSON: nested too deeply")
