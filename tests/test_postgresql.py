@@ -27,6 +27,7 @@ SUITES = [
     "tests/engine/test_capture.py",
     "tests/engine/test_control.py",
     "tests/commands/test_run_flow.py",
+    "tests/engine/test_params_space.py",
 ]
 
 

@@ -266,3 +266,36 @@ def test_import_accepts_a_one_off_time_with_a_time_zone():
     plan = import_rows([task_row(flow_schedules=schedules)])
     assert plan.is_valid, plan.issues
     assert FlowSchedule.objects.get().run_at == datetime.datetime(2099, 1, 1, 2, tzinfo=datetime.UTC)
+
+
+# Names and schemas -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["a\u0000b", "\ud800", "x" * 500])
+def test_run_flow_with_a_name_no_flow_can_have_exits_2(flow, name):
+    with pytest.raises(CommandError, match="there is no flow named") as raised:
+        call_command("run_flow", name)
+    assert raised.value.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ({"$ref": "#/$defs/nope"}, "cannot be used: the reference &#x27;#/$defs/nope&#x27; leads nowhere"),
+        ({"$ref": "#"}, "cannot be used: a $ref leads back to itself"),
+    ],
+)
+def test_flow_form_refuses_a_schema_that_cannot_be_used(editor_client, schema, message):
+    response = editor_client.post(
+        reverse("admin:flowforge_admin_flow_add"),
+        {
+            "name": "etl",
+            "display_name": "",
+            "description": "",
+            "params": "{}",
+            "params_schema": json.dumps(schema),
+        },
+    )
+    assert response.status_code == 200
+    assert message in response.text
+    assert not Flow.objects.exists()
