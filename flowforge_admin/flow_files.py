@@ -36,7 +36,7 @@ from .definition import FlowSpec, TaskSpec, preorder
 from .engine.launch import check_run_params
 from .models import Flow, FlowSchedule
 from .models.schedules import DEFINITION_FIELDS
-from .validation import check_params, check_params_schema, validate_flow
+from .validation import validate_flow
 
 
 def _packaged_rows(dataset):
@@ -733,8 +733,6 @@ def _schedule_issues(flow_file, spec, stored_schedules):
     unchanged one that has fired is left alone, so an export imports again).
     """
     schedules = flow_file.given.get("flow_schedules") or []
-    if not schedules or check_params(spec.params) or check_params_schema(spec.params_schema):
-        return  # nothing to check, or the flow's own params are reported already
     stored = {data["name"]: data for data in stored_schedules}
     for data in schedules:
         where = f"schedule {data['name']!r}"
@@ -804,7 +802,11 @@ def plan_rows(rows):
     stored_schedules = {}
     for schedule in FlowSchedule.objects.filter(flow__in=list(stored_flows.values())).order_by("name"):
         stored_schedules.setdefault(schedule.flow_id, []).append(schedule_data(schedule))
+    # A flow whose own params or schema are wrong has that reported; its schedules wait for it.
+    bad_params = {issue.row for issue in issues if issue.column in ("flow_params", "flow_params_schema")}
     for flow_file, spec in zip(flow_files, specs, strict=True):
+        if flow_file.first_row in bad_params:
+            continue
         stored = stored_flows.get(flow_file.name)
         issues.extend(
             _schedule_issues(flow_file, spec, stored_schedules.get(stored.pk, []) if stored else [])
