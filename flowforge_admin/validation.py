@@ -110,7 +110,9 @@ def _node_problem(value):
 
 
 def json_value_problem(value):
-    """Return ``(path, message)`` (path: a tuple of keys and indexes) for what keeps ``value`` from being stored as JSON, or None.
+    """Return ``(path, message)`` for what keeps ``value`` from being stored as JSON, or None.
+
+    ``path`` is a tuple of the keys and indexes leading to the offending part.
 
     Refuses NaN and infinities, which JSON has no words for (PostgreSQL's jsonb refuses them
     and browsers cannot read them back); text that cannot be stored; and values larger or
@@ -122,7 +124,8 @@ def json_value_problem(value):
     while stack:
         path, node = stack.pop()
         if len(path) > max_depth:
-            return path[:3], f"nested deeper than {max_depth} levels"
+            # Named by its top-level key: the full path would be as long as the limit.
+            return path[:1], f"nested deeper than {max_depth} levels"
         message = _node_problem(node)
         if message:
             return path, message
