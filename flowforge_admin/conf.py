@@ -24,6 +24,12 @@ DEFAULTS = {
     # (PostgreSQL's synchronous_commit). Off, a crash of the database server may lose the
     # last moments of them; the lost-work check then runs those attempts again.
     "FLOWFORGE_DURABLE_TASK_COMMITS": False,
+    # Largest JSON value stored as parameters (a flow's, a task's, a schedule's, a run's) or as a
+    # flow's parameters schema, in bytes of UTF-8 JSON: every entrance refuses a larger one.
+    "FLOWFORGE_MAX_PARAMS_BYTES": 64 * 1024,
+    # Deepest nesting of lists and objects in those values (a schema's properties count two levels
+    # each: "properties" and the property itself).
+    "FLOWFORGE_MAX_PARAMS_DEPTH": 32,
     # Largest flow definition file accepted by import_flows and the admin import (bytes).
     "FLOWFORGE_IMPORT_MAX_BYTES": 5_000_000,
     # Where an uploaded import file waits for its confirmation (a directory of the web

@@ -27,11 +27,13 @@ import tablib
 import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from import_export.formats import base_formats
 
 from . import registry, storage
 from .conf import get_setting
 from .definition import FlowSpec, TaskSpec, preorder
+from .engine.launch import check_run_params
 from .models import Flow, FlowSchedule
 from .models.schedules import DEFINITION_FIELDS
 from .validation import validate_flow
@@ -517,8 +519,14 @@ class _Row:
         if isinstance(value, str):
             try:
                 value = json.loads(value)
-            except ValueError as error:
+            except json.JSONDecodeError as error:
                 self.problem(column, f"is not valid JSON: {error}")
+                return default
+            except ValueError:  # an integer of more than 4300 digits (Python's conversion limit)
+                self.problem(column, "is not valid JSON here: it holds an integer with too many digits")
+                return default
+            except RecursionError:
+                self.problem(column, "is not valid JSON: nested too deeply")
                 return default
         if not isinstance(value, kinds):
             names = " or ".join(
@@ -716,6 +724,34 @@ def check_flows(flow_files, specs):
     return issues
 
 
+def _schedule_issues(flow_file, spec, stored_schedules):
+    """The checks the admin's schedule form makes, which need the flow: its params, a time to come.
+
+    A schedule's parameters meet :func:`check_run_params` against the flow as
+    the file leaves it (they would fail at every fire otherwise); a one-off
+    schedule that is new or moved must be in the future, as in the form (an
+    unchanged one that has fired is left alone, so an export imports again).
+    """
+    schedules = flow_file.given.get("flow_schedules") or []
+    stored = {data["name"]: data for data in stored_schedules}
+    for data in schedules:
+        where = f"schedule {data['name']!r}"
+        try:
+            check_run_params(spec, data["params"])
+        except ValidationError as error:
+            for message in error.messages:
+                yield Issue(f"{where}, {message}", flow_file.first_row, "flow_schedules")
+        before = stored.get(data["name"])
+        moved = before is None or (before["kind"], before["run_at"]) != (data["kind"], data["run_at"])
+        once = data["kind"] == FlowSchedule.Kind.ONCE and data["run_at"]
+        if once and moved and datetime.datetime.fromisoformat(data["run_at"]) <= timezone.now():
+            yield Issue(
+                f"{where}, run_at: {data['run_at']} has passed: give a time to come",
+                flow_file.first_row,
+                "flow_schedules",
+            )
+
+
 def _other_flow_references(flow_file, rows, owner):
     """Say so when a parent or dependency is a task of another flow of the file."""
     for number, _, task in flow_file.tasks:
@@ -763,11 +799,20 @@ def plan_rows(rows):
     stored_specs = {name: storage.read_flow_spec(flow) for name, flow in stored_flows.items()}
     specs = [build_spec(flow_file, stored_specs.get(flow_file.name)) for flow_file in flow_files]
     issues.extend(check_flows(flow_files, specs))
-    if issues:
-        return ImportPlan(issues=sorted(issues, key=lambda issue: (issue.row or 0, issue.column or "")))
     stored_schedules = {}
     for schedule in FlowSchedule.objects.filter(flow__in=list(stored_flows.values())).order_by("name"):
         stored_schedules.setdefault(schedule.flow_id, []).append(schedule_data(schedule))
+    # A flow whose own params or schema are wrong has that reported; its schedules wait for it.
+    bad_params = {issue.row for issue in issues if issue.column in ("flow_params", "flow_params_schema")}
+    for flow_file, spec in zip(flow_files, specs, strict=True):
+        if flow_file.first_row in bad_params:
+            continue
+        stored = stored_flows.get(flow_file.name)
+        issues.extend(
+            _schedule_issues(flow_file, spec, stored_schedules.get(stored.pk, []) if stored else [])
+        )
+    if issues:
+        return ImportPlan(issues=sorted(issues, key=lambda issue: (issue.row or 0, issue.column or "")))
     flows = []
     for flow_file, spec in zip(flow_files, specs, strict=True):
         stored = stored_flows.get(flow_file.name)

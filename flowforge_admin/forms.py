@@ -12,6 +12,7 @@ from mptt.forms import MPTTAdminForm, TreeNodeChoiceField
 
 from . import registry, storage, validation
 from .definition import TaskSpec
+from .form_fields import JSONTextField
 from .models import Flow, Task
 
 
@@ -24,6 +25,7 @@ class FlowForm(forms.ModelForm):
     class Meta:
         model = Flow
         fields = ["name", "display_name", "description", "is_paused", "params", "params_schema"]
+        field_classes = {"params": JSONTextField, "params_schema": JSONTextField}
 
     def clean_name(self):
         name = self.cleaned_data["name"]
@@ -88,7 +90,11 @@ class TaskForm(MPTTAdminForm):
             "timeout",
             "depends_on",
         ]
-        field_classes = {"parent": TaskChoiceField, "depends_on": TaskMultipleChoiceField}
+        field_classes = {
+            "parent": TaskChoiceField,
+            "depends_on": TaskMultipleChoiceField,
+            "params": JSONTextField,
+        }
 
     error_messages = {
         "other_flow": _("%(task)r is not a task of this flow (it belongs to flow %(other)r)"),

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .engine.launch import check_run_params, paused_message
 from .exceptions import InvalidTransition
+from .form_fields import JSONTextField
 from .validation import check_params
 
 # Not a Python identifier, so no parameter can be called that.
@@ -32,7 +33,7 @@ REQUIRED_MESSAGE = re.compile(r"^params: '(?P<name>[^']+)' is a required propert
 DEFAULT_HELP_LENGTH = 60
 
 
-class JSONValueField(forms.JSONField):
+class JSONValueField(JSONTextField):
     """A JSON field that shows nothing, rather than ``null``, when it has no value."""
 
     def prepare_value(self, value):
@@ -211,14 +212,15 @@ class LaunchForm(forms.Form):
         if self.blocked_reason:
             raise ValidationError(self.blocked_reason, code="paused")
         extras = self._clean_extras(cleaned.get(EXTRA))
-        if extras is None:
-            return cleaned
         params = {
             name: cleaned[name]
             for name in self.param_names
             if name in cleaned and cleaned[name] is not None and cleaned[name] != ""
         }
-        params.update(extras)
+        # Unreadable extras still leave the typed fields to check: every error of the
+        # submission is shown at once (an error the extras might have cured lands on the
+        # extras box, which already shows one, and is dropped).
+        params.update(extras or {})
         try:
             check_run_params(self.flow, params)
         except ValidationError as error:

@@ -7,8 +7,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from .engine.launch import check_run_params
+from .form_fields import JSONTextField
 from .models import Flow, FlowSchedule
-from .models.schedules import DEFINITION_FIELDS, WEEKDAYS
+from .models.schedules import DEFINITION_FIELDS, WEEKDAYS, cron_problem
 
 
 def describe(schedule):
@@ -34,7 +35,14 @@ def describe(schedule):
 
 
 def describe_cron(expression):
-    """A cron expression in words (cron-descriptor), with its time zone."""
+    """A cron expression in words (cron-descriptor), with its time zone; or why it never fires.
+
+    cron-descriptor puts ``0 0 31 2 *`` into words as if it fired; the
+    schedule's own check says first whether it does.
+    """
+    problem = cron_problem(expression or "")
+    if problem:
+        return f"never: {problem}"
     options = Options()
     options.use_24hour_time_format = True
     try:
@@ -50,6 +58,7 @@ class FlowScheduleForm(forms.ModelForm):
         model = FlowSchedule
         fields = ["flow", *DEFINITION_FIELDS]
         widgets = {"kind": forms.RadioSelect}
+        field_classes = {"params": JSONTextField}
 
     def clean_params(self):
         params = self.cleaned_data.get("params")

@@ -6,14 +6,23 @@ and import files give the same errors with the same words. Each error is a
 :class:`Problem` that names the flow, the task and the offending item.
 """
 
+import json
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-import jsonschema
+from .conf import get_setting
+from .schemas import schema_problem
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 NAME_MAX_LENGTH = 100
 VERBOSE_NAME_MAX_LENGTH = 200
+# Retries, delays and timeouts are PositiveIntegerFields: on PostgreSQL (the narrowest of the
+# databases) they hold up to 2**31 - 1. One limit on every database, so that a definition
+# exported from SQLite imports on PostgreSQL.
+COUNT_MAX = 2**31 - 1
+# Lone surrogates cannot be written as UTF-8 and PostgreSQL's jsonb refuses NUL.
+UNSTORABLE_TEXT_RE = re.compile(r"[\ud800-\udfff\x00]")
 
 
 @dataclass(frozen=True)
@@ -47,25 +56,97 @@ def check_name(value):
 
 
 def check_params(value):
-    """Return what is wrong with default parameters, or None."""
+    """Return what is wrong with parameters (a flow's, a task's, a schedule's or a run's), or None."""
     if not isinstance(value, dict):
         return f"must be a JSON object (a dict of name: value), not {type(value).__name__}"
     bad = [key for key in value if not isinstance(key, str) or not key.isidentifier()]
     if bad:
         return f"parameter names must be Python identifiers: {bad[0]!r} is not"
+    problem = json_value_problem(value)
+    if problem:
+        path, message = problem
+        return f"{_path_text(path)}: {message}" if path else message
     return None
 
 
 def check_params_schema(value):
-    """Return what is wrong with a JSON Schema for the parameters, or None."""
+    """Return what is wrong with a JSON Schema for the parameters, or None.
+
+    Beyond the meta-schema, the schema is checked as it will be used: every
+    reference resolves (without fetching anything), none loops, and every
+    regular expression compiles in RE2 (see :mod:`flowforge_admin.schemas`).
+    """
     if value is None:
         return None
     if not isinstance(value, dict):
         return "must be a JSON Schema object"
+    problem = json_value_problem(value)
+    if problem:
+        path, message = problem
+        return f"{_path_text(path)}: {message}" if path else message
+    return schema_problem(value)
+
+
+def _path_text(path):
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
+
+
+def _node_problem(value):
+    """What makes one JSON node unstorable (not its children), or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        spelling = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+        return (
+            f"{spelling} is not a number JSON can hold (NaN, Infinity and numbers too large "
+            "for a float, such as 1e400, are refused)"
+        )
+    if isinstance(value, str) and UNSTORABLE_TEXT_RE.search(value):
+        return "text with a NUL character or a lone surrogate (such as \\ud800) cannot be stored"
+    if value is not None and not isinstance(value, (bool, int, float, str, list, dict)):
+        return f"a {type(value).__name__} is not a JSON value"
+    return None
+
+
+def json_value_problem(value):
+    """Return ``(path, message)`` for what keeps ``value`` from being stored as JSON, or None.
+
+    ``path`` is a tuple of the keys and indexes leading to the offending part.
+
+    Refuses NaN and infinities, which JSON has no words for (PostgreSQL's jsonb refuses them
+    and browsers cannot read them back); text that cannot be stored; and values larger or
+    deeper than ``FLOWFORGE_MAX_PARAMS_BYTES`` / ``FLOWFORGE_MAX_PARAMS_DEPTH``. Walks with a
+    list, not recursion, so that a value nested thousands deep is refused, not a RecursionError.
+    """
+    max_depth = get_setting("FLOWFORGE_MAX_PARAMS_DEPTH")
+    stack = [((), value)]
+    while stack:
+        path, node = stack.pop()
+        if len(path) > max_depth:
+            # Named by its top-level key: the full path would be as long as the limit.
+            return path[:1], f"nested deeper than {max_depth} levels"
+        message = _node_problem(node)
+        if message:
+            return path, message
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if not isinstance(key, str) or UNSTORABLE_TEXT_RE.search(key):
+                    return path, f"the key {key!r} is not text that can be stored"
+                stack.append(((*path, key), item))
+        elif isinstance(node, list):
+            stack.extend(((*path, index), item) for index, item in enumerate(node))
+    return _size_problem(value)
+
+
+def _size_problem(value):
+    limit = get_setting("FLOWFORGE_MAX_PARAMS_BYTES")
     try:
-        jsonschema.Draft202012Validator.check_schema(value)
-    except jsonschema.SchemaError as error:
-        return f"is not a valid JSON Schema: {error.message}"
+        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+    except ValueError:  # an integer of more than 4300 digits (Python's conversion limit)
+        return (), "holds an integer with too many digits"
+    if size > limit:
+        return (), f"is {size} bytes as JSON, more than the limit of {limit} bytes"
     return None
 
 
@@ -93,6 +174,8 @@ def validate_flow(spec, check_function):
 
     by_name = {}
     for task in spec.tasks:
+        if not isinstance(task.name, str):
+            continue  # check_name says so
         if task.name in by_name:
             add(task.name, "name", f"{task.name!r} is used by more than one task", "duplicate_name")
         else:
@@ -102,10 +185,27 @@ def validate_flow(spec, check_function):
         for field, message, code in _task_field_problems(task, by_name, check_function):
             add(task.name, field, message, code)
 
-    if not problems:
-        for task, field, message, code in _graph_problems(spec.tasks, by_name):
-            add(task, field, message, code)
+    # Nesting and dependency cycles are looked for even when a field is wrong, among the
+    # references that are right, so that one submission reports every error it has.
+    graph = _graph_view(by_name)
+    for task, field, message, code in _graph_problems(graph, {task.name: task for task in graph}):
+        add(task, field, message, code)
     return problems
+
+
+def _graph_view(by_name):
+    """The tasks (one per name) with only the parents and dependencies that name a task."""
+    tasks = []
+    for name, task in by_name.items():
+        parent = task.parent if isinstance(task.parent, str) and task.parent in by_name else None
+        depends_on = task.depends_on if isinstance(task.depends_on, (list, tuple)) else ()
+        depends_on = tuple(
+            dict.fromkeys(
+                dep for dep in depends_on if isinstance(dep, str) and dep in by_name and dep != name
+            )
+        )
+        tasks.append(replace(task, parent=parent, depends_on=depends_on))
+    return tasks
 
 
 def _task_field_problems(task, by_name, check_function):
@@ -113,7 +213,7 @@ def _task_field_problems(task, by_name, check_function):
     error = check_name(task.name)
     if error:
         yield "name", error, "invalid_name"
-    if task.parent is not None and task.parent not in by_name:
+    if task.parent is not None and (not isinstance(task.parent, str) or task.parent not in by_name):
         yield "parent", f"parent {task.parent!r} is not a task of this flow", "unknown_parent"
     if not isinstance(task.verbose_name, str):
         yield "verbose_name", "must be text", "invalid_verbose_name"
@@ -138,23 +238,27 @@ def _task_field_problems(task, by_name, check_function):
     yield from _dependency_problems(task, by_name)
 
 
-def _is_count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _is_count(value, minimum=0):
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= COUNT_MAX
 
 
 def _number_problems(task):
     if not _is_count(task.retries):
-        yield "retries", f"must be a whole number >= 0, not {task.retries!r}", "invalid_number"
+        yield (
+            "retries",
+            f"must be a whole number from 0 to {COUNT_MAX}, not {task.retries!r}",
+            "invalid_number",
+        )
     if not _is_count(task.retry_delay):
         yield (
             "retry_delay",
-            f"must be a whole number of seconds >= 0, not {task.retry_delay!r}",
+            f"must be a whole number of seconds from 0 to {COUNT_MAX}, not {task.retry_delay!r}",
             "invalid_number",
         )
-    if task.timeout is not None and (not _is_count(task.timeout) or task.timeout == 0):
+    if task.timeout is not None and not _is_count(task.timeout, minimum=1):
         yield (
             "timeout",
-            f"must be a whole number of seconds > 0 (or empty), not {task.timeout!r}",
+            f"must be a whole number of seconds from 1 to {COUNT_MAX} (or empty), not {task.timeout!r}",
             "invalid_number",
         )
 

@@ -28,6 +28,7 @@ SUITES = [
     "tests/engine/test_control.py",
     "tests/engine/test_clear.py",
     "tests/commands/test_run_flow.py",
+    "tests/engine/test_params_space.py",
 ]
 
 

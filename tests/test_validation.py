@@ -119,11 +119,11 @@ def test_tasks_without_a_function_are_groups_or_join_points():
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("retries", -1, "retries: must be a whole number >= 0, not -1"),
-        ("retries", "3", "retries: must be a whole number >= 0, not '3'"),
+        ("retries", -1, "retries: must be a whole number from 0 to 2147483647, not -1"),
+        ("retries", "3", "retries: must be a whole number from 0 to 2147483647, not '3'"),
         ("retries", True, "not True"),
-        ("retry_delay", 1.5, "retry_delay: must be a whole number of seconds >= 0"),
-        ("timeout", 0, "timeout: must be a whole number of seconds > 0"),
+        ("retry_delay", 1.5, "retry_delay: must be a whole number of seconds from 0 to 2147483647"),
+        ("timeout", 0, "timeout: must be a whole number of seconds from 1 to 2147483647"),
         ("params", "x=1", "params: must be a JSON object"),
         ("params", {"not valid": 1}, "must be Python identifiers"),
         ("verbose_name", "v" * 201, "verbose_name: is longer than 200 characters"),

@@ -1,7 +1,7 @@
 """Flow schedules in the admin: Editors define them, Operators pause, resume and run them now."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -80,6 +80,11 @@ class FlowScheduleAdmin(admin.ModelAdmin):
             return "—"
         if not schedule.is_active:
             return _("none while paused")
+        try:
+            # After a refused change the page shows the refused values: say nothing of them.
+            schedule.clean()
+        except ValidationError:
+            return "—"
         times = schedule.next_fire_times(5)
         if not times:
             return _("none (it has fired)")

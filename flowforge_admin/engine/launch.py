@@ -1,13 +1,14 @@
 """Launching a run: snapshot, task runs and the first enqueues, in one transaction."""
 
-import jsonschema
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from referencing.exceptions import Unresolvable
 
 from ..exceptions import InvalidTransition
 from ..models import Flow, FlowRun, RunSnapshot, TaskRun
+from ..schemas import UnusableSchema, validator_for
 from ..states import TaskState
-from ..validation import check_params
+from ..validation import check_name, check_params, json_value_problem
 from .advance import start_run
 from .snapshot import take_snapshot
 from .transitions import changing
@@ -17,6 +18,9 @@ def resolve_flow(flow):
     """Return the Flow for a Flow or a flow name; raise ValidationError for an unknown name."""
     if isinstance(flow, Flow):
         return flow
+    if check_name(flow):
+        # Not a name any flow can have (and text a database may refuse, such as NUL).
+        raise ValidationError(f"there is no flow named {flow!r}", code="unknown_flow")
     try:
         return Flow.objects.get(name=flow)
     except Flow.DoesNotExist:
@@ -31,16 +35,30 @@ def paused_message(flow):
 
 
 def check_run_params(flow, params):
-    """Raise ValidationError naming the parameter when ``params`` do not suit ``flow``."""
+    """Raise ValidationError naming the parameter when ``params`` do not suit ``flow``.
+
+    ``flow`` is a Flow or anything with its ``params`` and ``params_schema``
+    (an import file checks a schedule against the flow it is about to write).
+    """
+    problem = json_value_problem(params) if isinstance(params, dict) else None
+    if problem and problem[0]:
+        # Named as jsonschema's messages are, so that the launch form shows it at its field.
+        path = ".".join(str(part) for part in problem[0])
+        raise ValidationError(f"params.{path}: {problem[1]}", code="invalid_params")
     error = check_params(params)
     if error:
         raise ValidationError(f"params: {error}", code="invalid_params")
     if flow.params_schema:
-        merged = {**flow.params, **params}
-        errors = sorted(
-            jsonschema.Draft202012Validator(flow.params_schema).iter_errors(merged),
-            key=lambda e: list(e.path),
-        )
+        merged = {**(flow.params or {}), **params}
+        try:
+            errors = sorted(validator_for(flow.params_schema).iter_errors(merged), key=lambda e: list(e.path))
+        except (UnusableSchema, Unresolvable, RecursionError) as error:
+            # Saved before schemas were checked whole: refuse the launch, say where to fix it.
+            raise ValidationError(
+                f"the parameters schema of flow {flow.name!r} cannot be used ({error}): "
+                "correct it in the flow's settings",
+                code="params_schema",
+            ) from None
         if errors:
             raise ValidationError([_schema_message(error) for error in errors], code="params_schema")
 

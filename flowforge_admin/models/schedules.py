@@ -9,7 +9,7 @@ the two can never disagree about it.
 
 import datetime
 
-from croniter import croniter
+from croniter import CroniterBadDateError, CroniterError, croniter
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.signals import post_delete
@@ -29,6 +29,56 @@ WEEKDAYS = [
     (5, _("Saturday")),
     (6, _("Sunday")),
 ]
+
+
+# Django-Q2 keeps the interval in Schedule.minutes, a PositiveSmallIntegerField (about 22 days).
+EVERY_MINUTES_MAX = 32767
+
+CRON_FIELDS_HELP = "minute hour day-of-month month day-of-week (e.g. 0 2 * * 1-5)"
+
+
+def cron_problem(expression):
+    """Return why ``expression`` cannot time a schedule, or None.
+
+    croniter accepts expressions that no date matches (``0 0 31 2 *``) and
+    only fails when asked for the next time, which every save and page of the
+    schedule does: so the next time is looked for here, once.
+    """
+    fields = expression.split()
+    if len(fields) != 5:
+        return (
+            f"{expression!r} is not a valid cron expression: it has {len(fields)} field(s); "
+            f"give five, {CRON_FIELDS_HELP}."
+        )
+    try:
+        croniter(expression, timezone.now()).get_next(datetime.datetime)
+    except CroniterBadDateError:
+        return (
+            f"{expression!r} never fires: no date matches it "
+            "(such as day 31 of a month that has 30 days or fewer)."
+        )
+    except (CroniterError, ValueError, TypeError, KeyError, IndexError, OverflowError) as error:
+        return f"{expression!r} is not a valid cron expression: {_bad_cron_field(fields) or error}."
+    return None
+
+
+CRON_FIELD_RANGES = [
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day-of-month", "1-31"),
+    ("month", "1-12 or JAN-DEC"),
+    ("day-of-week", "0-6 or SUN-SAT"),
+]
+
+
+def _bad_cron_field(fields):
+    """Name the first field that is wrong on its own (the others made '*'), or None."""
+    for index, (name, allowed) in enumerate(CRON_FIELD_RANGES):
+        probe = ["*"] * 5
+        probe[index] = fields[index]
+        if not croniter.is_valid(" ".join(probe)):
+            return f"the {name} field {fields[index]!r} is not valid ({allowed})"
+    return None
 
 
 # What defines a schedule (the admin form and import files carry exactly these).
@@ -177,19 +227,25 @@ class FlowSchedule(models.Model):
         if self.kind == self.Kind.CRON:
             if not self.cron.strip():
                 errors["cron"] = _("A cron schedule needs a cron expression.")
-            elif len(self.cron.split()) != 5 or not croniter.is_valid(self.cron):
-                errors["cron"] = _(
-                    "%(cron)r is not a valid cron expression: give five fields, "
-                    "minute hour day-of-month month day-of-week (e.g. 0 2 * * 1-5)."
-                ) % {"cron": self.cron}
+            elif problem := cron_problem(self.cron):
+                errors["cron"] = problem
         if self.kind == self.Kind.MINUTES and not self.every_minutes:
             errors["every_minutes"] = _("Say every how many minutes (1 or more).")
+        elif isinstance(self.every_minutes, int) and not 1 <= self.every_minutes <= EVERY_MINUTES_MAX:
+            errors["every_minutes"] = _(
+                "Give a number of minutes from 1 to %(max)d (about 22 days): Django-Q2 stores no more."
+            ) % {"max": EVERY_MINUTES_MAX}
         if self.kind == self.Kind.WEEKLY and self.weekday is None:
             errors["weekday"] = _("A weekly schedule needs a weekday.")
         if self.kind == self.Kind.MONTHLY and not (self.day_of_month and 1 <= self.day_of_month <= 28):
             errors["day_of_month"] = _("A monthly schedule needs a day from 1 to 28.")
         if self.kind == self.Kind.ONCE and self.run_at is None:
             errors["run_at"] = _("Say when it runs.")
+        elif isinstance(self.run_at, datetime.datetime) and timezone.is_naive(self.run_at):
+            # The admin's form reads its time in the site's zone; an import file must say.
+            errors["run_at"] = _(
+                "%(time)s has no time zone: write it with one, e.g. 2030-01-31T02:00:00+00:00 or ...Z."
+            ) % {"time": self.run_at.isoformat()}
         if errors:
             raise ValidationError(errors)
 

@@ -24,6 +24,10 @@ def parse_param(text):
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value
+    except RecursionError:
+        raise ValueError(f"--param {key}: the JSON value is nested too deeply to read") from None
+    except ValueError:  # an integer of more than 4300 digits (Python's conversion limit)
+        raise ValueError(f"--param {key}: the JSON value holds an integer with too many digits") from None
 
 
 class Command(BaseCommand):
