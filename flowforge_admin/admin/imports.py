@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import flow_files
 from ..conf import get_setting
 from ..resources import FlowDefinitionResource
+from .query_params import ids_in_range
 
 PENDING_SECONDS = 24 * 3600
 TOKEN_RE = re.compile(r"^[0-9]+-[A-Za-z0-9_-]{20,64}$")
@@ -130,7 +131,8 @@ class FlowImportExportMixin:
         queryset = self.model.objects.all()
         ids = [part for part in request.GET.get("ids", "").split(",") if part.isdigit()]
         if ids:
-            queryset = queryset.filter(pk__in=ids)
+            # An id no flow can have selects nothing (never every flow, never a 500).
+            queryset = queryset.filter(pk__in=ids_in_range(self.model, "pk", ids))
         form = ExportForm(request.GET if "format" in request.GET else None)
         if form.is_bound and form.is_valid():
             format_name = form.cleaned_data["format"]

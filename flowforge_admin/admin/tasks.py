@@ -12,6 +12,7 @@ from mptt.admin import DraggableMPTTAdmin
 from .. import storage, validation
 from ..forms import TaskForm
 from ..models import Task
+from .query_params import ids_in_range
 
 
 class SameFlowAutocomplete(AutocompleteSelectMultiple):
@@ -68,7 +69,7 @@ class TaskAdmin(DraggableMPTTAdmin):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         flow_id = request.GET.get("flow")
         if request.GET.get("field_name") == "depends_on" and flow_id:
-            queryset = queryset.filter(flow_id=flow_id) if flow_id.isdigit() else queryset.none()
+            queryset = queryset.filter(flow_id__in=ids_in_range(Task, "flow", [flow_id]))
         return queryset, may_have_duplicates
 
     def get_readonly_fields(self, request, obj=None):
