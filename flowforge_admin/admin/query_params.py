@@ -21,4 +21,3 @@ def ids_in_range(model, field_name, texts):
     low, high = connection.ops.integer_field_range(column.get_internal_type())
     numbers = (int(text) for text in texts if text.isascii() and text.isdigit())
     return [number for number in numbers if low <= number <= high]
-

@@ -110,7 +110,6 @@ def test_a_drill_down_date_too_large_is_a_bad_lookup(admin_client, query):
     assert response["Location"].endswith("?e=1")
 
 
-
 @pytest.mark.parametrize("model", ["flow", "task", "flowrun", "taskrun", "flowschedule"])
 def test_a_search_with_a_nul_character_is_refused_with_a_message(admin_client, run, model):
     """PostgreSQL refuses NUL in text: Django's search form says so, and no list fails."""
