@@ -132,7 +132,7 @@ class TaskAdmin(DraggableMPTTAdmin):
         Override to add rules; the message is shown to the user as is.
         """
         if target.flow_id != task.flow_id:
-            return _("%(task)s cannot move into flow %(flow)s: a task stays in its flow.") % {
+            return _("Task %(task)s cannot move into flow %(flow)s: a task stays in its flow.") % {
                 "task": task.name,
                 "flow": target.flow.name,
             }

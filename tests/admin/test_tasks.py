@@ -512,7 +512,7 @@ def test_move_into_another_flow_is_refused(editor_client, etl, other, target, po
     response = move(editor_client, task(etl, "report"), task(other, target), position)
 
     assert response.content.startswith(b"FAIL")
-    assert messages_of(response) == ["report cannot move into flow other: a task stays in its flow."]
+    assert messages_of(response) == ["Task report cannot move into flow other: a task stays in its flow."]
     assert definition(etl) == before
     assert definition(other) == before_other
 
