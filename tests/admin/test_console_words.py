@@ -70,3 +70,15 @@ def test_the_delete_confirmation_reads_dependencies_in_a_fixed_number_of_queries
         return len(context.captured_queries)
 
     assert queries(3, "small") == queries(30, "large")
+
+
+def test_the_launch_page_labels_a_key_without_title_in_words_and_shows_the_key(admin_client):
+    flow = register_task_pipeline(
+        "labelled",
+        {"ok": {"function": t.echo}},
+        params={"batch_size": 3},
+        params_schema={"type": "object", "properties": {"batch_size": {"type": "integer"}}},
+    )
+    page = admin_client.get(reverse("admin:flowforge_admin_flow_launch", args=[flow.pk])).text
+    assert '<label for="id_batch_size">Batch size:</label>' in page
+    assert "Default: 3. Key: batch_size." in page
