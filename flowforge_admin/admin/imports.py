@@ -214,9 +214,12 @@ class FlowImportExportMixin:
         if not plan.is_valid:
             # The database changed since the preview: show what is wrong now.
             return self._render_import(request, {"form": ImportForm(), "plan": plan, "format": format_name})
-        FlowDefinitionResource().apply(plan)
+        FlowDefinitionResource().apply(plan, user=request.user, how=_("Imported in the admin"))
         pending.unlink(missing_ok=True)
         changed = plan.changes
+        for change in changed:
+            for warning in change.warnings:
+                messages.warning(request, _("Warning: %(warning)s.") % {"warning": warning})
         messages.success(
             request,
             _("Imported: %(created)d flow(s) created, %(changed)d changed, %(unchanged)d unchanged.")
@@ -243,4 +246,5 @@ def _flow_preview(change):
         "schedules_added": change.schedules_added,
         "schedules_changed": change.schedules_changed,
         "schedules_removed": change.schedules_removed,
+        "warnings": change.warnings,
     }
