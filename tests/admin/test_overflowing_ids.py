@@ -116,3 +116,26 @@ def test_a_search_with_a_nul_character_is_refused_with_a_message(admin_client, r
     response = admin_client.get(reverse(f"admin:flowforge_admin_{model}_changelist"), {"q": "a\x00"})
     assert response.status_code == 200
     assert "Null characters are not allowed." in response.text
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999999", "9223372036854775808"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "flowforge_admin_flow_change",
+        "flowforge_admin_flow_graph",
+        "flowforge_admin_flow_graph_data",
+        "flowforge_admin_flow_launch",
+        "flowforge_admin_flowrun_change",
+        "flowforge_admin_flowrun_live",
+        "flowforge_admin_flowrun_graph_data",
+        "flowforge_admin_task_change",
+        "flowforge_admin_flowschedule_change",
+        "flowforge_admin_taskrun_log",
+        "flowforge_admin_taskrun_log_lines",
+    ],
+)
+def test_an_overflowing_id_in_a_path_is_not_found(admin_client, name, number):
+    admin_client.raise_request_exception = False
+    response = admin_client.get(reverse(f"admin:{name}", args=[number]))
+    assert response.status_code in (302, 404)  # the admin sends a missing object's change page to the list
