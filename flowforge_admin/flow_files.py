@@ -260,9 +260,19 @@ class ImportPlan:
         return lines
 
 
+# A History line names at most this many items of each kind (a file may add 20 000 tasks).
+MESSAGE_ITEMS = 20
+
+
 def change_message(change):
     """Return what importing did to one flow, in one line (for its admin History)."""
-    return "; ".join(f"{label}: {', '.join(items)}" for label, items in _change_items(change) if items)
+    parts = []
+    for label, items in _change_items(change):
+        if items:
+            shown = ", ".join(items[:MESSAGE_ITEMS])
+            more = f" and {len(items) - MESSAGE_ITEMS} more" if len(items) > MESSAGE_ITEMS else ""
+            parts.append(f"{label}: {shown}{more}")
+    return "; ".join(parts)
 
 
 def _change_items(change):

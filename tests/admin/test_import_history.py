@@ -108,3 +108,12 @@ def test_pausing_a_flow_defined_in_code_lasts_so_it_gets_no_warning(editor_clien
     html = upload(editor_client, rows).text
     assert 'data-flow="coded" data-status="changed"' in html
     assert "ff-import-warning" not in html
+
+
+def test_a_large_import_is_summed_up_in_its_history(editor_client):
+    rows = [task_row("big", f"t{n:02}") for n in range(25)]
+    confirm(editor_client, rows)
+    ((_user, _flag, message),) = history("big")
+    assert message == (
+        "Imported in the admin: tasks added: " + ", ".join(f"t{n:02}" for n in range(20)) + " and 5 more."
+    )
