@@ -7,8 +7,9 @@ preview -> one transaction), so these are small views of our own around
 
 Import (needs add and change permission on flows): upload -> preview per
 flow (tasks added, changed with their fields, removed; dependency and
-schedule changes; or the errors by row and column) -> confirm (POST) writes
-it. The uploaded file waits for the confirmation under the var directory,
+schedule changes, a warning for each flow defined in code; or the errors by
+row and column) -> confirm (POST) writes it, with an admin log entry per flow
+written. The uploaded file waits for the confirmation under the var directory,
 named by a random token bound to the user; the confirmation checks it again
 against the database as it is then. Export (needs view permission): a
 format, then the file; the list's "Export selected flows" action leads there.
