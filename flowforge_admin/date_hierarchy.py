@@ -10,7 +10,9 @@ between them (a period without runs may be listed; choosing it shows none).
 
 import datetime
 
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags import admin_list
+from django.contrib.admin.views.main import ChangeList
 from django.utils import timezone
 
 
@@ -66,3 +68,20 @@ class QuickDatesChangeList:
 def quick_date_hierarchy(cl):
     """Django's date_hierarchy context for ``cl``, without scanning the list."""
     return admin_list.date_hierarchy(QuickDatesChangeList(cl))
+
+
+class DrillDownChangeList(ChangeList):
+    """Django's ChangeList, refusing a drill-down year, month or day too large for a date.
+
+    Django turns a date that does not exist (``created_at__month=13``) into
+    IncorrectLookupParameters, which the admin answers by showing the
+    unfiltered list with "?e=1"; a number too large for C
+    (``created_at__year=99999999999999999999``) raises OverflowError instead,
+    a 500. Both are the same mistake and get the same answer.
+    """
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as error:
+            raise IncorrectLookupParameters(error) from error

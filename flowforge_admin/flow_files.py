@@ -227,6 +227,7 @@ class FlowChange:
     schedules_added: list = field(default_factory=list)
     schedules_changed: list = field(default_factory=list)
     schedules_removed: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # applied anyway; the preview says them
 
 
 @dataclass
@@ -250,6 +251,7 @@ class ImportPlan:
             for label, items in _change_items(change):
                 if items:
                     lines.append(f"  {label}: {', '.join(items)}")
+            lines += [f"  warning: {warning}" for warning in change.warnings]
         counts = dict.fromkeys(("created", "changed", "unchanged"), 0)
         for change in self.flows:
             counts[change.status] += 1
@@ -258,6 +260,21 @@ class ImportPlan:
             f"{counts['unchanged']} unchanged."
         )
         return lines
+
+
+# A History line names at most this many items of each kind (a file may add 20 000 tasks).
+MESSAGE_ITEMS = 20
+
+
+def change_message(change):
+    """Return what importing did to one flow, in one line (for its admin History)."""
+    parts = []
+    for label, items in _change_items(change):
+        if items:
+            shown = ", ".join(items[:MESSAGE_ITEMS])
+            more = f" and {len(items) - MESSAGE_ITEMS} more" if len(items) > MESSAGE_ITEMS else ""
+            parts.append(f"{label}: {shown}{more}")
+    return "; ".join(parts)
 
 
 def _change_items(change):
@@ -848,7 +865,24 @@ def compare(spec, given, stored, stored_spec, stored_schedules):
         _compare_schedules(change, schedules, stored_schedules)
     changed = any(items for _, items in _change_items(change))
     change.status = "changed" if changed else "unchanged"
+    if stored.origin == Flow.Origin.CODE and _changes_code_definition(change):
+        change.warnings.append(CODE_FLOW_WARNING % {"flow": spec.name})
     return change
+
+
+# Said for each flow registered from code whose definition an import changes: the
+# import is applied (a hot fix may be wanted), but it does not last.
+CODE_FLOW_WARNING = (
+    "flow %(flow)s is defined in code (register_task_pipeline): the next manage.py sync_flows "
+    "puts the code's definition back, undoing this import; change the code to keep it"
+)
+
+
+def _changes_code_definition(change):
+    """Whether ``change`` touches what registration from code rewrites (not paused, not schedules)."""
+    code_fields = [name for name in change.flow_fields if name != "paused"]
+    parts = (code_fields, change.tasks_added, change.tasks_removed, change.tasks_changed)
+    return any(parts) or bool(change.deps_added or change.deps_removed)
 
 
 def _compare_flow_fields(change, spec, stored_spec, stored_paused):

@@ -146,6 +146,7 @@ class TaskForm(MPTTAdminForm):
             widget = getattr(field.widget, "widget", field.widget)
             if hasattr(widget, "flow_id"):
                 widget.flow_id = self.flow.pk if self.flow is not None else None
+                widget.task_id = self.instance.pk
 
     def clean_params(self):
         params = self.cleaned_data["params"]

@@ -13,6 +13,7 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .engine.launch import check_run_params, paused_message
@@ -139,6 +140,11 @@ def _default_help(value):
     return _("Default: %(value)s.") % {"value": text}
 
 
+def _humanised(name):
+    """A parameter key as a label: "batch_size" -> "Batch size" (for schemas without titles)."""
+    return capfirst(name.replace("_", " ").strip()) or name
+
+
 class LaunchForm(forms.Form):
     """Parameters of a new run of ``flow``; ``params()`` gives them once the form is valid.
 
@@ -193,11 +199,14 @@ class LaunchForm(forms.Form):
             )
 
     def _add_param_field(self, name, field, default, has_default=True, label=None, description=None):
-        field.label = label or name
+        field.label = label or _humanised(name)
         field.initial = _initial(field, default) if has_default else None
         help_parts = [str(description)] if description else []
         if has_default and not isinstance(field, forms.BooleanField):
             help_parts.append(_default_help(default))
+        if field.label != name:
+            # The key is what "Other parameters", run_flow --param and the API take.
+            help_parts.append(_("Key: %(key)s.") % {"key": name})
         field.help_text = " ".join(part for part in help_parts if part)
         self.fields[name] = field
         self.param_names.append(name)

@@ -11,7 +11,10 @@ transaction or nothing. The admin pages and the ``export_flows`` /
 ``import_flows`` commands go through it.
 """
 
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from import_export import resources
 from import_export.results import Error, Result, RowResult
 
@@ -39,9 +42,17 @@ class FlowDefinitionResource(resources.Resource):
         """Read and check a file and compare it with the database: an :class:`ImportPlan`, nothing written."""
         return flow_files.plan_import(content, format_name)
 
-    def apply(self, plan):
-        """Write a valid plan in one transaction."""
-        return flow_files.apply_plan(plan)
+    def apply(self, plan, user=None, how="Imported"):
+        """Write a valid plan in one transaction; return the changes written.
+
+        With a ``user``, each flow written gets an entry in Django's admin log
+        (its History page), in the same transaction: "``how``: tasks added: ...".
+        """
+        with transaction.atomic():
+            changes = flow_files.apply_plan(plan)
+            if user is not None:
+                log_import(user, changes, how)
+        return changes
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs):
         """Import a whole Dataset; return a ``Result`` whose ``plan`` attribute is the preview.
@@ -77,3 +88,22 @@ class FlowDefinitionResource(resources.Resource):
         if raise_errors and not result.plan.is_valid:
             raise ValidationError([str(issue) for issue in result.plan.issues])
         return result
+
+
+def log_import(user, changes, how="Imported"):
+    """Record in the admin log that ``user`` created or changed each flow of ``changes`` (one query)."""
+    flows = Flow.objects.in_bulk([change.name for change in changes], field_name="name")
+    content_type = ContentType.objects.get_for_model(Flow)
+    LogEntry.objects.bulk_create(
+        [
+            LogEntry(
+                user_id=user.pk,
+                content_type=content_type,
+                object_id=str(flows[change.name].pk),
+                object_repr=str(flows[change.name])[:200],
+                action_flag=ADDITION if change.status == "created" else CHANGE,
+                change_message=f"{how}: {flow_files.change_message(change)}.",
+            )
+            for change in changes
+        ]
+    )

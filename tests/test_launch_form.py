@@ -171,9 +171,24 @@ def test_title_is_the_label_and_description_the_help_text():
     form = LaunchForm(flow(schema=SCHEMA))
 
     assert form.fields["region"].label == "Region"
-    assert form.fields["region"].help_text == "Where the data is loaded."
-    assert form.fields["owner"].label == "owner"
-    assert form.fields["batch_size"].help_text == "Default: 50."
+    assert form.fields["region"].help_text == "Where the data is loaded. Key: region."
+    assert form.fields["batch_size"].help_text == "Default: 50. Key: batch_size."
+
+
+def test_a_key_without_a_title_gets_a_humanised_label_and_keeps_the_key_in_the_help():
+    schema = {
+        "type": "object",
+        "properties": {"batch_size": {"type": "integer"}, "owner": {"type": "string"}},
+    }
+    form = LaunchForm(flow({"max_rows": 10, "x": 1}, schema))
+
+    labels = {name: str(field.label) for name, field in form.fields.items()}
+    assert labels["batch_size"] == "Batch size"
+    assert labels["owner"] == "Owner"
+    assert labels["max_rows"] == "Max rows"
+    assert form.fields["batch_size"].help_text == "Key: batch_size."
+    assert form.fields["max_rows"].help_text == "Default: 10. Key: max_rows."
+    assert form.fields["x"].help_text == "Default: 1. Key: x."
 
 
 def test_required_means_in_the_schemas_required_list_and_without_a_default():

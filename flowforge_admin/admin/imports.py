@@ -7,8 +7,9 @@ preview -> one transaction), so these are small views of our own around
 
 Import (needs add and change permission on flows): upload -> preview per
 flow (tasks added, changed with their fields, removed; dependency and
-schedule changes; or the errors by row and column) -> confirm (POST) writes
-it. The uploaded file waits for the confirmation under the var directory,
+schedule changes, a warning for each flow defined in code; or the errors by
+row and column) -> confirm (POST) writes it, with an admin log entry per flow
+written. The uploaded file waits for the confirmation under the var directory,
 named by a random token bound to the user; the confirmation checks it again
 against the database as it is then. Export (needs view permission): a
 format, then the file; the list's "Export selected flows" action leads there.
@@ -31,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import flow_files
 from ..conf import get_setting
 from ..resources import FlowDefinitionResource
+from .query_params import ids_in_range
 
 PENDING_SECONDS = 24 * 3600
 TOKEN_RE = re.compile(r"^[0-9]+-[A-Za-z0-9_-]{20,64}$")
@@ -130,7 +132,8 @@ class FlowImportExportMixin:
         queryset = self.model.objects.all()
         ids = [part for part in request.GET.get("ids", "").split(",") if part.isdigit()]
         if ids:
-            queryset = queryset.filter(pk__in=ids)
+            # An id no flow can have selects nothing (never every flow, never a 500).
+            queryset = queryset.filter(pk__in=ids_in_range(self.model, "pk", ids))
         form = ExportForm(request.GET if "format" in request.GET else None)
         if form.is_bound and form.is_valid():
             format_name = form.cleaned_data["format"]
@@ -212,9 +215,12 @@ class FlowImportExportMixin:
         if not plan.is_valid:
             # The database changed since the preview: show what is wrong now.
             return self._render_import(request, {"form": ImportForm(), "plan": plan, "format": format_name})
-        FlowDefinitionResource().apply(plan)
+        FlowDefinitionResource().apply(plan, user=request.user, how=_("Imported in the admin"))
         pending.unlink(missing_ok=True)
         changed = plan.changes
+        for change in changed:
+            for warning in change.warnings:
+                messages.warning(request, _("Warning: %(warning)s.") % {"warning": warning})
         messages.success(
             request,
             _("Imported: %(created)d flow(s) created, %(changed)d changed, %(unchanged)d unchanged.")
@@ -241,4 +247,5 @@ def _flow_preview(change):
         "schedules_added": change.schedules_added,
         "schedules_changed": change.schedules_changed,
         "schedules_removed": change.schedules_removed,
+        "warnings": change.warnings,
     }

@@ -224,6 +224,22 @@ class TaskRunAdmin(admin.ModelAdmin):
         end = task_run.finished_at or timezone.now()
         return max((end - task_run.started_at).total_seconds(), 0.0)
 
+    def attempt_started_at(self, task_run, attempt):
+        """When ``attempt`` began, or None before it did.
+
+        A retry's log opens with the line the worker writes as it begins
+        (engine/worker.py); the first attempt began at the task run's start,
+        unless a re-run moved that start on, when its own first line is earlier.
+        """
+        if attempt < 1:
+            return None
+        first_line = (
+            task_run.logs.filter(attempt=attempt).order_by("id").values_list("logged_at", flat=True).first()
+        )
+        if attempt > 1:
+            return first_line
+        return min((t for t in (task_run.started_at, first_line) if t is not None), default=None)
+
     def get_log_context(self, request, task_run, log_filter, form, page):
         """Return the template context of the log page (besides the admin's own)."""
         run = task_run.run
@@ -246,6 +262,7 @@ class TaskRunAdmin(admin.ModelAdmin):
                 for number in range(1, task_run.attempt + 1)
             ],
             "duration_seconds": self.duration_seconds(task_run),
+            "attempt_started_at": self.attempt_started_at(task_run, log_filter.attempt),
             "form": form,
             "filtered": bool(log_filter.min_level or log_filter.search),
             "unfiltered_url": self.log_url(base, {"attempt": keep["attempt"]}),

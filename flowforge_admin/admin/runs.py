@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from .. import api
+from ..date_hierarchy import DrillDownChangeList
 from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
@@ -110,10 +111,14 @@ class FlowRunAdmin(admin.ModelAdmin):
             failed,
         )
 
+    def get_changelist(self, request, **kwargs):
+        return DrillDownChangeList
+
     def get_search_results(self, request, queryset, search_term):
-        """A number (or #number) finds that run by its key; other text searches flow names."""
-        term = search_term.strip().lstrip("#")
-        if term.isdigit():
+        """A run id (``42``, ``#42`` or ``=42``) finds that run by its key; other text searches flow names."""
+        term = search_term.strip().lstrip("=#")
+        if term.isascii() and term.isdigit():
+            # Django's exact lookup answers "no row" for an id beyond the column's range.
             return queryset.filter(pk=int(term)), False
         return super().get_search_results(request, queryset, search_term)
 

@@ -153,12 +153,20 @@ class FlowScheduleAdmin(admin.ModelAdmin):
         run = launch_now(schedule)
         if run is None:
             schedule.refresh_from_db(fields=["last_message"])
-            self.message_user(request, f"{schedule}: {schedule.last_message}", messages.ERROR)
+            # The admin capitalises a message's first letter: begin with words, not the flow's machine name.
+            self.message_user(
+                request,
+                _("Schedule %(schedule)s: %(message)s")
+                % {"schedule": schedule, "message": schedule.last_message},
+                messages.ERROR,
+            )
             return None
         log_launch(request, run, how=f"Launched now by schedule {schedule}")
         self.message_user(
             request,
-            format_html('{}: launched run <a href="{}">#{}</a>.', schedule, run.get_absolute_url(), run.pk),
+            format_html(
+                _('Schedule {}: launched run <a href="{}">#{}</a>.'), schedule, run.get_absolute_url(), run.pk
+            ),
             messages.SUCCESS,
         )
         return run

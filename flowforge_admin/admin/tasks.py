@@ -1,4 +1,5 @@
 import dataclasses
+from urllib.parse import urlencode
 
 from django import http
 from django.contrib import admin, messages
@@ -12,16 +13,23 @@ from mptt.admin import DraggableMPTTAdmin
 from .. import storage, validation
 from ..forms import TaskForm
 from ..models import Task
+from .query_params import ids_in_range
 
 
 class SameFlowAutocomplete(AutocompleteSelectMultiple):
-    """Django's autocomplete, asking only for tasks of one flow (set by TaskForm)."""
+    """Django's autocomplete, asking only for tasks of one flow that the edited task may depend on.
+
+    TaskForm sets ``flow_id`` and, on a change page, ``task_id``.
+    """
 
     flow_id = None
+    task_id = None
 
     def get_url(self):
         url = super().get_url()
-        return f"{url}?flow={self.flow_id}" if self.flow_id is not None else url
+        query = {"flow": self.flow_id, "task": self.task_id}
+        query = urlencode({key: value for key, value in query.items() if value is not None})
+        return f"{url}?{query}" if query else url
 
 
 @admin.register(Task)
@@ -64,11 +72,23 @@ class TaskAdmin(DraggableMPTTAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_search_results(self, request, queryset, search_term):
-        """Autocomplete asks with ?flow=<id>: answer with that flow's tasks only."""
+        """Autocomplete asks with ?flow=<id>: answer with that flow's tasks only.
+
+        With ?task=<id> too, leave out the tasks it cannot depend on (saving
+        would refuse them as a cycle): itself, the groups it is in and the
+        tasks nested in it.
+        """
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.GET.get("field_name") != "depends_on":
+            return queryset, may_have_duplicates
         flow_id = request.GET.get("flow")
-        if request.GET.get("field_name") == "depends_on" and flow_id:
-            queryset = queryset.filter(flow_id=flow_id) if flow_id.isdigit() else queryset.none()
+        if flow_id:
+            queryset = queryset.filter(flow_id__in=ids_in_range(Task, "flow", [flow_id]))
+        task = Task.objects.filter(pk__in=ids_in_range(Task, "pk", [request.GET.get("task", "")])).first()
+        if task is not None:
+            queryset = queryset.exclude(pk__in=task.get_ancestors(include_self=True).values("pk")).exclude(
+                pk__in=task.get_descendants().values("pk")
+            )
         return queryset, may_have_duplicates
 
     def get_readonly_fields(self, request, obj=None):
@@ -131,7 +151,7 @@ class TaskAdmin(DraggableMPTTAdmin):
         Override to add rules; the message is shown to the user as is.
         """
         if target.flow_id != task.flow_id:
-            return _("%(task)s cannot move into flow %(flow)s: a task stays in its flow.") % {
+            return _("Task %(task)s cannot move into flow %(flow)s: a task stays in its flow.") % {
                 "task": task.name,
                 "flow": target.flow.name,
             }

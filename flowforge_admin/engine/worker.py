@@ -44,6 +44,11 @@ def execute_task(task_run_id, attempt, run_id=None):
         return
     snapshot, run_id, name = claimed
     capture = LogCapture(task_run_id, attempt)
+    if attempt > 1:
+        # A retry's log opens with its start: the log page's "Started" for that
+        # attempt (the first one's is the task run's started_at). Written with
+        # the attempt's first lines, so it costs no query of its own.
+        capture.add(logging.INFO, "flowforge", f"Attempt {attempt} started.")
     # The heartbeat thread has its own connection: it could neither see nor
     # write into a transaction the caller holds open (run_flow inside an
     # atomic block, as in tests), so then the lines are written at the end.

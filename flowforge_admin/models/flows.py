@@ -167,3 +167,34 @@ class Task(MPTTModel):
     @property
     def is_group(self):
         return not self.is_leaf_node()
+
+
+class DependencyManager(models.Manager):
+    """Reads each dependency row with its two tasks (for their names)."""
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("from_task", "to_task")
+
+
+def _dependency_label(dependency):
+    return f"{dependency.to_task.name} → {dependency.from_task.name}"
+
+
+def _name_dependency_rows(through):
+    """Give the rows of ``Task.depends_on`` a name, and a label that reads "load → clean".
+
+    The delete confirmation of a task or flow lists these rows; Django's own
+    names for them read "From_task-to_task relationship: Task_depends_on
+    object (17)". The table stays Django's auto-created one: declaring it as
+    a model would take the field out of the admin form and the fixtures.
+    """
+    through._meta.verbose_name = _("dependency")
+    through._meta.verbose_name_plural = _("dependencies")
+    through.__str__ = _dependency_label
+    # Django lists the rows to delete through the base manager: read the
+    # tasks in the same query, not two queries per row for the label.
+    through.add_to_class("with_tasks", DependencyManager())
+    through._meta.base_manager_name = "with_tasks"
+
+
+_name_dependency_rows(Task.depends_on.through)

@@ -512,7 +512,7 @@ def test_move_into_another_flow_is_refused(editor_client, etl, other, target, po
     response = move(editor_client, task(etl, "report"), task(other, target), position)
 
     assert response.content.startswith(b"FAIL")
-    assert messages_of(response) == ["report cannot move into flow other: a task stays in its flow."]
+    assert messages_of(response) == ["Task report cannot move into flow other: a task stays in its flow."]
     assert definition(etl) == before
     assert definition(other) == before_other
 
@@ -642,12 +642,33 @@ def test_dependency_autocomplete_asks_for_the_same_flows_tasks(editor_client, et
     """The dependency box is Django's autocomplete; its search URL names the task's flow."""
     stage = task(etl, "stage")
     page = editor_client.get(change_url(stage)).text
-    assert f'data-ajax--url="{reverse("admin:autocomplete")}?flow={etl.pk}"' in page
+    assert f'data-ajax--url="{reverse("admin:autocomplete")}?flow={etl.pk}&amp;task={stage.pk}"' in page
 
     assert autocomplete(editor_client, flow=etl.pk) == sorted(str(t) for t in etl.tasks.all())
     assert autocomplete(editor_client, flow=etl.pk, term="ins") == []
     assert autocomplete(editor_client, flow=other.pk, term="ins") == [str(task(other, "inside"))]
     assert autocomplete(editor_client, flow="x") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "left_out"),
+    [("clean", {"clean", "stage"}), ("stage", {"stage", "clean", "enrich"}), ("report", {"report"})],
+)
+def test_dependency_autocomplete_leaves_out_the_task_its_groups_and_its_nested_tasks(
+    editor_client, etl, name, left_out
+):
+    """Saving refuses them (a cycle): the box does not offer them."""
+    edited = task(etl, name)
+    offered = autocomplete(editor_client, flow=etl.pk, task=edited.pk)
+    assert offered == sorted(str(t) for t in etl.tasks.all() if t.name not in left_out)
+    assert autocomplete(editor_client, flow=etl.pk, task="99999999999999999999") == autocomplete(
+        editor_client, flow=etl.pk
+    )
+
+
+def test_the_add_page_autocomplete_names_no_task(editor_client, etl):
+    page = editor_client.get(reverse("admin:flowforge_admin_task_add") + f"?flow={etl.pk}").text
+    assert f'data-ajax--url="{reverse("admin:autocomplete")}?flow={etl.pk}"' in page
 
 
 def test_dependency_autocomplete_is_for_people_who_may_see_tasks(client, etl):

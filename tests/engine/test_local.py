@@ -126,8 +126,9 @@ def test_retry_then_success(db, marker_dir):
     assert (flaky.status, flaky.attempt, flaky.max_attempts) == (TaskState.SUCCEEDED, 3, 3)
     assert flaky.output == {"attempt": 3}
     assert side_effects(marker_dir) == ["flaky attempt 1", "flaky attempt 2", "flaky attempt 3"]
-    # Every attempt's log stays readable.
-    assert sorted(set(TaskLog.objects.filter(task_run=flaky).values_list("attempt", flat=True))) == [1, 2]
+    # Every attempt's log stays readable; each retry's opens with its start.
+    assert sorted(set(TaskLog.objects.filter(task_run=flaky).values_list("attempt", flat=True))) == [1, 2, 3]
+    assert flaky.logs.filter(attempt=3).order_by("id").first().message == "Attempt 3 started."
 
 
 def test_retries_run_out(db, marker_dir):

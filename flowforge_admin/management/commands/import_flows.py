@@ -1,9 +1,12 @@
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from flowforge_admin import flow_files
 from flowforge_admin.resources import FlowDefinitionResource
+
+EXIT_BAD_INPUT = 2
 
 
 class Command(BaseCommand):
@@ -19,8 +22,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="check and show the changes; write nothing"
         )
+        parser.add_argument(
+            "--user",
+            metavar="USERNAME",
+            help="record the import in the admin log (each flow's History) as done by this user; "
+            "without it a command has no user to record, as for sync_flows",
+        )
 
-    def handle(self, *args, file, format, dry_run, **options):
+    def handle(self, *args, file, format, dry_run, user=None, **options):
+        user = self.acting_user(user)
         format = format or flow_files.format_from_filename(file)
         if format is None:
             raise CommandError(f"cannot tell the format of {file!r} from its extension: give --format")
@@ -41,7 +51,17 @@ class Command(BaseCommand):
                 self.stderr.write(f"{file}: {issue}")
             raise CommandError(f"{len(plan.issues)} error(s); nothing was imported")
         if not dry_run:
-            resource.apply(plan)
+            resource.apply(plan, user=user, how=f"Imported by manage.py import_flows from {path.name}")
         for line in plan.summary():
             self.stdout.write(line)
         self.stdout.write("dry run: nothing was written." if dry_run else "imported.")
+
+    def acting_user(self, username):
+        """Return the user named by --user (None without it); an unknown one is bad input (exit 2)."""
+        if username is None:
+            return None
+        User = get_user_model()
+        try:
+            return User.objects.get_by_natural_key(username)
+        except User.DoesNotExist:
+            raise CommandError(f"--user {username!r}: no such user", returncode=EXIT_BAD_INPUT) from None

@@ -5,9 +5,11 @@
 (function () {
   const POLL_MS = 1500;
 
+  // A form's data-confirm, or its pressed button's (Mark: succeeded or failed).
   function confirmSubmits(root) {
     root.addEventListener("submit", function (event) {
-      const message = event.target.dataset.confirm;
+      const button = event.submitter;
+      const message = (button && button.dataset.confirm) || event.target.dataset.confirm;
       if (message && !window.confirm(message)) {
         event.preventDefault();
       }
