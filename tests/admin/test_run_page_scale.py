@@ -1,20 +1,33 @@
 """The run page of a large run: pages of tasks, a status filter, and a live view that sends what changed."""
 
+import itertools
 import re
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flowforge_admin.admin.run_live import DELTA_ROWS
 from flowforge_admin.admin.task_pages import TASKS_PER_PAGE
-from flowforge_admin.api import cancel_run, launch_flow, register_task_pipeline, rerun_failed, run_flow
+from flowforge_admin.api import (
+    cancel_run,
+    launch_flow,
+    mark_task,
+    register_task_pipeline,
+    rerun_failed,
+    retry_task,
+    run_flow,
+)
 from flowforge_admin.engine.worker import claim, record_success
+from flowforge_admin.exceptions import InvalidTransition
 
 from .. import engine_tasks as t
 
 pytestmark = pytest.mark.django_db
+RUNS = itertools.count()
 
 
 def chain(name, count):
@@ -277,3 +290,59 @@ def test_the_page_gives_the_marker_and_page_key_the_live_view_goes_on_from(admin
     claim(run.task_runs.get(task_name="t4").pk, 1, run.pk)
     data = admin_client.get(live_url(run), {"since": since, "page": key}).json()
     assert (data["full"], data["tasks"]) == (False, {"t4": "running"})
+
+
+# Whatever happens between polls, the page ends up showing what is stored ------------
+
+OPERATIONS = st.sampled_from(["claim", "succeed", "fail", "mark", "retry", "cancel", "rerun", "poll"])
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    steps=st.lists(st.tuples(OPERATIONS, st.integers(0, 119)), max_size=25), page=st.sampled_from(["1", "2"])
+)
+def test_the_rows_the_live_view_sends_keep_the_page_as_stored(admin_client, steps, page):
+    """A page that applies every answer as run.js does holds, after its last poll, every row as stored."""
+    run = launch_flow(fan(f"wide_{next(RUNS)}", 120))
+    poller = Poller(admin_client, run, tasks=page)
+    statuses = {}
+
+    def poll_all():
+        while True:
+            data = poller.poll()
+            if data["full"]:
+                statuses.clear()
+            statuses.update(data["tasks"])
+            if not data["more"]:
+                return
+
+    poll_all()
+    for operation, index in steps:
+        name = f"t{index}"
+        task_run = run.task_runs.get(task_name=name)
+        try:
+            if operation == "claim":
+                claim(task_run.pk, task_run.attempt, run.pk)
+            elif operation == "succeed":
+                record_success(run.pk, name, task_run.attempt, output={"i": index})
+            elif operation == "fail":
+                mark_task(task_run, "failed", "by the test")
+            elif operation == "mark":
+                mark_task(task_run, "succeeded", "by the test")
+            elif operation == "retry":
+                retry_task(task_run)
+            elif operation == "cancel":
+                cancel_run(run)
+            elif operation == "rerun":
+                rerun_failed(run)
+            else:
+                poll_all()
+        except InvalidTransition:
+            pass
+    poll_all()
+    names = [f"t{i}" for i in (range(100) if page == "1" else range(100, 120))]
+    assert statuses == dict(run.task_runs.filter(task_name__in=names).values_list("task_name", "status"))
