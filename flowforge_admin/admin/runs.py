@@ -26,10 +26,11 @@ from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
 from ..templatetags.flowforge import duration, status_badge
-from . import run_page
+from . import run_live, run_page
 from .audit import log_action, log_launch
 from .graph import graph_urls
 from .paginator import EstimatedCountPaginator
+from .task_pages import select_tasks
 
 CONTROL_PERMISSION = "flowforge_admin.cancel_run"
 LAUNCH_PERMISSION = "flowforge_admin.launch_flow"
@@ -123,8 +124,9 @@ class FlowRunAdmin(admin.ModelAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     def get_object(self, request, object_id, from_field=None):
-        # The run page needs the snapshot and who triggered it.
-        queryset = FlowRun.objects.select_related("flow", "definition", "triggered_by_user", "schedule")
+        # The run page needs who triggered it; the snapshot comes from a
+        # per-process cache (run_page.task_order), not from every page load.
+        queryset = FlowRun.objects.select_related("flow", "triggered_by_user", "schedule")
         try:
             return queryset.get(pk=int(object_id))
         except (FlowRun.DoesNotExist, ValueError, TypeError):
@@ -166,13 +168,23 @@ class FlowRunAdmin(admin.ModelAdmin):
         ]
         return custom + graph_urls(self, "<int:object_id>") + super().get_urls()
 
-    def page_context(self, request, flow_run):
-        """The parts of the run page that change while it runs (also sent by the live view)."""
-        rows = run_page.task_rows(flow_run)
+    def page_context(self, request, flow_run, task_page=None):
+        """The parts of the run page that change while it runs (also sent by the live view).
+
+        The task table and the chart show one page of task runs (task_pages).
+        """
+        if task_page is None:
+            task_page = select_tasks(flow_run, request.GET)
+        rows = run_page.task_rows(flow_run, task_page.names)
+        return {**self.run_context(request, flow_run, task_page, rows), "rows": rows}
+
+    def run_context(self, request, flow_run, task_page, lines):
+        """What every part of the run page needs; the chart is drawn from ``lines``, the page's rows."""
         return {
             "run": flow_run,
-            "rows": rows,
-            "chart": run_page.chart(flow_run, rows),
+            "task_page": task_page,
+            "since": str(run_live.Marker(flow_run.revision)),
+            "chart": run_page.chart(flow_run, lines),
             "run_seconds": run_page.seconds_between(
                 flow_run.started_at, flow_run.finished_at if flow_run.is_finished else None
             ),
@@ -206,20 +218,64 @@ class FlowRunAdmin(admin.ModelAdmin):
             raise Http404("no such task in this run") from None
 
     def live_view(self, request, run_id):
-        """The run's changing parts as JSON: the page fetches it every 1.5 s until the run ends."""
+        """The run's changing parts as JSON: the page fetches it every 1.5 s until the run ends.
+
+        With the marker of its last answer (``since``) and the key of the
+        page it shows (``page``), only the rows changed since (run_live);
+        otherwise the whole page.
+        """
         flow_run = self.get_run(request, run_id)
-        context = self.page_context(request, flow_run)
-        fragments = {
-            name: render_to_string(f"admin/flowforge_admin/flowrun/_{name}.html", context, request=request)
-            for name in ("summary", "tasks", "chart")
-        }
+        task_page = select_tasks(flow_run, request.GET)
+        marker = run_live.parse_marker(request.GET.get("since"))
+        if marker is None or marker.revision > flow_run.revision or request.GET.get("page") != task_page.key:
+            return self.live_page(request, flow_run, task_page)
+        return self.live_changes(request, flow_run, task_page, marker)
+
+    def live_page(self, request, flow_run, task_page):
+        """The whole page: summary, task table and chart."""
+        context = self.page_context(request, flow_run, task_page)
+        fragments = {name: self.render_part(request, name, context) for name in ("summary", "tasks", "chart")}
+        return self.live_answer(
+            flow_run, task_page, context["rows"], context["rows"], fragments, context["since"]
+        )
+
+    def live_changes(self, request, flow_run, task_page, marker):
+        """The summary, the chart, and the rows of the page changed after ``marker`` (at most DELTA_ROWS)."""
+        lines = run_live.page_lines(flow_run, task_page.names)
+        changed, since, more = run_live.changed_since(flow_run, lines, marker)
+        context = self.run_context(request, flow_run, task_page, lines)
+        fragments = {name: self.render_part(request, name, context) for name in ("summary", "chart")}
+        rows = []
+        if changed:
+            # Whole rows (outputs, errors) of the changed task runs only, in page order.
+            names = {task_run.task_name for task_run in changed}
+            rows = run_page.task_rows(
+                flow_run,
+                [name for name in task_page.names if name in names],
+                task_runs=flow_run.task_runs.filter(pk__in=[task_run.pk for task_run in changed]),
+            )
+            fragments["rows"] = self.render_part(request, "tasks", {**context, "rows": rows})
+        return self.live_answer(
+            flow_run, task_page, rows, lines, fragments, str(since), full=False, more=more
+        )
+
+    def render_part(self, request, name, context):
+        return render_to_string(f"admin/flowforge_admin/flowrun/_{name}.html", context, request=request)
+
+    def live_answer(self, flow_run, task_page, rows, lines, fragments, since, full=True, more=False):
+        """The live view's JSON: ``rows`` sent, durations of the running ones among ``lines``."""
         return JsonResponse(
             {
                 "id": flow_run.pk,
                 "status": flow_run.status,
                 "finished": flow_run.is_finished,
                 "counts": flow_run.task_counts(),
-                "tasks": run_page.task_statuses(context["rows"]),
+                "full": full,  # html.tasks is the whole table; else html.rows holds the changed rows
+                "since": since,  # the marker to send back
+                "more": more,  # more changed rows wait: ask again now
+                "page": task_page.key,  # send back too: a page whose rows changed comes whole
+                "tasks": run_page.task_statuses(rows),
+                "durations": run_page.running_durations(lines),
                 "html": fragments,
             }
         )

@@ -282,5 +282,5 @@ def _renew_retries(change, names):
         by_retries.setdefault(change.snapshot.tasks[name]["retries"], []).append(name)
     for retries, group in by_retries.items():
         TaskRun.objects.filter(run=change.run, task_name__in=group).update(
-            max_attempts=F("attempt") - F("lost_attempts") + retries + 1
+            max_attempts=F("attempt") - F("lost_attempts") + retries + 1, revision=change.run.revision
         )

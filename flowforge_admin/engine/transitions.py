@@ -3,9 +3,15 @@
 A change is a conditional update (``UPDATE ... WHERE status = <expected>``)
 whose row count is checked, and the run's counters move in the same
 transaction. All changes of one run are serialised by locking its FlowRun
-row first (``SELECT ... FOR UPDATE``; on SQLite, the ``IMMEDIATE`` write
-lock does the same), so that two tasks finishing at the same moment cannot
-both miss, or both start, their common downstream task.
+row first (an ``UPDATE`` of it; on SQLite, the ``IMMEDIATE`` write lock does
+the same), so that two tasks finishing at the same moment cannot both miss,
+or both start, their common downstream task.
+
+That statement also counts the run's ``revision`` up, and every task run the
+change writes takes the new revision: the run page asks for the task runs
+changed after the revision it has shown. Handed out under the lock,
+revisions are committed in the order they are counted, so a task run with a
+revision at or below one already seen is never committed later.
 """
 
 import contextlib
@@ -87,7 +93,7 @@ class RunChange:
         if expect_attempt is not None:
             where["attempt"] = expect_attempt
         add = {"attempt": 1} if next_attempt else None
-        if not sql.update(TaskRun, where, {"status": to, **fields}, add=add):
+        if not sql.update(TaskRun, where, {"status": to, "revision": self.run.revision, **fields}, add=add):
             return False
         self._counted(current, to, 1)
         row = self._rows.setdefault(name, {})
@@ -108,7 +114,9 @@ class RunChange:
             if current == to:
                 continue
             moved = sql.update(
-                TaskRun, {"run": self.run.pk, "task_name": group, "status": current}, {"status": to, **fields}
+                TaskRun,
+                {"run": self.run.pk, "task_name": group, "status": current},
+                {"status": to, "revision": self.run.revision, **fields},
             )
             self._counted(current, to, moved)
             for name in group:
@@ -139,7 +147,12 @@ class RunChange:
             moved = sql.update(
                 TaskRun,
                 {"run": self.run.pk, "task_name": chunk, "status": TaskState.PENDING},
-                {"status": TaskState.QUEUED, "queued_at": self.now, "next_attempt_at": None},
+                {
+                    "status": TaskState.QUEUED,
+                    "queued_at": self.now,
+                    "next_attempt_at": None,
+                    "revision": self.run.revision,
+                },
                 add={"attempt": 1},
             )
             if moved != len(chunk):
@@ -219,13 +232,15 @@ def changing(run_id, expected_move=None, *, worker=False):
                 FlowRun,
                 # None in ``old``: the move cannot happen (and the counter must not go below 0).
                 {"pk": run_id, count_field(old): sql.AtLeast(1)},
-                add={count_field(old): -1, count_field(new): 1},
+                add={count_field(old): -1, count_field(new): 1, "revision": 1},
                 returning=RUN_FIELDS,
             )
         if not rows:
             expected_move = None
             # The snapshot and parameters are not needed here (and may be large).
-            rows = sql.select(FlowRun, RUN_FIELDS, {"pk": run_id}, for_update=True)
+            # An update locks the row as SELECT ... FOR UPDATE would, and
+            # takes the change's revision in the same statement.
+            rows = sql.update(FlowRun, {"pk": run_id}, add={"revision": 1}, returning=RUN_FIELDS)
         if not rows:
             raise FlowRun.DoesNotExist(f"run {run_id} does not exist")
         change = RunChange(FlowRun.from_db("default", RUN_FIELDS, rows[0]))

@@ -94,13 +94,18 @@ def claim(task_run_id, attempt, run_id=None):
             FlowRun,
             # None queued: nothing to claim (and the counter must not go below 0).
             {"pk": run_id, "queued_count": sql.AtLeast(1)},
-            add={"queued_count": -1, "running_count": 1},
-            returning=("status", "created_at"),
+            add={"queued_count": -1, "running_count": 1, "revision": 1},
+            returning=("status", "created_at", "revision"),
         )
         claimed = counted and sql.update(
             TaskRun,
             {"pk": task_run_id, "run": run_id, "status": TaskState.QUEUED, "attempt": attempt},
-            {"status": TaskState.RUNNING, "heartbeat_at": now, "finished_at": None},
+            {
+                "status": TaskState.RUNNING,
+                "heartbeat_at": now,
+                "finished_at": None,
+                "revision": counted[0][2],
+            },
             # The first attempt's start: a retry, or a group's own function after
             # its children, keeps it, so the run page's bars span the whole task.
             keep={"started_at": now},
@@ -109,7 +114,7 @@ def claim(task_run_id, attempt, run_id=None):
         if not claimed:
             transaction.set_rollback(True)  # nothing to claim: the counters stay as they were
             return None
-        [(run_status, created_at)], [(name,)] = counted, claimed
+        [(run_status, created_at, _revision)], [(name,)] = counted, claimed
         if run_status == RunState.QUEUED:  # its first task starts
             sql.update(
                 FlowRun,

@@ -62,6 +62,10 @@ class FlowRun(models.Model):
     failed_count = models.PositiveIntegerField(default=0)
     upstream_failed_count = models.PositiveIntegerField(default=0)
     cancelled_count = models.PositiveIntegerField(default=0)
+    # Counts up once for every change of its task runs (transitions.changing
+    # and worker.claim, under the run's lock): the run page asks for the task
+    # runs changed after the revision it has shown.
+    revision = models.PositiveBigIntegerField(_("revision"), default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -146,6 +150,8 @@ class TaskRun(models.Model):
     output = models.JSONField(_("output"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     traceback = models.TextField(_("traceback"), blank=True)
+    # The run's revision when this task run last changed (see FlowRun.revision).
+    revision = models.PositiveBigIntegerField(_("revision"), default=0, db_default=0)
 
     class Meta:
         ordering = ["run", "id"]

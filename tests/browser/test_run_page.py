@@ -10,6 +10,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
+from flowforge_admin.engine.worker import claim, record_success
 from flowforge_admin.models import Flow, FlowRun
 
 from .. import engine_tasks as t
@@ -135,3 +136,44 @@ def test_stakeholder_sees_the_run_but_no_buttons(browser, live_server):
     assert status_of(browser, "bad") == "failed"
     assert browser.find_elements(By.CSS_SELECTOR, ".ff-run-page form") == []
     assert browser.find_elements(By.CSS_SELECTOR, ".ff-run-page button") == []
+
+
+def test_a_large_run_pages_its_tasks_and_updates_a_changed_row_live(browser, live_server, screenshot):
+    """150 tasks: page 1 shows 100, a task changed by a worker updates in place, page 2 and a filter work."""
+    flow = register_task_pipeline("wide", {f"t{i}": {"function": t.echo} for i in range(150)})
+    run = launch_flow(flow)  # every task queued; nothing runs them but this test
+    log_in(browser, live_server, "Operator")
+    browser.get(f"{live_server.url}/admin/flowforge_admin/flowrun/{run.pk}/change/")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#ff-run-tasks tbody > tr")
+    assert [row.get_attribute("id") for row in rows] == [f"task-t{i}" for i in range(100)]
+    browser.execute_script("window.ffNotReloaded = true;")
+    wait = WebDriverWait(browser, 30, poll_frequency=0.1)
+
+    claim(run.task_runs.get(task_name="t5").pk, 1, run.pk)
+    wait.until(lambda b: status_of(b, "t5") == "running")
+    record_success(run.pk, "t5", 1, output={"answer": 42})
+    wait.until(lambda b: status_of(b, "t5") == "succeeded")
+    output = browser.find_element(By.CSS_SELECTOR, "#task-t5 .ff-output")
+    assert "answer" in output.get_attribute("textContent")
+    assert status_of(browser, "t6") == "queued"
+    assert browser.execute_script("return window.ffNotReloaded === true;")
+    screenshot("run_page_large")
+
+    browser.find_element(By.CSS_SELECTOR, ".ff-task-pages a[href='?tasks=2']").click()
+    wait.until(lambda b: b.current_url.endswith("?tasks=2"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#ff-run-tasks tbody > tr")
+    assert [row.get_attribute("id") for row in rows] == [f"task-t{i}" for i in range(100, 150)]
+    browser.execute_script("window.ffNotReloaded = true;")
+    claim(run.task_runs.get(task_name="t120").pk, 1, run.pk)
+    wait.until(lambda b: status_of(b, "t120") == "running")
+    assert browser.execute_script("return window.ffNotReloaded === true;")
+
+    # A counter in the summary filters the table by its status.
+    browser.find_element(By.CSS_SELECTOR, "a.ff-count-filter[href='?task_status=succeeded']").click()
+    wait.until(lambda b: b.current_url.endswith("?task_status=succeeded"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#ff-run-tasks tbody > tr")
+    assert [row.get_attribute("id") for row in rows] == ["task-t5"]
+    # A task entering the filter joins the table live.
+    claim(run.task_runs.get(task_name="t7").pk, 1, run.pk)
+    record_success(run.pk, "t7", 1, output=None)
+    wait.until(lambda b: status_of(b, "t7") == "succeeded")

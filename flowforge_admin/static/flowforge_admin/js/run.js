@@ -1,6 +1,9 @@
 /* The run page follows its run: it fetches the live view every 1.5 s while
-   the run is not finished and swaps in the parts that changed. A task row
-   the user is working in (a Mark form open, a field focused) is left alone. */
+   the run is not finished and swaps in the parts that changed. It sends back
+   the marker of the last answer, and gets only the task rows changed since
+   (or the whole table when there is no marker or the page's rows changed).
+   A task row the user is working in (a Mark form open, a field focused) is
+   left alone until the user leaves it. */
 "use strict";
 (function () {
   const POLL_MS = 1500;
@@ -24,28 +27,68 @@
     return Array.from(row.querySelectorAll("details[open]")).map(function (d) { return d.className; });
   }
 
-  function swapRows(container, html, lastHtml) {
+  function parse(html) {
     const fresh = document.createElement("template");
     fresh.innerHTML = html;
-    const freshRows = fresh.content.querySelectorAll("tbody > tr[id]");
-    const table = container.querySelector("tbody");
-    if (!table || table.children.length !== freshRows.length) {
-      container.innerHTML = html;  // the shape changed: redraw it all
+    return fresh.content;
+  }
+
+  function rowIds(root) {
+    return Array.from(root.querySelectorAll("tbody > tr[id]")).map(function (row) { return row.id; }).join(" ");
+  }
+
+  function replaceRow(current, row, lastHtml) {
+    const open = openDetails(current);
+    open.forEach(function (name) {
+      const details = row.querySelector("details." + name.split(" ").join("."));
+      if (details) { details.open = true; }
+    });
+    current.replaceWith(row);
+    lastHtml.set(row.id, row.outerHTML);
+  }
+
+  // The whole table of the page.
+  function swapRows(container, html, lastHtml, waiting) {
+    const fresh = parse(html);
+    const nav = container.querySelector(".ff-task-nav");
+    const freshNav = fresh.querySelector(".ff-task-nav");
+    waiting.clear();
+    if (rowIds(fresh) !== rowIds(container) || !nav !== !freshNav) {
+      container.innerHTML = html;  // other rows: redraw it all
       return;
     }
-    freshRows.forEach(function (row) {
+    if (nav && nav.outerHTML !== freshNav.outerHTML) { nav.replaceWith(freshNav); }
+    fresh.querySelectorAll("tbody > tr[id]").forEach(function (row) {
       const current = document.getElementById(row.id);
-      const text = row.outerHTML;
-      if (!current || lastHtml.get(row.id) === text || isBusy(current)) {
+      if (!current || lastHtml.get(row.id) === row.outerHTML) {
         return;
       }
-      const open = openDetails(current);
-      open.forEach(function (name) {
-        const details = row.querySelector("details." + name.split(" ").join("."));
-        if (details) { details.open = true; }
-      });
-      current.replaceWith(row);
-      lastHtml.set(row.id, text);
+      if (isBusy(current)) {
+        waiting.set(row.id, row);
+        return;
+      }
+      replaceRow(current, row, lastHtml);
+    });
+  }
+
+  // The rows changed since the last answer; a row the user is busy in waits
+  // (in ``waiting``) for a later poll, as no later answer will send it again.
+  function patchRows(html, lastHtml, waiting) {
+    parse(html).querySelectorAll("tbody > tr[id]").forEach(function (row) { waiting.set(row.id, row); });
+    waiting.forEach(function (row, id) {
+      const current = document.getElementById(id);
+      if (current && isBusy(current)) { return; }
+      if (current) { replaceRow(current, row, lastHtml); }
+      waiting.delete(id);
+    });
+  }
+
+  // The durations of running tasks grow between their changes.
+  function setDurations(durations) {
+    Object.keys(durations).forEach(function (id) {
+      const row = document.getElementById(id);
+      const cell = row && row.querySelector(".ff-duration");
+      if (cell && cell.textContent !== durations[id]) { cell.textContent = durations[id]; }
     });
   }
 
@@ -56,24 +99,53 @@
     }
   }
 
+  // The live view's address: the page and filter shown, and the marker to go on from.
+  function liveUrl(base, since, pageKey) {
+    const shown = new URLSearchParams(window.location.search);
+    const query = new URLSearchParams();
+    ["tasks", "task_status"].forEach(function (name) {
+      if (shown.has(name)) { query.set(name, shown.get(name)); }
+    });
+    if (since) {
+      query.set("since", since);
+      query.set("page", pageKey);
+    }
+    return base + "?" + query.toString();
+  }
+
   function start(page) {
     const url = page.dataset.liveUrl;
     const summary = document.getElementById("ff-run-summary");
     const tasks = document.getElementById("ff-run-tasks");
     const chart = document.getElementById("ff-run-chart");
     const lastHtml = new Map();
+    const waiting = new Map();
+    let since = page.dataset.since || "";
+    let pageKey = page.dataset.pageKey || "";
 
     function poll() {
-      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      fetch(liveUrl(url, since, pageKey), { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (response) {
           if (!response.ok) { throw new Error("HTTP " + response.status); }
           return response.json();
         })
         .then(function (data) {
           swapWhole(summary, data.html.summary, lastHtml);
-          swapRows(tasks, data.html.tasks, lastHtml);
+          if (data.full) {
+            swapRows(tasks, data.html.tasks, lastHtml, waiting);
+          } else {
+            patchRows(data.html.rows || "", lastHtml, waiting);
+          }
+          setDurations(data.durations);
           swapWhole(chart, data.html.chart, lastHtml);
+          since = data.since;
+          pageKey = data.page;
+          page.dataset.since = since;
           page.dataset.status = data.status;
+          if (data.more) {
+            window.setTimeout(poll, 0);  // more changed rows wait
+            return;
+          }
           if (data.finished) {
             page.dataset.finished = "true";
             return;
