@@ -32,17 +32,19 @@
   const MIN_FIT_ZOOM = 0.45;
   const READABLE_ZOOM = 0.8;
 
-  // Okabe-Ito colours (safe for the common colour-vision deficiencies), with
-  // an icon per status so that colour is never the only cue.
+  // An icon and a border per status, so that colour is never the only cue. The colours
+  // are the admin's one palette (admin.css: --ff-status-<state> and its -fg), read by
+  // statusColours() so that badges, grid, chart and drawing always agree.
   const STATUS_STYLE = {
-    pending: { fill: "#e3e3e3", text: "#1a1a1a", icon: "○", border: "dashed" },
-    queued: { fill: "#56b4e9", text: "#000000", icon: "◔", border: "solid" },
-    running: { fill: "#0072b2", text: "#ffffff", icon: "▶", border: "solid" },
-    retrying: { fill: "#e69f00", text: "#000000", icon: "↻", border: "solid" },
-    succeeded: { fill: "#009e73", text: "#000000", icon: "✓", border: "solid" },
-    failed: { fill: "#d55e00", text: "#000000", icon: "✗", border: "double" },
-    upstream_failed: { fill: "#cc79a7", text: "#000000", icon: "⊘", border: "dashed" },
-    cancelled: { fill: "#999999", text: "#000000", icon: "■", border: "dotted" },
+    pending: { icon: "○", border: "dashed" },
+    queued: { icon: "◔", border: "solid" },
+    running: { icon: "▶", border: "solid" },
+    retrying: { icon: "↻", border: "solid" },
+    waiting: { icon: "⧗", border: "dashed" },
+    succeeded: { icon: "✓", border: "solid" },
+    failed: { icon: "✗", border: "double" },
+    upstream_failed: { icon: "⊘", border: "dashed" },
+    cancelled: { icon: "■", border: "dotted" },
   };
 
   const root = document.getElementById("content-main");
@@ -402,31 +404,42 @@
     };
   }
 
+  /** A status's fill and text colours from the palette (they change with the theme). */
+  function statusColours(status) {
+    return { fill: cssVar(`--ff-status-${status}`, "#9ca3af"), text: cssVar(`--ff-status-${status}-fg`, "#111") };
+  }
+
   function statusRules() {
-    return Object.entries(STATUS_STYLE).map(([status, style]) => ({
-      selector: `node.s-${status}`,
-      style: {
-        "background-color": style.fill,
-        color: style.text,
-        "border-style": style.border,
-        "border-color": status === "failed" ? "#7a2e00" : cssVar("--body-fg", "#333"),
-        "border-width": status === "failed" ? 4 : 1.5,
-      },
-    }));
+    return Object.entries(STATUS_STYLE).map(([status, style]) => {
+      const colours = statusColours(status);
+      return {
+        selector: `node.s-${status}`,
+        style: {
+          "background-color": colours.fill,
+          color: colours.text,
+          "border-style": style.border,
+          "border-color": cssVar("--body-fg", "#333"),
+          "border-width": status === "failed" ? 4 : 1.5,
+        },
+      };
+    });
   }
 
   /** An expanded group in a run: a tint and a border of its status, so that its tasks stay readable. */
   function groupStatusRules() {
-    return Object.entries(STATUS_STYLE).map(([status, style]) => ({
-      selector: `node.group.s-${status}`,
-      style: {
-        "background-color": style.fill,
-        "background-opacity": 0.16,
-        "border-color": style.fill,
-        "border-width": 3,
-        color: cssVar("--body-fg", "#333"),
-      },
-    }));
+    return Object.keys(STATUS_STYLE).map((status) => {
+      const { fill } = statusColours(status);
+      return {
+        selector: `node.group.s-${status}`,
+        style: {
+          "background-color": fill,
+          "background-opacity": 0.16,
+          "border-color": fill,
+          "border-width": 3,
+          color: cssVar("--body-fg", "#333"),
+        },
+      };
+    });
   }
 
   function stylesheet() {
@@ -825,10 +838,13 @@
     const items = [];
     if (view === "run") {
       for (const entry of state.data.legend) {
-        const style = STATUS_STYLE[entry.status];
-        const swatch = el("span", { className: "ff-graph-swatch", text: style.icon, "aria-hidden": "true" });
-        swatch.style.background = style.fill;
-        swatch.style.color = style.text;
+        const style = STATUS_STYLE[entry.status] || STATUS_STYLE.pending;
+        // The palette's classes (admin.css): the legend follows a theme switch by itself.
+        const swatch = el("span", {
+          className: `ff-graph-swatch ff-status-${entry.status}`,
+          text: style.icon,
+          "aria-hidden": "true",
+        });
         swatch.style.borderStyle = style.border;
         items.push(el("li", {}, swatch, entry.label));
       }
