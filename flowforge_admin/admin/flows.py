@@ -156,6 +156,7 @@ class FlowAdmin(FlowImportExportMixin, admin.ModelAdmin):
             tasks = list(self.get_task_tree(obj))
             context["task_tree"] = tasks
             context["can_add_task"] = request.user.has_perm("flowforge_admin.add_task")
+            context["can_change_task"] = request.user.has_perm("flowforge_admin.change_task")
             context["schedules"] = flow_schedules(obj)
             context["can_add_schedule"] = request.user.has_perm("flowforge_admin.add_flowschedule")
             context["can_launch"] = self.has_launch_permission(request, obj)

@@ -49,6 +49,18 @@ class TaskAdmin(DraggableMPTTAdmin):
     class Media:
         css = {"all": ["flowforge_admin/css/admin.css"]}
 
+    def get_list_display(self, request):
+        """The list's columns; without the change permission, no drag handle (a move would be refused)."""
+        columns = list(super().get_list_display(request))
+        if not self.has_change_permission(request):
+            columns = ["tree_toggle" if column == "tree_actions" else column for column in columns]
+        return columns
+
+    @admin.display(description="")
+    def tree_toggle(self, task):
+        """django-mptt's tree_actions without the drag handle: expanding and collapsing still work."""
+        return format_html('<div class="tree-node" data-pk="{}" data-level="{}"></div>', task.pk, task.level)
+
     def get_queryset(self, request):
         return (
             super()
