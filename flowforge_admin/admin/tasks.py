@@ -12,6 +12,7 @@ from mptt.admin import DraggableMPTTAdmin
 from .. import storage, validation
 from ..forms import TaskForm
 from ..models import Task
+from ..templatetags.flowforge import breakable
 
 
 class SameFlowAutocomplete(AutocompleteSelectMultiple):
@@ -100,7 +101,7 @@ class TaskAdmin(DraggableMPTTAdmin):
 
     @admin.display(description=_("flow"), ordering="flow__name")
     def flow_name(self, task):
-        return task.flow.name
+        return breakable(task.flow.name)
 
     @admin.display(description=_("function"), ordering="function")
     def function_name(self, task):
