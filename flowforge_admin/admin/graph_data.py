@@ -7,6 +7,7 @@ groups and collapsed views itself.
 """
 
 from django.urls import reverse
+from django.utils import timezone
 
 from ..models import Task, TaskRun
 from ..states import TaskState
@@ -92,7 +93,19 @@ def flow_graph(flow, *, can_change=False):
     for row in rows:
         data = dict(row, parent=row["parent__name"], depends_on=depends_on.get(row["id"], []))
         tasks.append(task_entry(data, texts.get(row["name"]), edit_url(texts, row["name"], can_change)))
-    return {"view": "flow", "flow": flow_header(flow), "run": None, "tasks": tasks, "legend": legend()}
+    return {
+        "view": "flow",
+        "flow": flow_header(flow),
+        "run": None,
+        "tasks": tasks,
+        "legend": legend(),
+        "time_zone": time_zone(),
+    }
+
+
+def time_zone():
+    """The zone the admin shows times in: the drawing writes its times in it, with its name."""
+    return timezone.get_current_timezone_name()
 
 
 def iso(value):
@@ -157,4 +170,11 @@ def run_graph(flow_run, *, can_change=False):
     ]
     header = flow_header(flow) if flow is not None else {"id": None, "name": flow_run.flow_name, "url": None}
     header.update(title=header.get("title") or flow_run.flow_name, version=flow_run.flow_version)
-    return {"view": "run", "flow": header, "tasks": tasks, "legend": legend(), **run_statuses(flow_run)}
+    return {
+        "view": "run",
+        "flow": header,
+        "tasks": tasks,
+        "legend": legend(),
+        "time_zone": time_zone(),
+        **run_statuses(flow_run),
+    }

@@ -14,9 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -25,7 +23,7 @@ from ..date_hierarchy import DrillDownChangeList
 from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
-from ..templatetags.flowforge import duration, status_badge
+from ..templatetags.flowforge import breakable, duration, local_datetime, status_badge
 from . import run_live, run_page
 from .audit import log_action, log_launch
 from .graph import graph_urls
@@ -73,9 +71,11 @@ class FlowRunAdmin(admin.ModelAdmin):
     @admin.display(description=_("flow"), ordering="flow_name")
     def flow_link(self, flow_run):
         if flow_run.flow_id is None:
-            return format_html('{} <span class="ff-muted">({})</span>', flow_run.flow_name, _("deleted"))
+            return format_html(
+                '{} <span class="ff-muted">({})</span>', breakable(flow_run.flow_name), _("deleted")
+            )
         url = reverse("admin:flowforge_admin_flow_change", args=[flow_run.flow_id])
-        return format_html('<a href="{}">{}</a>', url, flow_run.flow_name)
+        return format_html('<a href="{}">{}</a>', url, breakable(flow_run.flow_name))
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, flow_run):
@@ -94,7 +94,7 @@ class FlowRunAdmin(admin.ModelAdmin):
     def started(self, flow_run):
         if flow_run.started_at is None:
             return "—"
-        return date_format(localtime(flow_run.started_at), "Y-m-d H:i:s")
+        return local_datetime(flow_run.started_at, "Y-m-d H:i:s")
 
     # Not sortable: ordering by an expression scans every run (about 1 s at 100 000 on SQLite).
     @admin.display(description=_("duration"))
@@ -102,7 +102,7 @@ class FlowRunAdmin(admin.ModelAdmin):
         end = flow_run.finished_at if flow_run.status in RUN_FINISHED else None
         return duration(run_page.seconds_between(flow_run.started_at, end))
 
-    @admin.display(description=_("tasks succeeded / failed"))
+    @admin.display(description=_("succeeded / failed"))
     def tasks_done(self, flow_run):
         failed = flow_run.failed_count + flow_run.upstream_failed_count
         return format_html(

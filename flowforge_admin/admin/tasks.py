@@ -13,6 +13,7 @@ from mptt.admin import DraggableMPTTAdmin
 from .. import storage, validation
 from ..forms import TaskForm
 from ..models import Task
+from ..templatetags.flowforge import breakable
 from .query_params import ids_in_range
 
 
@@ -56,6 +57,18 @@ class TaskAdmin(DraggableMPTTAdmin):
 
     class Media:
         css = {"all": ["flowforge_admin/css/admin.css"]}
+
+    def get_list_display(self, request):
+        """The list's columns; without the change permission, no drag handle (a move would be refused)."""
+        columns = list(super().get_list_display(request))
+        if not self.has_change_permission(request):
+            columns = ["tree_toggle" if column == "tree_actions" else column for column in columns]
+        return columns
+
+    @admin.display(description="")
+    def tree_toggle(self, task):
+        """django-mptt's tree_actions without the drag handle: expanding and collapsing still work."""
+        return format_html('<div class="tree-node" data-pk="{}" data-level="{}"></div>', task.pk, task.level)
 
     def get_queryset(self, request):
         return (
@@ -108,7 +121,7 @@ class TaskAdmin(DraggableMPTTAdmin):
 
     @admin.display(description=_("flow"), ordering="flow__name")
     def flow_name(self, task):
-        return task.flow.name
+        return breakable(task.flow.name)
 
     @admin.display(description=_("function"), ordering="function")
     def function_name(self, task):

@@ -1,7 +1,10 @@
 """Template helpers shared by every Flow Forge admin page."""
 
 from django import template
-from django.utils.html import format_html
+from django.utils.formats import date_format
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 
 from ..date_hierarchy import quick_date_hierarchy
 from ..schedule_form import describe
@@ -18,6 +21,19 @@ def status_badge(status):
     if not status:
         return "—"
     return format_html('<span class="ff-status ff-status-{}">{}</span>', status, LABELS.get(status, status))
+
+
+@register.filter
+def local_datetime(moment, fmt="Y-m-d H:i"):
+    """A time in the admin's zone that may wrap between date and time, never inside the date."""
+    day, _, time = date_format(localtime(moment), fmt).partition(" ")
+    return format_html('<span class="ff-unbroken">{}</span> <span class="ff-unbroken">{}</span>', day, time)
+
+
+@register.filter
+def breakable(name):
+    """A machine name that may wrap after its underscores (a narrow list column stays readable)."""
+    return mark_safe("_<wbr>".join(escape(part) for part in str(name).split("_")))
 
 
 @register.filter

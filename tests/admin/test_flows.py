@@ -196,7 +196,10 @@ def test_changelist_shows_each_flows_newest_run_and_its_time(editor_client):
         in cell
     )
     when = localtime(FlowRun.objects.get(pk=newest.pk).created_at)
-    assert f'<time datetime="{when.isoformat()}" class="ff-muted">{when:%Y-%m-%d %H:%M}</time>' in cell
+    assert (
+        f'<time datetime="{when.isoformat()}" class="ff-muted"><span class="ff-unbroken">{when:%Y-%m-%d}</span>'
+        f' <span class="ff-unbroken">{when:%H:%M}</span></time>'
+    ) in cell
     assert '<td class="field-last_run">—</td>' in row_of(content, Flow.objects.get(name="never"))
 
 

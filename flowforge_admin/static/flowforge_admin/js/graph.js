@@ -32,17 +32,19 @@
   const MIN_FIT_ZOOM = 0.45;
   const READABLE_ZOOM = 0.8;
 
-  // Okabe-Ito colours (safe for the common colour-vision deficiencies), with
-  // an icon per status so that colour is never the only cue.
+  // An icon and a border per status, so that colour is never the only cue. The colours
+  // are the admin's one palette (admin.css: --ff-status-<state> and its -fg), read by
+  // statusColours() so that badges, grid, chart and drawing always agree.
   const STATUS_STYLE = {
-    pending: { fill: "#e3e3e3", text: "#1a1a1a", icon: "○", border: "dashed" },
-    queued: { fill: "#56b4e9", text: "#000000", icon: "◔", border: "solid" },
-    running: { fill: "#0072b2", text: "#ffffff", icon: "▶", border: "solid" },
-    retrying: { fill: "#e69f00", text: "#000000", icon: "↻", border: "solid" },
-    succeeded: { fill: "#009e73", text: "#000000", icon: "✓", border: "solid" },
-    failed: { fill: "#d55e00", text: "#000000", icon: "✗", border: "double" },
-    upstream_failed: { fill: "#cc79a7", text: "#000000", icon: "⊘", border: "dashed" },
-    cancelled: { fill: "#999999", text: "#000000", icon: "■", border: "dotted" },
+    pending: { icon: "○", border: "dashed" },
+    queued: { icon: "◔", border: "solid" },
+    running: { icon: "▶", border: "solid" },
+    retrying: { icon: "↻", border: "solid" },
+    waiting: { icon: "⧗", border: "dashed" },
+    succeeded: { icon: "✓", border: "solid" },
+    failed: { icon: "✗", border: "double" },
+    upstream_failed: { icon: "⊘", border: "dashed" },
+    cancelled: { icon: "■", border: "dotted" },
   };
 
   const root = document.getElementById("content-main");
@@ -402,31 +404,42 @@
     };
   }
 
+  /** A status's fill and text colours from the palette (they change with the theme). */
+  function statusColours(status) {
+    return { fill: cssVar(`--ff-status-${status}`, "#9ca3af"), text: cssVar(`--ff-status-${status}-fg`, "#111") };
+  }
+
   function statusRules() {
-    return Object.entries(STATUS_STYLE).map(([status, style]) => ({
-      selector: `node.s-${status}`,
-      style: {
-        "background-color": style.fill,
-        color: style.text,
-        "border-style": style.border,
-        "border-color": status === "failed" ? "#7a2e00" : cssVar("--body-fg", "#333"),
-        "border-width": status === "failed" ? 4 : 1.5,
-      },
-    }));
+    return Object.entries(STATUS_STYLE).map(([status, style]) => {
+      const colours = statusColours(status);
+      return {
+        selector: `node.s-${status}`,
+        style: {
+          "background-color": colours.fill,
+          color: colours.text,
+          "border-style": style.border,
+          "border-color": cssVar("--body-fg", "#333"),
+          "border-width": status === "failed" ? 4 : 1.5,
+        },
+      };
+    });
   }
 
   /** An expanded group in a run: a tint and a border of its status, so that its tasks stay readable. */
   function groupStatusRules() {
-    return Object.entries(STATUS_STYLE).map(([status, style]) => ({
-      selector: `node.group.s-${status}`,
-      style: {
-        "background-color": style.fill,
-        "background-opacity": 0.16,
-        "border-color": style.fill,
-        "border-width": 3,
-        color: cssVar("--body-fg", "#333"),
-      },
-    }));
+    return Object.keys(STATUS_STYLE).map((status) => {
+      const { fill } = statusColours(status);
+      return {
+        selector: `node.group.s-${status}`,
+        style: {
+          "background-color": fill,
+          "background-opacity": 0.16,
+          "border-color": fill,
+          "border-width": 3,
+          color: cssVar("--body-fg", "#333"),
+        },
+      };
+    });
   }
 
   function stylesheet() {
@@ -641,49 +654,73 @@
     cy.elements().unselect();
     const node = cy.getElementById(name);
     node.select();
-    const wholeGraphInView = cy.nodes().every(inView);
     showPanel(name);
-    // The panel narrows the canvas: a drawing that was all in view stays so.
-    if (wholeGraphInView) fitReadable();
-    if (!inView(node)) cy.animate({ center: { eles: node }, duration: 250 });
+    // The panel lies over the drawing's right side: the zoom stays (labels stay readable)
+    // and the selected task is brought into the part left uncovered.
+    if (!inView(node)) cy.animate({ pan: panToShow(node), duration: 250 });
     highlightPaths(name);
     history.replaceState(null, "", `#task=${encodeURIComponent(name)}`);
   }
 
-  /** Fit the drawing; if that makes it unreadably small, show its start at a readable zoom. */
-  function fitReadable() {
+  /**
+   * The part of the canvas that nothing covers, in canvas pixels: the legend lies over its
+   * bottom, the task panel (on wide screens) over its right side. Fitting and bringing a task
+   * into view use this area, so no task ends up under either.
+   */
+  function openArea() {
+    const frame = canvas.getBoundingClientRect();
+    const area = { x1: 0, y1: 0, x2: frame.width, y2: frame.height };
+    const overlaps = (rect) => rect.width && rect.left < frame.right && rect.right > frame.left && rect.top < frame.bottom && rect.bottom > frame.top;
+    const legend = document.getElementById("ff-graph-legend").getBoundingClientRect();
+    if (overlaps(legend)) area.y2 = Math.min(area.y2, legend.top - frame.top);
+    const side = panel.hidden ? null : panel.getBoundingClientRect();
+    if (side && overlaps(side)) area.x2 = Math.min(area.x2, side.left - frame.left);
+    return area;
+  }
+
+  /**
+   * Fit the drawing into the open area; if that makes it smaller than ``least`` (unreadable),
+   * show its start at a readable zoom instead. The Fit button passes 0: the whole drawing.
+   */
+  function fitReadable(least = MIN_FIT_ZOOM) {
     // ELK's extent of the drawing: cytoscape's own (cy.fit) measures every label, ~0.1 s at 1 000 tasks.
     const box = state.box;
     const pad = 30;
-    const fitted = Math.min((cy.width() - 2 * pad) / box.w, (cy.height() - 2 * pad) / box.h, cy.maxZoom());
+    const area = openArea();
+    const width = area.x2 - area.x1;
+    const height = area.y2 - area.y1;
+    const fitted = Math.min((width - 2 * pad) / box.w, (height - 2 * pad) / box.h, cy.maxZoom());
     // Centred where it fits, else from its start.
-    const place = (size, start, room, zoom) => (size * zoom < room ? (room - size * zoom) / 2 : pad) - start * zoom;
-    if (fitted >= MIN_FIT_ZOOM) {
-      const pan = { x: place(box.w, box.x1, cy.width(), fitted), y: place(box.h, box.y1, cy.height(), fitted) };
-      cy.viewport({ zoom: fitted, pan });
-      return;
-    }
-    const zoom = READABLE_ZOOM;
-    const pan =
-      state.direction === "RIGHT"
-        ? { x: pad - box.x1 * zoom, y: place(box.h, box.y1, cy.height(), zoom) }
-        : { x: place(box.w, box.x1, cy.width(), zoom), y: pad - box.y1 * zoom };
+    const place = (size, start, from, room, zoom) =>
+      from + (size * zoom < room ? (room - size * zoom) / 2 : pad) - start * zoom;
+    const zoom = fitted >= least ? Math.max(fitted, cy.minZoom()) : READABLE_ZOOM;
+    const fits = fitted >= least;
+    const pan = {
+      x: fits || state.direction !== "RIGHT" ? place(box.w, box.x1, area.x1, width, zoom) : area.x1 + pad - box.x1 * zoom,
+      y: fits || state.direction === "RIGHT" ? place(box.h, box.y1, area.y1, height, zoom) : area.y1 + pad - box.y1 * zoom,
+    };
     cy.viewport({ zoom, pan });
   }
 
   function inView(node) {
     const box = node.renderedBoundingBox();
-    return box.x1 >= 0 && box.y1 >= 0 && box.x2 <= cy.width() && box.y2 <= cy.height();
+    const area = openArea();
+    return box.x1 >= area.x1 && box.y1 >= area.y1 && box.x2 <= area.x2 && box.y2 <= area.y2;
+  }
+
+  /** The pan that puts ``node`` in the middle of the open area, at the current zoom. */
+  function panToShow(node) {
+    const area = openArea();
+    const zoom = cy.zoom();
+    const at = node.position();
+    return { x: (area.x1 + area.x2) / 2 - at.x * zoom, y: (area.y1 + area.y2) / 2 - at.y * zoom };
   }
 
   function clearSelection() {
     state.selected = null;
     if (cy) cy.elements().unselect();
     highlightPaths(null);
-    if (!panel.hidden) {
-      panel.hidden = true;
-      if (cy) cy.resize();
-    }
+    panel.hidden = true;
     history.replaceState(null, "", window.location.pathname + window.location.search);
   }
 
@@ -736,8 +773,25 @@
     return el("pre", { className: className || "ff-graph-pre" }, el("code", { text }));
   }
 
+  /**
+   * A time as the admin writes it, "2026-12-05 07:36:28 UTC": in the server's time zone
+   * (the JSON's time_zone), named, whatever the browser's own zone and locale.
+   */
   function fmtTime(value) {
-    return value ? new Date(value).toLocaleString() : "—";
+    if (!value) return "—";
+    const zone = state.data.time_zone || "UTC";
+    const format = new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    const part = Object.fromEntries(format.formatToParts(new Date(value)).map(({ type, value: v }) => [type, v]));
+    return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second} ${zone}`;
   }
 
   function retriesText(task) {
@@ -812,9 +866,7 @@
     );
     body.push(links);
     panelBody.replaceChildren(...body);
-    const opening = panel.hidden;
     panel.hidden = false;
-    if (opening && cy) cy.resize(); // the canvas just got narrower
     root.dataset.panel = name;
   }
 
@@ -825,10 +877,13 @@
     const items = [];
     if (view === "run") {
       for (const entry of state.data.legend) {
-        const style = STATUS_STYLE[entry.status];
-        const swatch = el("span", { className: "ff-graph-swatch", text: style.icon, "aria-hidden": "true" });
-        swatch.style.background = style.fill;
-        swatch.style.color = style.text;
+        const style = STATUS_STYLE[entry.status] || STATUS_STYLE.pending;
+        // The palette's classes (admin.css): the legend follows a theme switch by itself.
+        const swatch = el("span", {
+          className: `ff-graph-swatch ff-status-${entry.status}`,
+          text: style.icon,
+          "aria-hidden": "true",
+        });
         swatch.style.borderStyle = style.border;
         items.push(el("li", {}, swatch, entry.label));
       }
@@ -989,12 +1044,12 @@
     "expand-all": () => setAllCollapsed(false),
     "zoom-in": () => cy.zoom({ level: cy.zoom() * 1.25, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } }),
     "zoom-out": () => cy.zoom({ level: cy.zoom() / 1.25, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } }),
-    fit: () => cy.fit(undefined, 30),
+    fit: () => fitReadable(0),
     reset() {
       clearSelection();
       cy.nodes().removeClass("match");
       document.getElementById("ff-graph-search").value = "";
-      cy.fit(undefined, 30);
+      fitReadable(0);
     },
     png: () => download(pngBlob(), exportName("png")),
     svg: () => download(new Blob([svgText()], { type: "image/svg+xml" }), exportName("svg")),
