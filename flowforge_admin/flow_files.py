@@ -34,7 +34,7 @@ from .conf import get_setting
 from .definition import FlowSpec, TaskSpec, preorder
 from .models import Flow, FlowSchedule
 from .models.schedules import DEFINITION_FIELDS
-from .text import bad_text
+from .text import bad_text, escape_surrogates, printable
 from .text import clean as clean_text
 from .validation import validate_flow
 
@@ -359,7 +359,9 @@ def flow_rows(spec, paused=False, schedules=()):
 
 
 def _json_text(value):
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    # A lone surrogate stored before it was refused is written as its escape: the file can be
+    # encoded, and importing it names the problem.
+    return escape_surrogates(json.dumps(value, sort_keys=True, ensure_ascii=False))
 
 
 def export_dataset(flows):
@@ -372,7 +374,8 @@ def export_dataset(flows):
     for flow in flows:
         spec = storage.read_flow_spec(flow)
         for row in flow_rows(spec, flow.is_paused, schedules.get(flow.pk, [])):
-            dataset.append([row[column] for column in COLUMNS])
+            # No stored text may break the export of every flow: U+FFFD for a lone surrogate.
+            dataset.append([printable(v) if isinstance(v, str) else v for v in (row[c] for c in COLUMNS)])
     return dataset
 
 

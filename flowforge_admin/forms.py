@@ -13,6 +13,7 @@ from mptt.forms import MPTTAdminForm, TreeNodeChoiceField
 from . import registry, storage, validation
 from .definition import TaskSpec
 from .models import Flow, Task
+from .text import escape_surrogates
 
 
 def _raise_if(message, code):
@@ -20,10 +21,28 @@ def _raise_if(message, code):
         raise ValidationError(message, code=code)
 
 
+class StoredJSONField(forms.JSONField):
+    """A JSON form field that shows any stored value, and refuses text that cannot be stored.
+
+    A lone surrogate stored before it was refused is shown as its ``\\uXXXX``
+    escape, so the page renders (instead of failing to encode for everyone)
+    and saving it unchanged names the problem.
+    """
+
+    def prepare_value(self, value):
+        prepared = super().prepare_value(value)
+        return escape_surrogates(prepared) if type(prepared) is str else prepared
+
+    def validate(self, value):
+        super().validate(value)
+        _raise_if(validation.check_text(value), "invalid_text")
+
+
 class FlowForm(forms.ModelForm):
     class Meta:
         model = Flow
         fields = ["name", "display_name", "description", "is_paused", "params", "params_schema"]
+        field_classes = {"params": StoredJSONField, "params_schema": StoredJSONField}
 
     def clean_name(self):
         name = self.cleaned_data["name"]
@@ -88,7 +107,11 @@ class TaskForm(MPTTAdminForm):
             "timeout",
             "depends_on",
         ]
-        field_classes = {"parent": TaskChoiceField, "depends_on": TaskMultipleChoiceField}
+        field_classes = {
+            "parent": TaskChoiceField,
+            "depends_on": TaskMultipleChoiceField,
+            "params": StoredJSONField,
+        }
 
     error_messages = {
         "other_flow": _("%(task)r is not a task of this flow (it belongs to flow %(other)r)"),

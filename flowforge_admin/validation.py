@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import jsonschema
 
+from .text import bad_text
+
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 NAME_MAX_LENGTH = 100
 VERBOSE_NAME_MAX_LENGTH = 200
@@ -41,7 +43,7 @@ def check_name(value):
         return "a name is required"
     if len(value) > NAME_MAX_LENGTH:
         return f"{value!r} is longer than {NAME_MAX_LENGTH} characters"
-    if not NAME_RE.match(value):
+    if not NAME_RE.fullmatch(value):
         return f"{value!r} may contain only letters, digits, '_' and '-' and may not start with '-'"
     return None
 
@@ -69,6 +71,25 @@ def check_params_schema(value):
     return None
 
 
+def check_text(value):
+    """Return what makes text or JSON data unstorable (a lone surrogate, NUL), or None."""
+    return bad_text(value)
+
+
+def _text_problems(spec):
+    """Yield (task name or None, field, message) for text that cannot be stored or shown."""
+    fields = ("display_name", "description", "params", "params_schema")
+    for name in fields:
+        error = check_text(getattr(spec, name))
+        if error:
+            yield None, name, error
+    for task in spec.tasks:
+        for name in ("verbose_name", "params"):
+            error = check_text(getattr(task, name))
+            if error:
+                yield task.name, name, error
+
+
 def validate_flow(spec, check_function):
     """Return every :class:`Problem` of ``spec``; an empty list means valid.
 
@@ -90,6 +111,9 @@ def validate_flow(spec, check_function):
     error = check_params_schema(spec.params_schema)
     if error:
         add(None, "params_schema", error, "invalid_params_schema")
+
+    for task, field, error in _text_problems(spec):
+        add(task, field, error, "invalid_text")
 
     by_name = {}
     for task in spec.tasks:
