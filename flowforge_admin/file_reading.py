@@ -33,10 +33,13 @@ MAX_ROWS = 50_000
 MAX_COLUMNS = 100
 # Nesting of the file's data: the list of rows and a row count as two levels.
 MAX_DEPTH = 64
-# Scalars, lists and mappings of a YAML file (a 50 000-row export has ~1.2 million).
-MAX_VALUES = 2_000_000
-# What an XLSX file may unpack to (all its zip parts together).
-MAX_XLSX_UNPACKED_BYTES = 100_000_000
+# Scalars, lists and mappings of a YAML file (a 5 MB export of 20 000 tasks has ~500 000).
+MAX_VALUES = 1_000_000
+# What an XLSX file may unpack to: all its zip parts together, and each part that openpyxl
+# reads whole (shared strings, styles...: all but the worksheets, which it streams). openpyxl
+# takes about 12 us and 100 bytes per shared string: 5 MB of them (300 000) is ~4 s at worst.
+MAX_XLSX_UNPACKED_BYTES = 50_000_000
+MAX_XLSX_PART_BYTES = 5_000_000
 MAX_XLSX_PARTS = 1_000
 
 # libyaml's parser when there is one (several times faster); the events are the same.
@@ -92,6 +95,12 @@ def _check_zip(stream):
         raise ReadError("the file is not a readable XLSX workbook (not a zip archive)") from None
     if len(parts) > MAX_XLSX_PARTS:
         raise ReadError(f"the XLSX file has {len(parts)} parts, more than the limit of {MAX_XLSX_PARTS}")
+    for part in parts:
+        if not part.filename.startswith("xl/worksheets/") and part.file_size > MAX_XLSX_PART_BYTES:
+            raise ReadError(
+                f"the XLSX part {part.filename} unpacks to {part.file_size} bytes, more than the limit "
+                f"of {MAX_XLSX_PART_BYTES} bytes"
+            )
     unpacked = sum(part.file_size for part in parts)
     if unpacked > MAX_XLSX_UNPACKED_BYTES:
         raise ReadError(

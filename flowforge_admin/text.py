@@ -30,25 +30,42 @@ def _describe(text):
 def bad_text(value):
     """Return what is wrong with the text in ``value`` (a string, or JSON-like data), or None.
 
-    Keys and values of nested lists and dicts are walked without recursion,
-    so the depth of the data does not matter here.
+    Keys and values of nested lists and dicts are walked without recursion and
+    without copying them (one iterator per level), so neither the depth nor the
+    length of the data matters here; the path to a value is only spelled out
+    for the one reported.
     """
-    stack = [(value, "")]
+    stack = [iter([(value, None, None)])]
     while stack:
-        item, where = stack.pop()
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        item, parent, key = entry
         if isinstance(item, str):
             problem = _describe(item)
             if problem:
+                where = _path(parent, key)
                 return f"{where}: {problem}" if where else problem
         elif isinstance(item, dict):
-            for key, child in item.items():
-                label = f"{where}.{key}" if where else str(key)
-                if isinstance(key, str) and UNSTORABLE_RE.search(key):
-                    return f"a key {_describe(key)}"
-                stack.append((child, printable(label)))
+            for child_key in item:
+                if isinstance(child_key, str) and UNSTORABLE_RE.search(child_key):
+                    return f"a key {_describe(child_key)}"
+            node = (parent, key)
+            stack.append((child, node, child_key) for child_key, child in item.items())
         elif isinstance(item, (list, tuple)):
-            stack.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
+            node = (parent, key)
+            stack.append((child, node, index) for index, child in enumerate(item))
     return None
+
+
+def _path(parent, key):
+    """Spell the path of a value found by :func:`bad_text`: ``a.b[2]``."""
+    parts = []
+    while key is not None:
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{printable(str(key))}")
+        parent, key = parent
+    return "".join(reversed(parts)).lstrip(".")
 
 
 def printable(text):
