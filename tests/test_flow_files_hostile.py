@@ -17,6 +17,7 @@ import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.urls import reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -401,6 +402,8 @@ def test_a_name_with_a_trailing_newline_is_refused():
 @pytest.fixture
 def stored_surrogate():
     """A flow whose stored JSON holds a lone surrogate (possible on SQLite before it was refused)."""
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL's jsonb refuses a lone surrogate: such a value cannot have been stored")
     flow = make_flow("f", [TaskSpec(name="a", verbose_name="=1+2")])
     Flow.objects.filter(pk=flow.pk).update(params={"k\ud800": "v"})
     Task.objects.filter(name="a").update(params={"p": "x\ud800"})
