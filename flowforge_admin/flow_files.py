@@ -11,10 +11,14 @@ by :func:`registry.function_checker`, and every rule is the one of
 :func:`validation.validate_flow`, so an import file gets the admin's messages,
 each placed at a row and a column. A file with any problem writes nothing.
 
-Formats are django-import-export's format classes (tablib underneath). JSON
-and YAML are read with ``json`` / ``yaml.safe_load`` directly: tablib takes
-the columns of the first object only and would drop an unknown key of a
-later row without a word.
+Formats are django-import-export's format classes (tablib underneath) for
+writing. Files are read by :mod:`flowforge_admin.file_reading`, within a
+bounded amount of memory and time (rows, columns, depth, an XLSX's unpacked
+size; no YAML aliases): tablib would read an XLSX sheet as wide and long as it
+claims to be, and takes the columns of the first JSON/YAML object only, dropping
+an unknown key of a later row without a word. Each cell is then read for its
+kind (a list where a name belongs is a row error, not an exception) and for
+text that cannot be stored (lone surrogates, NUL).
 """
 
 import datetime
