@@ -112,9 +112,6 @@ def validate_flow(spec, check_function):
     if error:
         add(None, "params_schema", error, "invalid_params_schema")
 
-    for task, field, error in _text_problems(spec):
-        add(task, field, error, "invalid_text")
-
     by_name = {}
     for task in spec.tasks:
         if task.name in by_name:
@@ -125,6 +122,12 @@ def validate_flow(spec, check_function):
     for task in spec.tasks:
         for field, message, code in _task_field_problems(task, by_name, check_function):
             add(task.name, field, message, code)
+
+    # Text that cannot be stored, in a field no other rule has reported (one message per field).
+    reported = {(problem.task, problem.field) for problem in problems}
+    for task, field, error in _text_problems(spec):
+        if (task, field) not in reported:
+            add(task, field, error, "invalid_text")
 
     if not problems:
         for task, field, message, code in _graph_problems(spec.tasks, by_name):
