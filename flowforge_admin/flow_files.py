@@ -11,10 +11,14 @@ by :func:`registry.function_checker`, and every rule is the one of
 :func:`validation.validate_flow`, so an import file gets the admin's messages,
 each placed at a row and a column. A file with any problem writes nothing.
 
-Formats are django-import-export's format classes (tablib underneath). JSON
-and YAML are read with ``json`` / ``yaml.safe_load`` directly: tablib takes
-the columns of the first object only and would drop an unknown key of a
-later row without a word.
+Formats are django-import-export's format classes (tablib underneath) for
+writing. Files are read by :mod:`flowforge_admin.file_reading`, within a
+bounded amount of memory and time (rows, columns, depth, an XLSX's unpacked
+size; no YAML aliases): tablib would read an XLSX sheet as wide and long as it
+claims to be, and takes the columns of the first JSON/YAML object only, dropping
+an unknown key of a later row without a word. Each cell is then read for its
+kind (a list where a name belongs is a row error, not an exception) and for
+text that cannot be stored (lone surrogates, NUL).
 """
 
 import datetime
@@ -30,12 +34,14 @@ from django.db import transaction
 from django.utils import timezone
 from import_export.formats import base_formats
 
-from . import registry, storage
+from . import file_reading, registry, storage
 from .conf import get_setting
 from .definition import FlowSpec, TaskSpec, preorder
 from .engine.launch import check_run_params
 from .models import Flow, FlowSchedule
 from .models.schedules import DEFINITION_FIELDS
+from .text import bad_text, escape_surrogates, printable
+from .text import clean as clean_text
 from .validation import validate_flow
 
 
@@ -132,17 +138,43 @@ class XLSX(base_formats.XLSX):
         return stream.getvalue()
 
 
+# A cell a spreadsheet program would run as a formula (OWASP "CSV injection"): exported with a
+# leading apostrophe, which spreadsheets show as text. Text that already starts with
+# apostrophes before such a character gets one more, so that reading removes exactly one and
+# export -> import gives back the same text.
+CSV_FORMULA_RE = re.compile(r"'*[=+\-@\t\r]")
+
+
+def csv_escape(value):
+    return f"'{value}" if isinstance(value, str) and CSV_FORMULA_RE.match(value) else value
+
+
+def csv_unescape(value):
+    if isinstance(value, str) and value.startswith("'") and CSV_FORMULA_RE.match(value, 1):
+        return value[1:]
+    return value
+
+
+class CSV(base_formats.CSV):
+    """CSV whose text cells cannot run as spreadsheet formulas (see :data:`CSV_FORMULA_RE`)."""
+
+    def export_data(self, dataset, **kwargs):
+        escaped = tablib.Dataset(headers=dataset.headers, title=dataset.title)
+        for row in dataset:
+            escaped.append([csv_escape(value) for value in row])
+        return super().export_data(escaped, **kwargs)
+
+
 FORMATS = {
     "yaml": YAML,
     "json": JSON,
-    "csv": base_formats.CSV,
+    "csv": CSV,
     "xlsx": XLSX,
 }
 EXTENSIONS = {"yaml": "yaml", "yml": "yaml", "json": "json", "csv": "csv", "xlsx": "xlsx"}
 
-# libyaml's safe loader when there is one (several times faster); safe either way. Files are
-# written by PyYAML's own dumper, whose output does not depend on libyaml being installed.
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Files are read from libyaml's events (file_reading.read_yaml) and written by PyYAML's own
+# dumper, whose output does not depend on libyaml being installed.
 
 FLOW_COLUMNS = [
     "flow_display_name",
@@ -350,7 +382,9 @@ def flow_rows(spec, paused=False, schedules=()):
 
 
 def _json_text(value):
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    # A lone surrogate stored before it was refused is written as its escape: the file can be
+    # encoded, and importing it names the problem.
+    return escape_surrogates(json.dumps(value, sort_keys=True, ensure_ascii=False))
 
 
 def export_dataset(flows):
@@ -363,7 +397,8 @@ def export_dataset(flows):
     for flow in flows:
         spec = storage.read_flow_spec(flow)
         for row in flow_rows(spec, flow.is_paused, schedules.get(flow.pk, [])):
-            dataset.append([row[column] for column in COLUMNS])
+            # No stored text may break the export of every flow: U+FFFD for a lone surrogate.
+            dataset.append([printable(v) if isinstance(v, str) else v for v in (row[c] for c in COLUMNS)])
     return dataset
 
 
@@ -383,14 +418,17 @@ def load_rows(content, format_name):
         raise FileProblem(f"the file is {len(content)} bytes, more than the limit of {limit} bytes")
     if not content.strip():
         raise FileProblem("the file is empty")
-    if format_name == "xlsx":
-        headers, rows = _xlsx_rows(content)
-    else:
-        text = _decode(content)
-        if format_name == "csv":
-            headers, rows = _csv_rows(text)
+    try:
+        if format_name == "xlsx":
+            headers, rows = _xlsx_rows(content)
         else:
-            headers, rows = _object_rows(text, format_name)
+            text = _decode(content)
+            if format_name == "csv":
+                headers, rows = _csv_rows(text)
+            else:
+                headers, rows = _object_rows(text, format_name)
+    except file_reading.ReadError as error:
+        raise FileProblem(error.message, error.row) from None
     return number_rows(headers, rows)
 
 
@@ -424,38 +462,24 @@ def _decode(content):
 
 
 def _xlsx_rows(content):
-    try:
-        dataset = format_for("xlsx").create_dataset(content)
-    except Exception as error:  # openpyxl raises many kinds on a broken workbook
-        raise FileProblem(f"the file is not a readable XLSX workbook ({type(error).__name__})") from None
-    headers = [str(header) if header is not None else "" for header in dataset.headers or []]
+    headers, rows = file_reading.read_xlsx(content)
+    headers = [str(header) if header is not None else "" for header in headers]
     return headers, [
         dict(zip(headers, [xlsx_unescape(v) if isinstance(v, str) else v for v in row], strict=False))
-        for row in dataset
+        for row in rows
     ]
 
 
 def _csv_rows(text):
-    try:
-        dataset = format_for("csv").create_dataset(text)
-    except Exception as error:  # the csv module's errors (NUL bytes, field size)
-        raise FileProblem(f"the file is not readable CSV: {error}") from None
-    headers = list(dataset.headers or [])
-    rows = []
-    for row in dataset:
-        if len(row) > len(headers):
-            raise FileProblem(f"has {len(row)} cells but the header has {len(headers)}", len(rows) + 1)
-        rows.append(dict(zip(headers, row, strict=False)))
-    return headers, rows
+    headers, rows = file_reading.read_csv(text)
+    return headers, [dict(zip(headers, [csv_unescape(value) for value in row], strict=False)) for row in rows]
 
 
 def _object_rows(text, format_name):
     try:
-        data = json.loads(text) if format_name == "json" else yaml.load(text, Loader=YAML_LOADER)
+        data = file_reading.read_json(text) if format_name == "json" else file_reading.read_yaml(text)
     except (ValueError, yaml.YAMLError) as error:
         raise FileProblem(f"the file is not valid {format_name.upper()}: {error}") from None
-    except RecursionError:
-        raise FileProblem(f"the file is not valid {format_name.upper()}: nested too deeply") from None
     if data is None or data == []:
         raise FileProblem("the file has no rows")
     if not isinstance(data, list):
@@ -473,6 +497,13 @@ def _object_rows(text, format_name):
 
 
 def _check_columns(headers):
+    seen = set()
+    for header in headers:
+        if header in seen:
+            raise FileProblem(
+                f"the column {header!r} appears more than once in the header; keep one", column=header
+            )
+        seen.add(header)
     unknown = [header for header in headers if header not in COLUMNS]
     if unknown:
         raise FileProblem(
@@ -483,28 +514,25 @@ def _check_columns(headers):
         raise FileProblem(f"the required column {missing[0]!r} is missing", column=missing[0])
 
 
+_NO_VALUE = object()
+
+
 def _blank(value):
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _text(value):
-    """Cell -> text; numbers as written (a name may look like one in CSV/XLSX)."""
-    if _blank(value):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return (
-        value.strip() if isinstance(value, str) else value if isinstance(value, (dict, list)) else str(value)
-    )
+INTEGER_RE = re.compile(r"-?[0-9]+")
 
 
-def _label(value):
-    """Cell -> free text, kept as written (spaces too); numbers as text."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return value if isinstance(value, str) else str(value)
+def _kind(value):
+    """How a message names the kind of a cell's value."""
+    if isinstance(value, bool):
+        return "a true/false value (YAML reads yes, no, on, off, true and false so: write it in quotes)"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
 
 
 def _number(value, default):
@@ -515,19 +543,58 @@ def _number(value, default):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    # ASCII digits only: str.isdigit() is also true for '²', which int() refuses.
+    if isinstance(value, str) and INTEGER_RE.fullmatch(value.strip()):
         return int(value.strip())
     return value.strip() if isinstance(value, str) else value
 
 
 class _Row:
-    """Parses the cells of one row, collecting what is wrong instead of stopping."""
+    """Parses the cells of one row, collecting what is wrong instead of stopping.
+
+    A cell of the wrong kind is reported here, and a stand-in value of the
+    right kind is returned, so that the later checks run on the rest of the
+    file (what they would say about the same cell is dropped, see plan_rows).
+    """
 
     def __init__(self, number, cells, issues):
         self.number, self.cells, self.issues = number, cells, issues
+        for column, value in cells.items():
+            problem = bad_text(value)
+            if problem:
+                self.problem(column, problem)
+                cells[column] = clean_text(value)
 
     def problem(self, column, message):
         self.issues.append(Issue(message, self.number, column))
+
+    def name(self, column, value=_NO_VALUE):
+        """Cell -> a name (text, spaces around removed; a whole number as written), or ""."""
+        value = self.cells.get(column) if value is _NO_VALUE else value
+        if _blank(value):
+            return ""
+        if isinstance(value, str):
+            return value.strip()
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        self.problem(column, f"must be a name (text), not {_kind(value)}")
+        return str(value)
+
+    def label(self, column):
+        """Cell -> free text, kept as written (spaces too); numbers and dates as text."""
+        value = self.cells.get(column)
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, (bool, dict, list)):
+            self.problem(column, f"must be text, not {_kind(value)}")
+            return ""
+        return str(value)
 
     def json(self, column, default, kinds):
         value = self.cells.get(column)
@@ -535,15 +602,22 @@ class _Row:
             return default
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = file_reading.load_json(value)
+            except file_reading.ReadError as error:
+                self.problem(column, f"is not valid JSON: {error.message}")
+                return default
             except json.JSONDecodeError as error:
                 self.problem(column, f"is not valid JSON: {error}")
                 return default
             except ValueError:  # an integer of more than 4300 digits (Python's conversion limit)
                 self.problem(column, "is not valid JSON here: it holds an integer with too many digits")
                 return default
-            except RecursionError:
+            except RecursionError:  # a depth check missed by a structure it does not count
                 self.problem(column, "is not valid JSON: nested too deeply")
+                return default
+            problem = bad_text(value)
+            if problem:
+                self.problem(column, problem)
                 return default
         if not isinstance(value, kinds):
             names = " or ".join(
@@ -568,14 +642,16 @@ class _Row:
         return False
 
     def names(self, column):
+        """Cell -> task names: text separated by commas, or a list of names (JSON, YAML)."""
         value = self.cells.get(column)
         if _blank(value):
             return ()
         if isinstance(value, list):
-            return tuple(_text(item) for item in value)
-        if not isinstance(value, str):
-            value = _text(value)
-        return tuple(name.strip() for name in value.split(",") if name.strip())
+            return tuple(name for name in (self.name(column, item) for item in value) if name)
+        if isinstance(value, (bool, dict)):
+            self.problem(column, f"must be task names separated by commas, not {_kind(value)}")
+            return ()
+        return tuple(name.strip() for name in self.name(column).split(",") if name.strip())
 
 
 def parse_rows(rows):
@@ -584,12 +660,12 @@ def parse_rows(rows):
     columns = set().union(*(row.keys() for _, row in rows))
     for number, cells in rows:
         row = _Row(number, cells, issues)
-        name = _text(cells.get("flow"))
+        reported = len(issues)
+        name = row.name("flow")
+        if len(issues) > reported:
+            continue
         if not name:
             row.problem("flow", "a flow name is required")
-            continue
-        if not isinstance(name, str):
-            row.problem("flow", "must be text")
             continue
         flow = flows.setdefault(name, FlowFile(name=name, first_row=number))
         _read_flow_settings(row, flow, columns)
@@ -600,8 +676,8 @@ def parse_rows(rows):
 def _read_flow_settings(row, flow, columns):
     """Take the flow settings given on this row; two rows giving different values is an error."""
     readers = {
-        "flow_display_name": lambda: _label(row.cells.get("flow_display_name")),
-        "flow_description": lambda: _label(row.cells.get("flow_description")),
+        "flow_display_name": lambda: row.label("flow_display_name"),
+        "flow_description": lambda: row.label("flow_description"),
         "flow_paused": lambda: row.boolean("flow_paused"),
         "flow_params": lambda: row.json("flow_params", {}, (dict,)),
         "flow_params_schema": lambda: row.json("flow_params_schema", None, (dict,)),
@@ -622,7 +698,7 @@ def _read_flow_settings(row, flow, columns):
 
 
 def _read_task(row, flow):
-    name = _text(row.cells.get("task"))
+    name = row.name("task")
     if not name:
         for column in TASK_COLUMNS:
             if not _blank(row.cells.get(column)):
@@ -634,12 +710,12 @@ def _read_task(row, flow):
         row.problem("position", f"must be a whole number >= 1, not {row.cells.get('position')!r}")
         position = None
     params = row.json("params", {}, (dict,))
-    parent = _text(row.cells.get("parent")) or None
+    parent = row.name("parent") or None
     task = TaskSpec(
         name=name,
         parent=parent,
-        function=_text(row.cells.get("function")),
-        verbose_name=_label(row.cells.get("verbose_name")),
+        function=row.name("function"),
+        verbose_name=row.label("verbose_name"),
         params=params,
         retries=_number(row.cells.get("retries"), 0),
         retry_delay=_number(row.cells.get("retry_delay"), 0),
@@ -815,7 +891,12 @@ def plan_rows(rows):
     stored_flows = {flow.name: flow for flow in Flow.objects.filter(name__in=[f.name for f in flow_files])}
     stored_specs = {name: storage.read_flow_spec(flow) for name, flow in stored_flows.items()}
     specs = [build_spec(flow_file, stored_specs.get(flow_file.name)) for flow_file in flow_files]
-    issues.extend(check_flows(flow_files, specs))
+    # A cell already reported while reading (a list where a name belongs...) holds a stand-in
+    # value: what the rules would say about that stand-in is left out.
+    reported = {(issue.row, issue.column) for issue in issues}
+    issues.extend(
+        issue for issue in check_flows(flow_files, specs) if (issue.row, issue.column) not in reported
+    )
     stored_schedules = {}
     for schedule in FlowSchedule.objects.filter(flow__in=list(stored_flows.values())).order_by("name"):
         stored_schedules.setdefault(schedule.flow_id, []).append(schedule_data(schedule))

@@ -14,6 +14,7 @@ from . import registry, storage, validation
 from .definition import TaskSpec
 from .form_fields import JSONTextField
 from .models import Flow, Task
+from .text import escape_surrogates
 
 
 def _raise_if(message, code):
@@ -21,11 +22,28 @@ def _raise_if(message, code):
         raise ValidationError(message, code=code)
 
 
+class StoredJSONField(JSONTextField):
+    """A JSON form field that shows any stored value, and refuses text that cannot be stored.
+
+    A lone surrogate stored before it was refused is shown as its ``\\uXXXX``
+    escape, so the page renders (instead of failing to encode for everyone)
+    and saving it unchanged names the problem.
+    """
+
+    def prepare_value(self, value):
+        prepared = super().prepare_value(value)
+        return escape_surrogates(prepared) if type(prepared) is str else prepared
+
+    def validate(self, value):
+        super().validate(value)
+        _raise_if(validation.check_text(value), "invalid_text")
+
+
 class FlowForm(forms.ModelForm):
     class Meta:
         model = Flow
         fields = ["name", "display_name", "description", "is_paused", "params", "params_schema"]
-        field_classes = {"params": JSONTextField, "params_schema": JSONTextField}
+        field_classes = {"params": StoredJSONField, "params_schema": StoredJSONField}
 
     def clean_name(self):
         name = self.cleaned_data["name"]
@@ -93,7 +111,7 @@ class TaskForm(MPTTAdminForm):
         field_classes = {
             "parent": TaskChoiceField,
             "depends_on": TaskMultipleChoiceField,
-            "params": JSONTextField,
+            "params": StoredJSONField,
         }
 
     error_messages = {

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from .conf import get_setting
 from .schemas import schema_problem
+from .text import bad_text
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 NAME_MAX_LENGTH = 100
@@ -50,7 +51,7 @@ def check_name(value):
         return "a name is required"
     if len(value) > NAME_MAX_LENGTH:
         return f"{value!r} is longer than {NAME_MAX_LENGTH} characters"
-    if not NAME_RE.match(value):
+    if not NAME_RE.fullmatch(value):
         return f"{value!r} may contain only letters, digits, '_' and '-' and may not start with '-'"
     return None
 
@@ -150,6 +151,25 @@ def _size_problem(value):
     return None
 
 
+def check_text(value):
+    """Return what makes text or JSON data unstorable (a lone surrogate, NUL), or None."""
+    return bad_text(value)
+
+
+def _text_problems(spec):
+    """Yield (task name or None, field, message) for text that cannot be stored or shown."""
+    fields = ("display_name", "description", "params", "params_schema")
+    for name in fields:
+        error = check_text(getattr(spec, name))
+        if error:
+            yield None, name, error
+    for task in spec.tasks:
+        for name in ("verbose_name", "params"):
+            error = check_text(getattr(task, name))
+            if error:
+                yield task.name, name, error
+
+
 def validate_flow(spec, check_function):
     """Return every :class:`Problem` of ``spec``; an empty list means valid.
 
@@ -184,6 +204,12 @@ def validate_flow(spec, check_function):
     for task in spec.tasks:
         for field, message, code in _task_field_problems(task, by_name, check_function):
             add(task.name, field, message, code)
+
+    # Text that cannot be stored, in a field no other rule has reported (one message per field).
+    reported = {(problem.task, problem.field) for problem in problems}
+    for task, field, error in _text_problems(spec):
+        if (task, field) not in reported:
+            add(task, field, error, "invalid_text")
 
     # Nesting and dependency cycles are looked for even when a field is wrong, among the
     # references that are right, so that one submission reports every error it has.

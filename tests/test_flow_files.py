@@ -491,7 +491,7 @@ def test_missing_required_column():
         (b"[1, 2]", "json", "a row must be an object"),
         ("flow,task,parent,function,depends_on\nfl\u00f6w,a,,,\n".encode("latin-1"), "csv", "not UTF-8 text"),
         (b"PK\x03\x04 not really a zip", "xlsx", "not a readable XLSX workbook"),
-        (b"!!python/object/apply:os.system ['echo hi']", "yaml", "not valid YAML"),
+        (b"!!python/object/apply:os.system ['echo hi']", "yaml", "the tag !!python/object/apply:os.system"),
     ],
 )
 def test_unreadable_files(content, format_name, message):

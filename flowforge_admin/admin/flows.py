@@ -23,11 +23,13 @@ from .graph import graph_urls
 from .grid import GRID_RUNS, build_run_grid
 from .imports import FlowImportExportMixin
 from .schedules import flow_schedules
+from .stored_json import StoredJSONDisplayMixin
 
 
 @admin.register(Flow)
-class FlowAdmin(FlowImportExportMixin, admin.ModelAdmin):
+class FlowAdmin(StoredJSONDisplayMixin, FlowImportExportMixin, admin.ModelAdmin):
     form = FlowForm
+    stored_json_fields = ("params", "params_schema")
     list_display = [
         "title",
         "task_count",

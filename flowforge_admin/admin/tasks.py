@@ -15,6 +15,7 @@ from ..forms import TaskForm
 from ..models import Task
 from ..templatetags.flowforge import breakable
 from .query_params import ids_in_range
+from .stored_json import StoredJSONDisplayMixin
 
 
 class SameFlowAutocomplete(AutocompleteSelectMultiple):
@@ -34,8 +35,9 @@ class SameFlowAutocomplete(AutocompleteSelectMultiple):
 
 
 @admin.register(Task)
-class TaskAdmin(DraggableMPTTAdmin):
+class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
     form = TaskForm
+    stored_json_fields = ("params",)
     list_display = [
         "tree_actions",
         "indented_title",
@@ -117,7 +119,7 @@ class TaskAdmin(DraggableMPTTAdmin):
         ]
         if obj is not None:
             fieldsets.append((_("Function"), {"fields": ["docstring", "source"], "classes": ["collapse"]}))
-        return fieldsets
+        return self.with_stored_json_shown(request, obj, fieldsets)
 
     @admin.display(description=_("flow"), ordering="flow__name")
     def flow_name(self, task):
