@@ -6,6 +6,7 @@ This project mounts ``flowforge_admin.urls`` at the root, so the probes are
 """
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -17,4 +18,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("", include("flowforge_admin.urls")),
+    # The project's own icon for pages outside the app (admin index, login), which ask for
+    # /favicon.ico; the app's pages link the same file themselves.
+    path("favicon.ico", RedirectView.as_view(url=static("flowforge_admin/img/favicon.svg"), permanent=True)),
 ]

@@ -259,10 +259,10 @@ def test_a_duplicated_csv_header_is_refused(stored):
         ({"function": ["os.system"]}, "function", "must be a name (text), not a list"),
         ({"verbose_name": {"a": 1}}, "verbose_name", "must be text, not an object"),
         ({"flow_display_name": [1]}, "flow_display_name", "must be text, not a list"),
-        ({"retries": [1]}, "retries", "must be a whole number >= 0, not [1]"),
-        ({"retries": "²"}, "retries", "must be a whole number >= 0, not '²'"),
+        ({"retries": [1]}, "retries", "must be a whole number from 0 to 2147483647, not [1]"),
+        ({"retries": "²"}, "retries", "must be a whole number from 0 to 2147483647, not '²'"),
         ({"retry_delay": "--5"}, "retry_delay", "not '--5'"),
-        ({"timeout": {"s": 1}}, "timeout", "must be a whole number of seconds > 0"),
+        ({"timeout": {"s": 1}}, "timeout", "must be a whole number of seconds from 1 to 2147483647"),
         ({"position": [1]}, "position", "must be a whole number >= 1"),
     ],
 )

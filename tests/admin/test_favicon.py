@@ -65,3 +65,11 @@ def test_every_admin_page_of_the_app_links_an_icon_that_is_served(admin_client, 
         assert icon.status == 200
         assert icon.headers["Content-Type"].startswith("image/svg+xml")
         assert icon.read().lstrip().startswith(b"<svg")
+
+
+def test_the_project_answers_favicon_ico_for_pages_outside_the_app(client):
+    """The admin index and login are the project's pages: /favicon.ico leads to the same icon."""
+    answer = client.get("/favicon.ico")
+
+    assert answer.status_code == 301
+    assert answer["Location"].endswith("flowforge_admin/img/favicon.svg")
