@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from .conf import get_setting
 from .schemas import schema_problem
-from .text import bad_text
+from .text import UNSTORABLE_RE, bad_text
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 NAME_MAX_LENGTH = 100
@@ -22,8 +22,6 @@ VERBOSE_NAME_MAX_LENGTH = 200
 # databases) they hold up to 2**31 - 1. One limit on every database, so that a definition
 # exported from SQLite imports on PostgreSQL.
 COUNT_MAX = 2**31 - 1
-# Lone surrogates cannot be written as UTF-8 and PostgreSQL's jsonb refuses NUL.
-UNSTORABLE_TEXT_RE = re.compile(r"[\ud800-\udfff\x00]")
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,7 @@ def _node_problem(value):
             f"{spelling} is not a number JSON can hold (NaN, Infinity and numbers too large "
             "for a float, such as 1e400, are refused)"
         )
-    if isinstance(value, str) and UNSTORABLE_TEXT_RE.search(value):
+    if isinstance(value, str) and UNSTORABLE_RE.search(value):
         return "text with a NUL character or a lone surrogate (such as \\ud800) cannot be stored"
     if value is not None and not isinstance(value, (bool, int, float, str, list, dict)):
         return f"a {type(value).__name__} is not a JSON value"
@@ -132,7 +130,7 @@ def json_value_problem(value):
             return path, message
         if isinstance(node, dict):
             for key, item in node.items():
-                if not isinstance(key, str) or UNSTORABLE_TEXT_RE.search(key):
+                if not isinstance(key, str) or UNSTORABLE_RE.search(key):
                     return path, f"the key {key!r} is not text that can be stored"
                 stack.append(((*path, key), item))
         elif isinstance(node, list):

@@ -203,18 +203,18 @@ def _descendants(snapshot, name):
 
 def _downstream(snapshot, name):
     """Return ``name``, the tasks that wait for it (transitively) and their nested tasks."""
-    found, todo = [], [name]
+    found, todo = {}, [name]  # a dict: an ordered set (a list made each lookup linear)
     while todo:
         current = todo.pop()
         if current in found:
             continue
-        found.append(current)
+        found[current] = None
         todo.extend(snapshot.dependents[current])
         todo.extend(snapshot.children[current])
         # Waiting on a group waits on all of it: what waits for its group waits for it.
         for ancestor in snapshot.ancestors(current):
             todo.extend(snapshot.dependents[ancestor])
-    return found
+    return list(found)
 
 
 def _reopen(change, names, *, groups_of=(), start=True):
