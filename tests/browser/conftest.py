@@ -11,6 +11,7 @@ from ..conftest import require_service
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SCREENSHOTS = Path(settings.VAR_DIR) / "screenshots"
+PASSWORD = "a-long-test-password"
 
 
 @pytest.fixture(scope="session")
@@ -60,16 +61,31 @@ def screenshot(browser):
 @pytest.fixture
 def logged_in(browser, live_server, django_user_model):
     """Log a superuser in through the admin's login form; return a URL maker."""
+
+    django_user_model.objects.create_superuser("admin", password=PASSWORD)
+    submit_login(browser, live_server, "admin")
+    return lambda path: f"{live_server.url}{path}"
+
+
+def submit_login(browser, live_server, username):
+    """Log ``username`` in through the admin's login form, in a browser with no session."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    django_user_model.objects.create_superuser("admin", password="a-long-test-password")
     browser.delete_all_cookies()
     browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys("admin")
-    browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
     # Wait for the logged-in page: navigating away sooner could cancel the login's POST.
     WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.ID, "user-tools")))
-    return lambda path: f"{live_server.url}{path}"
+
+
+def log_in(browser, live_server, group):
+    """Log in a new staff user of ``group`` (Stakeholder, Operator, Editor), named after it."""
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(group.lower(), password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    submit_login(browser, live_server, group.lower())

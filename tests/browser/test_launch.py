@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from django.contrib.auth.models import Group, User
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -13,6 +12,7 @@ from flowforge_admin.definition import TaskSpec
 from flowforge_admin.models import Flow, FlowRun, TaskRun
 
 from ..conftest import DEMO, make_flow
+from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -132,14 +132,7 @@ def test_superuser_launches_a_run_from_the_schema_built_form(browser, logged_in,
 
 
 def test_stakeholder_sees_no_run_button(browser, live_server, etl, screenshot):
-    user = User.objects.create_user("stake", password="a-long-test-password", is_staff=True)
-    user.groups.add(Group.objects.get(name="Stakeholder"))
-    browser.delete_all_cookies()
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys("stake")
-    browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    wait_for(browser, "#user-tools")
+    log_in(browser, live_server, "Stakeholder")
 
     browser.get(f"{live_server.url}/admin/flowforge_admin/flow/{etl.pk}/change/")
     tools = wait_for(browser, ".object-tools")

@@ -6,7 +6,7 @@ from selenium.webdriver.common.by import By
 from flowforge_admin.api import register_task_pipeline
 
 from .. import engine_tasks as t
-from .test_run_page import log_in
+from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,7 +1,6 @@
 """Marking a task asks for a confirmation, like every other button of the run page (real Chromium)."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -9,19 +8,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 from flowforge_admin.api import register_task_pipeline, run_flow
 
 from .. import engine_tasks as t
+from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in_as_operator(browser, live_server):
-    user = User.objects.create_user("operator", password="a-long-test-password", is_staff=True)
-    user.groups.add(Group.objects.get(name="Operator"))
-    browser.delete_all_cookies()
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys("operator")
-    browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.ID, "user-tools")))
 
 
 def press_mark(browser, which):
@@ -41,7 +30,7 @@ def test_marking_a_task_asks_first_and_dismissing_changes_nothing(browser, live_
         "marked", {"bad": {"function": t.fail}, "after": {"function": t.echo, "depends_on": ["bad"]}}
     )
     run = run_flow(flow)
-    log_in_as_operator(browser, live_server)
+    log_in(browser, live_server, "Operator")
     browser.get(f"{live_server.url}/admin/flowforge_admin/flowrun/{run.pk}/change/")
 
     dialog = press_mark(browser, "succeeded")
@@ -61,7 +50,7 @@ def test_marking_a_task_asks_first_and_dismissing_changes_nothing(browser, live_
 def test_marking_failed_names_what_it_does(browser, live_server):
     flow = register_task_pipeline("marked_ok", {"bad": {"function": t.echo}})
     run = run_flow(flow)
-    log_in_as_operator(browser, live_server)
+    log_in(browser, live_server, "Operator")
     browser.get(f"{live_server.url}/admin/flowforge_admin/flowrun/{run.pk}/change/")
     dialog = press_mark(browser, "failed")
     assert dialog.text == "Mark task bad failed? The tasks waiting for it will not run."

@@ -3,7 +3,6 @@
 import io
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -14,20 +13,9 @@ from flowforge_admin.engine.worker import claim, record_success
 from flowforge_admin.models import Flow, FlowRun
 
 from .. import engine_tasks as t
+from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(browser, live_server, group):
-    User.objects.create_user(group.lower(), password="a-long-test-password", is_staff=True).groups.add(
-        Group.objects.get(name=group)
-    )
-    browser.delete_all_cookies()
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys(group.lower())
-    browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.ID, "user-tools")))
 
 
 def status_of(browser, task_name):
