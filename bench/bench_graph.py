@@ -52,8 +52,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
-from flowforge_admin import storage  # noqa: E402
-from flowforge_admin.definition import FlowSpec, TaskSpec  # noqa: E402
+from flowforge_admin.definitions import store  # noqa: E402
+from flowforge_admin.definitions.spec import FlowSpec, TaskSpec  # noqa: E402
 from flowforge_admin.engine.snapshot import take_snapshot  # noqa: E402
 from flowforge_admin.models import Flow, FlowRun, RunSnapshot, TaskRun  # noqa: E402
 
@@ -92,7 +92,7 @@ def make_flow(size, group_size):
         display_name=f"Bench {size} tasks",
         tasks=tuple(generated_specs(size, group_size)),
     )
-    flow, _ = storage.write_flow(spec, origin=Flow.Origin.ADMIN)
+    flow, _ = store.write_flow(spec, origin=Flow.Origin.ADMIN)
     return flow
 
 

@@ -71,8 +71,8 @@ def honest_rows(count):
 def honest(format_name, count):
     import tablib
 
-    from flowforge_admin import flow_files
-    from flowforge_admin.file_reading import MAX_ROWS
+    from flowforge_admin.definitions.files import flow_files
+    from flowforge_admin.definitions.files.reading import MAX_ROWS
 
     count = min(count, MAX_ROWS)
     while True:
@@ -220,7 +220,7 @@ def child(path, format_name):
     start = time.perf_counter()
     outcome = "(baseline)"
     if content is not None:
-        from flowforge_admin import flow_files
+        from flowforge_admin.definitions.files import flow_files
 
         plan = flow_files.plan_import(content, format_name)
         outcome = "valid" if plan.is_valid else str(plan.issues[0])

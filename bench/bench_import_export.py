@@ -39,8 +39,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from flowforge_admin import flow_files, storage  # noqa: E402
-from flowforge_admin.definition import FlowSpec, TaskSpec  # noqa: E402
+from flowforge_admin.definitions import store  # noqa: E402
+from flowforge_admin.definitions.files import flow_files  # noqa: E402
+from flowforge_admin.definitions.spec import FlowSpec, TaskSpec  # noqa: E402
 from flowforge_admin.models import Flow  # noqa: E402
 
 GROUP_SIZE = 20
@@ -105,7 +106,7 @@ def main():
 def bench_format(format_name, spec, repeat):
     def reset():
         Flow.objects.all().delete()
-        storage.write_flow(spec, origin=Flow.Origin.ADMIN)
+        store.write_flow(spec, origin=Flow.Origin.ADMIN)
 
     def empty():
         Flow.objects.all().delete()
@@ -128,7 +129,7 @@ def bench_format(format_name, spec, repeat):
         name="g0_t3", parent="g0", function=FUNCTION, retries=5, params={"i": 3}, depends_on=("g0_t2",)
     )
     Flow.objects.all().delete()
-    storage.write_flow(spec.replace_task("g0_t3", changed_task), origin=Flow.Origin.ADMIN)
+    store.write_flow(spec.replace_task("g0_t3", changed_task), origin=Flow.Origin.ADMIN)
     changed_content = flow_files.export_flows(Flow.objects.all(), format_name)
 
     return [

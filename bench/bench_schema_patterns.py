@@ -28,8 +28,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from flowforge_admin.schemas import check_usable, validator_for  # noqa: E402
-from flowforge_admin.validation import check_params_schema  # noqa: E402
+from flowforge_admin.definitions.params import check_params_schema  # noqa: E402
+from flowforge_admin.definitions.schemas import check_usable, validator_for  # noqa: E402
 
 PATTERN = "^(a+)+$"
 

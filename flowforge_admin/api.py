@@ -19,14 +19,14 @@ import difflib
 
 from django.db import transaction
 
-from . import registry, storage
-from .definition import MIGRATION_GUIDE, PIPELINE_TASK_KEYS, PREDECESSOR_TASK_KEYS, FlowSpec, TaskSpec
+from .definitions import registry, store
+from .definitions.rules import Problem, validate_flow
+from .definitions.spec import MIGRATION_GUIDE, PIPELINE_TASK_KEYS, PREDECESSOR_TASK_KEYS, FlowSpec, TaskSpec
 from .engine import control
 from .engine.launch import launch
 from .engine.local import run_in_process
 from .exceptions import FlowDefinitionError
 from .models import Flow, FlowRun
-from .validation import Problem, validate_flow
 
 __all__ = [
     "cancel_run",
@@ -128,7 +128,7 @@ def register_task_pipeline(
         raise FlowDefinitionError(problems)
     with transaction.atomic():
         registry.remember(functions)
-        flow, _ = storage.write_flow(spec, origin=Flow.Origin.CODE, clear=clear_existing_flow_in_db)
+        flow, _ = store.write_flow(spec, origin=Flow.Origin.CODE, clear=clear_existing_flow_in_db)
     return flow
 
 

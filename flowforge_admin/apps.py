@@ -12,5 +12,5 @@ class FlowForgeAdminConfig(AppConfig):
         # lost-work check up to date, and that let a worker acknowledge its
         # message with the task's outcome. Flow modules are *not* imported
         # here: only `manage.py sync_flows` does.
-        from . import checks, maintenance, roles  # noqa: F401
-        from .engine import inbox  # noqa: F401
+        from . import checks, roles  # noqa: F401
+        from .engine import acknowledgement, recovery  # noqa: F401

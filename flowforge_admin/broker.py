@@ -18,7 +18,7 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 
 from .conf import get_setting
-from .engine import sql
+from .db import sql
 
 
 class AdaptiveORM(ORM):

@@ -10,7 +10,7 @@ class FlowForgeError(Exception):
 class FlowDefinitionError(FlowForgeError, ValueError):
     """A flow definition breaks a rule; nothing was written.
 
-    ``problems`` lists every :class:`~flowforge_admin.validation.Problem`
+    ``problems`` lists every :class:`~flowforge_admin.definitions.rules.Problem`
     found, each naming the flow, the task and the offending item.
     """
 

@@ -14,8 +14,8 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 
-from flowforge_admin import storage
-from flowforge_admin.definition import FlowSpec, TaskSpec
+from flowforge_admin.definitions import store
+from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.models import Flow
 
 from .engine.cluster import Clusters, cluster_count, purge_queue
@@ -73,7 +73,7 @@ def require_service(name, available, reason):
 def make_flow(name="flow", tasks=(), **kwargs):
     """Store a flow made of ``TaskSpec``s (as an editor would) and return it."""
     spec = FlowSpec(name=name, display_name=kwargs.pop("display_name", name), tasks=tuple(tasks), **kwargs)
-    flow, _ = storage.write_flow(spec, origin=Flow.Origin.ADMIN)
+    flow, _ = store.write_flow(spec, origin=Flow.Origin.ADMIN)
     return flow
 
 

@@ -6,12 +6,12 @@ import json
 import pytest
 from django.utils import timezone
 
-from flowforge_admin import flow_files
 from flowforge_admin.api import register_task_pipeline
-from flowforge_admin.definition import FlowSpec, TaskSpec
-from flowforge_admin.launch_form import EXTRA, LaunchForm
+from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.rules import validate_flow
+from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
+from flowforge_admin.forms.launch import EXTRA, LaunchForm
 from flowforge_admin.models import Flow, FlowSchedule
-from flowforge_admin.validation import validate_flow
 
 from . import engine_tasks as t
 from .conftest import DEMO

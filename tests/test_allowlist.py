@@ -9,9 +9,9 @@ before the rule existed.
 
 import pytest
 
-from flowforge_admin import registry, storage
 from flowforge_admin.api import register_task_pipeline, run_flow
-from flowforge_admin.definition import FlowSpec, TaskSpec
+from flowforge_admin.definitions import registry, store
+from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.exceptions import FlowDefinitionError
 from flowforge_admin.models import Flow, Task, TaskFunction
 
@@ -87,7 +87,7 @@ def test_admin_form_naming_an_imported_function_is_refused(editor_client):
 @pytest.mark.django_db
 def test_worker_refuses_an_imported_function_stored_before_the_rule():
     """A definition written before the rule (no validation on the way) fails at the worker, uncalled."""
-    flow, _ = storage.write_flow(
+    flow, _ = store.write_flow(
         FlowSpec(
             name="old",
             display_name="old",

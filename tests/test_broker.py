@@ -8,7 +8,7 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 
 from flowforge_admin.broker import AdaptiveORM
-from flowforge_admin.engine import sql
+from flowforge_admin.db import sql
 
 pytestmark = pytest.mark.django_db
 

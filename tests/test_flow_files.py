@@ -17,10 +17,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from flowforge_admin import flow_files, storage
-from flowforge_admin.definition import FlowSpec, TaskSpec
+from flowforge_admin.definitions import store
+from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.rules import validate_flow
+from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.models import Flow, FlowSchedule, Task
-from flowforge_admin.validation import validate_flow
 
 from .conftest import DEMO
 
@@ -51,7 +52,7 @@ def snapshot():
     """Every stored definition as plain data: names, tree, order, dependencies, settings, schedules."""
     data = {}
     for flow in Flow.objects.order_by("name"):
-        spec = storage.read_flow_spec(flow)
+        spec = store.read_flow_spec(flow)
         schedules = [flow_files.schedule_data(item) for item in flow.schedules.order_by("name")]
         data[flow.name] = (spec, spec.signature(), flow.is_paused, flow.version, schedules)
     return data
@@ -133,7 +134,7 @@ def test_fixture_files_hold_the_demo_flow(format_name):
     plan = flow_files.import_file(content, format_name)
 
     assert plan.is_valid, plan.issues
-    spec = storage.read_flow_spec(Flow.objects.get(name="demo_daily_report"))
+    spec = store.read_flow_spec(Flow.objects.get(name="demo_daily_report"))
     assert [task.name for task in spec.tasks] == [
         "fetch",
         "fetch_sales",
@@ -174,7 +175,7 @@ def test_rows_in_any_order():
     plan = flow_files.import_file(rows_file(rows), "json")
 
     assert plan.is_valid, plan.issues
-    spec = storage.read_flow_spec(Flow.objects.get(name="f"))
+    spec = store.read_flow_spec(Flow.objects.get(name="f"))
     assert [(task.name, task.parent) for task in spec.tasks] == [
         ("g", None),
         ("b", "g"),
@@ -293,7 +294,7 @@ def flow_specs(draw):
 
 
 def storage_order(spec):
-    from flowforge_admin.definition import preorder
+    from flowforge_admin.definitions.spec import preorder
 
     return FlowSpec(
         name=spec.name,
@@ -322,8 +323,8 @@ SCHEDULES = st.lists(
 )
 
 
-def store(spec, paused, schedules):
-    flow, _ = storage.write_flow(spec, origin=Flow.Origin.ADMIN)
+def store_flow(spec, paused, schedules):
+    flow, _ = store.write_flow(spec, origin=Flow.Origin.ADMIN)
     if paused:
         flow.is_paused = True
         flow.save()
@@ -342,7 +343,7 @@ def test_round_trip_of_random_flows(format_name, specs, data):
     Flow.objects.all().delete()
     for spec in specs:
         assume(not validate_flow(spec, lambda path: None))
-        store(spec, data.draw(st.booleans()), data.draw(SCHEDULES))
+        store_flow(spec, data.draw(st.booleans()), data.draw(SCHEDULES))
     first = export(format_name)
     before = definitions()
 
@@ -634,7 +635,7 @@ def test_garbage_never_raises_and_never_writes(format_name, content):
 
 @pytest.mark.django_db
 def test_resource_import_data_reports_invalid_rows_by_column_and_writes_nothing():
-    from flowforge_admin.resources import FlowDefinitionResource
+    from flowforge_admin.definitions.files.resource import FlowDefinitionResource
 
     dataset = tablib.Dataset(headers=["flow", "task", "parent", "function", "depends_on", "retries"])
     dataset.append(["f", "a", "", DEMO + "prepare_batch", "", "1"])
@@ -652,7 +653,7 @@ def test_resource_import_data_reports_invalid_rows_by_column_and_writes_nothing(
 
 @pytest.mark.django_db
 def test_resource_export_then_import_data():
-    from flowforge_admin.resources import FlowDefinitionResource
+    from flowforge_admin.definitions.files.resource import FlowDefinitionResource
 
     store_demo()
     dataset = FlowDefinitionResource().export()
@@ -683,5 +684,5 @@ def test_reordered_siblings_show_as_position_changes_and_are_written():
     plan = flow_files.import_file(rows_file(rows), "json")
 
     assert plan.flows[0].tasks_changed == [("b", ["position"]), ("c", ["position"]), ("a", ["position"])]
-    assert [task.name for task in storage.read_flow_spec(Flow.objects.get(name="f")).tasks] == ["b", "c", "a"]
+    assert [task.name for task in store.read_flow_spec(Flow.objects.get(name="f")).tasks] == ["b", "c", "a"]
     assert Flow.objects.get(name="f").version == 2

@@ -24,10 +24,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from flowforge_admin import file_reading, flow_files, text, validation
+from flowforge_admin import text
 from flowforge_admin.admin import imports
-from flowforge_admin.definition import FlowSpec, TaskSpec
-from flowforge_admin.forms import FlowForm
+from flowforge_admin.definitions import rules
+from flowforge_admin.definitions.files import flow_files, reading
+from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
+from flowforge_admin.forms.flows import FlowForm
 from flowforge_admin.models import Flow, Task
 
 from .conftest import DEMO, make_flow
@@ -117,7 +119,7 @@ def test_a_cell_at_the_last_row_and_column_is_refused(stored):
         sheet([header_cells(), task_cells(2), [("XFD1048576", "x")]], dimension="A1:XFD1048576")
     )
     assert len(content) < 5_000
-    refused(content, "xlsx", f"more than {file_reading.MAX_ROWS} rows")
+    refused(content, "xlsx", f"more than {reading.MAX_ROWS} rows")
 
 
 def test_a_cell_right_of_the_header_is_refused(stored):
@@ -127,21 +129,21 @@ def test_a_cell_right_of_the_header_is_refused(stored):
 
 def test_an_xlsx_zip_bomb_is_refused_before_it_is_unpacked(stored, monkeypatch):
     """What the zip says its parts unpack to is capped (a real bomb is 5 MB -> gigabytes)."""
-    monkeypatch.setattr(file_reading, "MAX_XLSX_UNPACKED_BYTES", 100_000)
+    monkeypatch.setattr(reading, "MAX_XLSX_UNPACKED_BYTES", 100_000)
     content = xlsx_with_sheet(sheet([header_cells(), task_cells(2)], padding=" " * 200_000))
     assert len(content) < 5_000
     refused(content, "xlsx", "the XLSX file unpacks to")
 
 
 def test_too_many_xlsx_rows_are_refused(stored, monkeypatch):
-    monkeypatch.setattr(file_reading, "MAX_ROWS", 3)
+    monkeypatch.setattr(reading, "MAX_ROWS", 3)
     rows = [header_cells(), *(task_cells(number, f"t{number}") for number in range(2, 7))]
     refused(xlsx_with_sheet(sheet(rows)), "xlsx", "more than 3 rows")
 
 
 def test_too_many_columns_are_refused(stored):
-    wide = ",".join(f"c{index}" for index in range(file_reading.MAX_COLUMNS + 1))
-    refused(f"{wide}\n".encode(), "csv", f"more than the limit of {file_reading.MAX_COLUMNS}")
+    wide = ",".join(f"c{index}" for index in range(reading.MAX_COLUMNS + 1))
+    refused(f"{wide}\n".encode(), "csv", f"more than the limit of {reading.MAX_COLUMNS}")
 
 
 # ---------------------------------------------------------------- YAML and JSON
@@ -223,7 +225,7 @@ def test_duplicate_json_keys_are_refused(stored):
 
 
 def test_too_many_rows_are_refused_in_every_text_format(stored, monkeypatch):
-    monkeypatch.setattr(file_reading, "MAX_ROWS", 3)
+    monkeypatch.setattr(reading, "MAX_ROWS", 3)
     rows = [row(task=f"t{index}") for index in range(5)]
     refused(rows_file(rows, "json"), "json", "more than 3 rows")
     refused(rows_file(rows, "csv"), "csv", "more than 3 rows")
@@ -381,7 +383,7 @@ def test_every_entrance_refuses_unstorable_text(bad, what):
         params={"p": bad},
         tasks=(TaskSpec(name="a", verbose_name=f"v{bad}", params={"q": [bad]}),),
     )
-    problems = {(p.task, p.field): p.message for p in validation.validate_flow(spec, lambda path: None)}
+    problems = {(p.task, p.field): p.message for p in rules.validate_flow(spec, lambda path: None)}
     assert set(problems) == {(None, "description"), (None, "params"), ("a", "verbose_name"), ("a", "params")}
     assert what in problems[None, "description"]
     assert what in problems["a", "verbose_name"]
@@ -394,7 +396,7 @@ def test_every_entrance_refuses_unstorable_text(bad, what):
 
 
 def test_a_name_with_a_trailing_newline_is_refused():
-    assert "may contain only letters" in validation.check_name("flow\n")
+    assert "may contain only letters" in rules.check_name("flow\n")
 
 
 # ---------------------------------------------------------------- what is already stored
@@ -500,7 +502,7 @@ def pending_in_tmp(tmp_path, monkeypatch):
         (
             "bomb.xlsx",
             xlsx_with_sheet(sheet([header_cells(), [("XFD1048576", "x")]], dimension="A1:XFD1048576")),
-            f"more than {file_reading.MAX_ROWS} rows",
+            f"more than {reading.MAX_ROWS} rows",
         ),
         ("kinds.json", json.dumps([row(task=["a"])]).encode(), "must be a name (text), not a list"),
         ("nul.json", json.dumps([row(verbose_name="\x00")]).encode(), "NUL character (U+0000)"),

@@ -5,7 +5,7 @@ import json
 import pytest
 from django import forms
 
-from flowforge_admin.launch_form import EXTRA, JSONValueField, LaunchForm
+from flowforge_admin.forms.launch import EXTRA, JSONValueField, LaunchForm
 from flowforge_admin.models import Flow
 
 SCHEMA = {

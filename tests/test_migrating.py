@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from flowforge_admin.api import register_task_pipeline, run_flow
-from flowforge_admin.definition import MIGRATION_GUIDE, PIPELINE_TASK_KEYS, PREDECESSOR_TASK_KEYS
+from flowforge_admin.definitions.spec import MIGRATION_GUIDE, PIPELINE_TASK_KEYS, PREDECESSOR_TASK_KEYS
 from flowforge_admin.exceptions import FlowDefinitionError
 from flowforge_admin.models import Flow, Task, TaskFunction
 

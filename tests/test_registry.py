@@ -5,7 +5,7 @@ import sys
 import pytest
 from django.test import override_settings
 
-from flowforge_admin import registry
+from flowforge_admin.definitions import registry
 from flowforge_admin.models import TaskFunction
 
 from . import flow_functions

@@ -7,9 +7,9 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from flowforge_admin.api import register_task_pipeline
+from flowforge_admin.forms.schedules import FlowScheduleForm, describe
 from flowforge_admin.models import FlowSchedule
-from flowforge_admin.schedule_form import FlowScheduleForm, describe
-from flowforge_admin.scheduling import FIRE_FUNC
+from flowforge_admin.q_schedules import FIRE_FUNC
 
 from . import engine_tasks as t
 

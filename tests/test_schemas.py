@@ -5,13 +5,12 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 
-from flowforge_admin import flow_files
 from flowforge_admin.api import register_task_pipeline
-from flowforge_admin.engine.launch import check_run_params
+from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.params import check_params_schema, check_run_params
+from flowforge_admin.definitions.schemas import validator_for
 from flowforge_admin.exceptions import FlowDefinitionError
 from flowforge_admin.models import Flow
-from flowforge_admin.schemas import validator_for
-from flowforge_admin.validation import check_params_schema
 
 from . import engine_tasks as t
 from .conftest import DEMO

@@ -2,8 +2,8 @@
 
 import pytest
 
-from flowforge_admin.definition import FlowSpec, TaskSpec
-from flowforge_admin.validation import check_name, find_cycle, validate_flow
+from flowforge_admin.definitions.rules import check_name, find_cycle, validate_flow
+from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 
 F = "demo.tasks.run"
 

@@ -12,10 +12,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_q.models import Schedule
 
-from .. import api, storage
+from .. import api
+from ..definitions import store
 from ..exceptions import InvalidTransition
-from ..forms import FlowForm
-from ..launch_form import LaunchForm
+from ..forms.flows import FlowForm
+from ..forms.launch import LaunchForm
 from ..models import Flow, FlowRun, Task
 from ..templatetags.flowforge import breakable, local_datetime, status_badge
 from .audit import log_launch
@@ -186,7 +187,7 @@ class FlowAdmin(StoredJSONDisplayMixin, FlowImportExportMixin, admin.ModelAdmin)
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # Default parameters are part of the definition version.
-        storage.sync_version(form.instance)
+        store.sync_version(form.instance)
 
     # Launching runs ---------------------------------------------------------------
 

@@ -9,9 +9,9 @@ groups and collapsed views itself.
 from django.urls import reverse
 from django.utils import timezone
 
+from ..definitions.store import TASK_DATA_FIELDS
 from ..models import Task, TaskRun
 from ..states import TaskState
-from ..storage import TASK_DATA_FIELDS
 from .run_page import output_preview
 
 # What the drawing needs of a TaskRun, read with .values() (no model instances).

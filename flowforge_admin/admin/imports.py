@@ -3,7 +3,7 @@
 django-import-export's own import goes row by row through a model; a flow
 file is imported per file instead (all rows -> FlowSpecs -> validation ->
 preview -> one transaction), so these are small views of our own around
-:mod:`flowforge_admin.flow_files`, using the library's format classes.
+:mod:`flowforge_admin.definitions.files.flow_files`, using the library's format classes.
 
 Import (needs add and change permission on flows): upload -> preview per
 flow (tasks added, changed with their fields, removed; dependency and
@@ -29,9 +29,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from .. import flow_files
 from ..conf import get_setting
-from ..resources import FlowDefinitionResource
+from ..definitions.files import flow_files
+from ..definitions.files.resource import FlowDefinitionResource
 from .query_params import ids_in_range
 
 PENDING_SECONDS = 24 * 3600

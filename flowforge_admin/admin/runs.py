@@ -19,13 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from .. import api
-from ..date_hierarchy import DrillDownChangeList
 from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
 from ..templatetags.flowforge import breakable, duration, local_datetime, status_badge
 from . import run_live, run_page
 from .audit import log_action, log_launch
+from .date_hierarchy import DrillDownChangeList
 from .graph import graph_urls
 from .paginator import EstimatedCountPaginator
 from .task_pages import select_tasks

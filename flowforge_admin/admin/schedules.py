@@ -9,9 +9,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from ..engine.schedules import launch_now
+from ..engine.schedule_fire import launch_now
+from ..forms.schedules import FlowScheduleForm, describe
 from ..models import FlowSchedule
-from ..schedule_form import FlowScheduleForm, describe
 from ..templatetags.flowforge import local_datetime, status_badge
 from .audit import log_action, log_launch
 from .runs import LAUNCH_PERMISSION, method_require_post

@@ -10,8 +10,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
 
-from .. import storage, validation
-from ..forms import TaskForm
+from ..definitions import rules, store
+from ..forms.flows import TaskForm
 from ..models import Task
 from ..templatetags.flowforge import breakable
 from .query_params import ids_in_range
@@ -138,18 +138,18 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        storage.sync_version(form.instance.flow)
+        store.sync_version(form.instance.flow)
 
     def delete_model(self, request, obj):
         flow = obj.flow
         super().delete_model(request, obj)
-        storage.sync_version(flow)
+        store.sync_version(flow)
 
     def delete_queryset(self, request, queryset):
         flows = {task.flow for task in queryset.select_related("flow")}
         super().delete_queryset(request, queryset)
         for flow in flows:
-            storage.sync_version(flow)
+            store.sync_version(flow)
 
     def delete_selected_tree(self, modeladmin, request, queryset):
         # django-mptt replaces the "delete selected" action with this one,
@@ -157,7 +157,7 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
         flows = {task.flow for task in queryset.select_related("flow")} if request.POST.get("post") else ()
         response = super().delete_selected_tree(modeladmin, request, queryset)
         for flow in flows:
-            storage.sync_version(flow)
+            store.sync_version(flow)
         return response
 
     def get_move_error(self, task, target, position):
@@ -173,7 +173,7 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
         parent = target if position == "last-child" else target.parent
         if parent is not None and parent.is_descendant_of(task, include_self=True):
             return None  # django-mptt refuses this move itself, with its own message.
-        before = storage.read_flow_spec(task.flow)
+        before = store.read_flow_spec(task.flow)
         current = next(spec for spec in before.tasks if spec.name == task.name)
         moved = dataclasses.replace(current, parent=parent.name if parent else None)
         after = before.replace_task(task.name, moved)
@@ -181,8 +181,8 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
         def allow_all(path):
             return None  # functions do not change in a move
 
-        known = set(validation.validate_flow(before, allow_all))
-        problems = [p for p in validation.validate_flow(after, allow_all) if p not in known]
+        known = set(rules.validate_flow(before, allow_all))
+        problems = [p for p in rules.validate_flow(after, allow_all) if p not in known]
         return str(problems[0]) if problems else None
 
     @transaction.atomic
@@ -201,5 +201,5 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
                 return http.HttpResponse("FAIL, invalid move.")
         response = super()._move_node(request)
         if response.content.startswith(b"OK"):
-            storage.sync_version(task.flow)
+            store.sync_version(task.flow)
         return response

@@ -20,7 +20,7 @@ from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
 from django_q.tasks import async_task
 
-from . import sql
+from ..db import sql
 
 WORKER_ENTRY = "flowforge_admin.engine.worker.execute_task"
 RETRY_ENTRY = "flowforge_admin.engine.recovery.resume_retry"

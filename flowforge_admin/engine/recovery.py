@@ -23,6 +23,8 @@ this is safe to repeat. :func:`check_lost_work` runs as a Django-Q2 schedule
 import datetime
 import logging
 
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -152,3 +154,11 @@ def ensure_schedule():
             "repeats": -1,
         },
     )
+
+
+@receiver(post_migrate, dispatch_uid="flowforge_admin.ensure_lost_work_check")
+def ensure_schedule_after_migrate(sender, **kwargs):
+    """Make sure of the lost-work check after every migrate of this app."""
+    # django_q's tables exist by now: it is migrated before this app.
+    if sender.label == "flowforge_admin":
+        ensure_schedule()

@@ -2,7 +2,7 @@
 
 import functools
 
-from ..storage import read_flow_spec
+from ..definitions.store import read_flow_spec
 
 
 def take_snapshot(flow):

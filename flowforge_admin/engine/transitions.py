@@ -21,10 +21,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..conf import get_setting
+from ..db import sql
 from ..models import FlowRun, TaskRun
 from ..models.runs import count_field
 from ..states import RUN_FINISHED, TASK_ACTIVE, RunState, TaskState
-from . import dispatch, sql
+from . import dispatch
 from .snapshot import snapshot_of
 
 logger = logging.getLogger("flowforge_admin.engine")

@@ -18,12 +18,13 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.exceptions import TimeoutException
 
-from .. import registry
 from ..conf import get_setting
+from ..db import sql
+from ..definitions import registry
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from . import dispatch, inbox, sql
+from . import acknowledgement, dispatch
 from .advance import fail_attempt, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
@@ -167,7 +168,7 @@ def _as_json(value):
 
 def record_success(run_id, name, attempt, output):
     with changing(run_id, expected_move=(TaskState.RUNNING, TaskState.SUCCEEDED), worker=True) as change:
-        inbox.acknowledge()
+        acknowledgement.acknowledge()
         if own_attempt(change, name) and change.move(
             name,
             TaskState.SUCCEEDED,
@@ -196,7 +197,7 @@ def _failed(capture, run_id, name, attempt, message):
 def record_failure(run_id, name, attempt, message, details=""):
     """Record a failed attempt: retry it (now or after its delay) or fail the task."""
     with changing(run_id, worker=True) as change:
-        inbox.acknowledge()
+        acknowledgement.acknowledge()
         if (
             change.status(name) != TaskState.RUNNING
             or change.row(name)["attempt"] != attempt

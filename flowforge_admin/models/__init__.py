@@ -3,7 +3,7 @@
 Import them from this package (``from flowforge_admin.models import Flow``).
 Submodules keep the direction of dependencies: ``functions`` needs nothing,
 ``flows`` may use ``functions``; ``runs`` (records written by the engine) may use both;
-``schedules`` uses ``flows`` and keeps its Django-Q2 row in step (:mod:`flowforge_admin.scheduling`).
+``schedules`` uses ``flows`` and keeps its Django-Q2 row in step (:mod:`flowforge_admin.q_schedules`).
 """
 
 from .flows import Flow, Task

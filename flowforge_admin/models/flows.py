@@ -5,7 +5,7 @@ from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
 
-from .. import scheduling
+from .. import q_schedules
 
 
 class FlowQuerySet(models.QuerySet):
@@ -78,7 +78,7 @@ class Flow(models.Model):
             super().save(*args, **kwargs)
             # Pausing a flow pauses its schedules' Django-Q2 rows (and resuming resumes them).
             if self.schedules.exists():
-                scheduling.sync_flow_schedules(self)
+                q_schedules.sync_flow_schedules(self)
 
     def get_absolute_url(self):
         return reverse("admin:flowforge_admin_flow_change", args=[self.pk])

@@ -1,7 +1,7 @@
 """Flow schedules: when a flow runs by itself, with which parameters.
 
 A FlowSchedule owns exactly one Django-Q2 ``Schedule`` row (written in the
-same transaction by :mod:`flowforge_admin.scheduling`), which only says
+same transaction by :mod:`flowforge_admin.q_schedules`), which only says
 *when* to call the engine with the schedule's id. Everything else (paused,
 parameters, overlap policy, what happened at the last fire) lives here, so
 the two can never disagree about it.
@@ -17,7 +17,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .. import scheduling
+from .. import q_schedules
 from .flows import Flow
 
 WEEKDAYS = [
@@ -185,7 +185,7 @@ class FlowSchedule(models.Model):
         # Its Django-Q2 row is written in the same transaction: never one without the other.
         with transaction.atomic():
             super().save(*args, **kwargs)
-            scheduling.sync_q_schedule(self)
+            q_schedules.sync_q_schedule(self)
 
     @property
     def is_active(self):
@@ -253,4 +253,4 @@ class FlowSchedule(models.Model):
 @receiver(post_delete, sender=FlowSchedule, dispatch_uid="flowforge_admin.delete_q_schedule")
 def delete_q_schedule(sender, instance, **kwargs):
     # Also when its flow is deleted (a cascade sends this signal for each schedule).
-    scheduling.delete_q_schedule(instance)
+    q_schedules.delete_q_schedule(instance)

@@ -6,8 +6,8 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
-from ..date_hierarchy import quick_date_hierarchy
-from ..schedule_form import describe
+from ..admin.date_hierarchy import quick_date_hierarchy
+from ..forms.schedules import describe
 from ..states import RunState, TaskState
 
 register = template.Library()

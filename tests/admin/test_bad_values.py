@@ -15,12 +15,12 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django_q.models import Schedule
 
-from flowforge_admin import flow_files
 from flowforge_admin.api import register_task_pipeline
+from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.rules import COUNT_MAX
 from flowforge_admin.exceptions import FlowDefinitionError
-from flowforge_admin.launch_form import EXTRA
+from flowforge_admin.forms.launch import EXTRA
 from flowforge_admin.models import Flow, FlowRun, FlowSchedule, Task
-from flowforge_admin.validation import COUNT_MAX
 
 from .. import engine_tasks as t
 from ..conftest import DEMO

@@ -8,9 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from flowforge_admin import api, storage
+from flowforge_admin import api
 from flowforge_admin.admin.grid import GRID_RUNS, build_run_grid
-from flowforge_admin.definition import FlowSpec, TaskSpec
+from flowforge_admin.definitions import store
+from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.models import FlowRun, TaskRun
 from tests.conftest import DEMO, make_flow
 
@@ -136,7 +137,7 @@ def test_each_cell_has_its_status_and_links_to_the_task_in_its_run(flow):
 
 def test_tasks_only_older_runs_had_come_after_the_current_ones(flow):
     old = launch(flow)
-    storage.write_flow(
+    store.write_flow(
         FlowSpec(name="etl", display_name="etl", tasks=(*tasks()[:1], replace(tasks()[1], name="merge"))),
         origin=flow.origin,
     )

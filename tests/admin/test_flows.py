@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.timezone import localtime
 
 from flowforge_admin import api
-from flowforge_admin.definition import TaskSpec
+from flowforge_admin.definitions.spec import TaskSpec
 from flowforge_admin.models import Flow, FlowRun
 from tests.conftest import chain_tasks, make_flow
 

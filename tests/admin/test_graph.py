@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from flowforge_admin.admin.run_page import OUTPUT_PREVIEW_CHARS
 from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
-from flowforge_admin.definition import TaskSpec
+from flowforge_admin.definitions.spec import TaskSpec
 from flowforge_admin.models import Flow, Task
 
 from .. import engine_tasks as t

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from flowforge_admin import flow_files
 from flowforge_admin.admin import imports
+from flowforge_admin.definitions.files import flow_files
 from flowforge_admin.models import Flow, Task
 from tests.conftest import DEMO, chain_tasks, make_flow
 from tests.test_flow_files import same_file

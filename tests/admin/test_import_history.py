@@ -6,9 +6,9 @@ import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.urls import reverse
 
-from flowforge_admin import flow_files
 from flowforge_admin.admin import imports
 from flowforge_admin.api import register_task_pipeline
+from flowforge_admin.definitions.files import flow_files
 from flowforge_admin.models import Flow
 from tests.conftest import DEMO, chain_tasks, make_flow
 

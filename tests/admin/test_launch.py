@@ -6,9 +6,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
 from flowforge_admin import api
-from flowforge_admin.definition import TaskSpec
+from flowforge_admin.definitions.spec import TaskSpec
 from flowforge_admin.exceptions import InvalidTransition
-from flowforge_admin.launch_form import EXTRA
+from flowforge_admin.forms.launch import EXTRA
 from flowforge_admin.models import Flow, FlowRun
 from tests.conftest import chain_tasks, make_flow
 

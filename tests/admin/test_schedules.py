@@ -9,7 +9,7 @@ from django.urls import reverse
 from django_q.models import Schedule
 
 from flowforge_admin.api import register_task_pipeline
-from flowforge_admin.engine.schedules import fire
+from flowforge_admin.engine.schedule_fire import fire
 from flowforge_admin.models import FlowRun, FlowSchedule
 
 from .. import engine_tasks as t

@@ -23,8 +23,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from flowforge_admin import storage
-from flowforge_admin.definition import TaskSpec
+from flowforge_admin.definitions import store
+from flowforge_admin.definitions.spec import TaskSpec
 from flowforge_admin.demo import tasks as demo_tasks
 from flowforge_admin.models import Flow, Task
 from tests.conftest import DEMO, chain_tasks, make_flow
@@ -54,7 +54,7 @@ def definition(flow):
     """Return what an edit may change: the stored definition's hash, the version, the task ids."""
     flow.refresh_from_db()
     return (
-        storage.read_flow_spec(flow).signature(),
+        store.read_flow_spec(flow).signature(),
         flow.version,
         sorted(flow.tasks.values_list("pk", flat=True)),
     )

@@ -5,7 +5,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from flowforge_admin.definition import TaskSpec
+from flowforge_admin.definitions.spec import TaskSpec
 from flowforge_admin.models import Task
 
 from ..conftest import DEMO, make_flow

@@ -11,7 +11,7 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
-from flowforge_admin.definition import TaskSpec
+from flowforge_admin.definitions.spec import TaskSpec
 from flowforge_admin.models import Flow, FlowRun, Task, TaskRun
 
 from .. import engine_tasks as t

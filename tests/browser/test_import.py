@@ -7,7 +7,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from flowforge_admin import flow_files
+from flowforge_admin.definitions.files import flow_files
 from flowforge_admin.models import Flow
 
 from ..conftest import DEMO, chain_tasks, make_flow

@@ -8,7 +8,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from flowforge_admin import api
-from flowforge_admin.definition import TaskSpec
+from flowforge_admin.definitions.spec import TaskSpec
 from flowforge_admin.models import Flow, FlowRun, TaskRun
 
 from ..conftest import DEMO, make_flow

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from flowforge_admin import flow_files
+from flowforge_admin.definitions.files import flow_files
 from flowforge_admin.models import Flow
 from tests.conftest import DEMO, chain_tasks, make_flow
 

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 
-from flowforge_admin import storage
+from flowforge_admin.definitions import store
 from flowforge_admin.models import Flow, Task
 from tests.conftest import chain_tasks, make_flow
 
@@ -130,8 +130,8 @@ class TestDemoFlow:
         prepare_demo()
 
         flow = Flow.objects.get(name="demo_daily_report")
-        assert storage.read_flow_spec(flow).signature() == flow.definition_hash
-        assert storage.sync_version(flow) is False
+        assert store.read_flow_spec(flow).signature() == flow.definition_hash
+        assert store.sync_version(flow) is False
         assert flow.version == 1
 
     def test_second_run_leaves_the_flow_as_it_is(self):

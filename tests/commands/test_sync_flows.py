@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import modify_settings
 
-from flowforge_admin import storage
+from flowforge_admin.definitions import store
 from flowforge_admin.models import Flow, Task
 
 from .conftest import DEMO_FLOWS_MODULE
@@ -127,7 +127,7 @@ def test_sync_restores_a_flow_edited_in_admin(sync_flows):
     sync_flows()
     flow = Flow.objects.get(name="demo_pipeline_simple")
     Task.objects.filter(flow=flow, name="clean_data").update(retries=5)
-    assert storage.sync_version(flow) is True
+    assert store.sync_version(flow) is True
     assert flow.version == 2
 
     out = sync_flows()

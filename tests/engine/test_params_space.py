@@ -15,8 +15,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from flowforge_admin.api import launch_flow, register_task_pipeline
+from flowforge_admin.definitions.params import check_params
 from flowforge_admin.models import FlowRun
-from flowforge_admin.validation import check_params
 
 from .. import engine_tasks as t
 

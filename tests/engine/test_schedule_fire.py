@@ -10,9 +10,9 @@ from django_q.models import OrmQ, Schedule
 from django_q.scheduler import scheduler
 
 from flowforge_admin.api import launch_flow, register_task_pipeline
-from flowforge_admin.engine.schedules import fire
+from flowforge_admin.engine.schedule_fire import fire
 from flowforge_admin.models import FlowRun, FlowSchedule
-from flowforge_admin.scheduling import FIRE_FUNC
+from flowforge_admin.q_schedules import FIRE_FUNC
 
 from .. import engine_tasks as t
 

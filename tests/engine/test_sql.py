@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from flowforge_admin.api import launch_flow, register_task_pipeline
-from flowforge_admin.engine import sql
+from flowforge_admin.db import sql
 from flowforge_admin.models import FlowRun, TaskRun
 
 from .. import engine_tasks as t

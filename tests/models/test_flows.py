@@ -7,8 +7,8 @@ from django.core import serializers
 from django.db import connections
 from django.db.models import Count
 
-from flowforge_admin import storage
-from flowforge_admin.definition import FlowSpec, TaskSpec
+from flowforge_admin.definitions import store
+from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.models import Flow, Task
 
 from ..conftest import DEMO, make_flow, tree_errors
@@ -31,34 +31,34 @@ def demo_spec(name="flow"):
 
 
 def test_read_flow_spec_returns_what_write_flow_stored():
-    flow, outcome = storage.write_flow(demo_spec(), origin=Flow.Origin.ADMIN)
+    flow, outcome = store.write_flow(demo_spec(), origin=Flow.Origin.ADMIN)
     assert outcome == "created"
-    assert storage.read_flow_spec(flow) == demo_spec()
-    assert storage.read_flow_spec(flow).signature() == flow.definition_hash
+    assert store.read_flow_spec(flow) == demo_spec()
+    assert store.read_flow_spec(flow).signature() == flow.definition_hash
 
 
 def test_write_flow_reports_unchanged_and_changed():
-    storage.write_flow(demo_spec(), origin=Flow.Origin.ADMIN)
-    flow, outcome = storage.write_flow(demo_spec(), origin=Flow.Origin.ADMIN)
+    store.write_flow(demo_spec(), origin=Flow.Origin.ADMIN)
+    flow, outcome = store.write_flow(demo_spec(), origin=Flow.Origin.ADMIN)
     assert (outcome, flow.version) == ("unchanged", 1)
     changed = FlowSpec(**{**demo_spec().__dict__, "params": {"n": 2}})
-    flow, outcome = storage.write_flow(changed, origin=Flow.Origin.ADMIN)
+    flow, outcome = store.write_flow(changed, origin=Flow.Origin.ADMIN)
     assert (outcome, flow.version) == ("changed", 2)
 
 
 def test_sync_version_counts_real_changes_only():
     flow = make_flow("flow", demo_spec().tasks)
-    assert storage.sync_version(flow) is False
+    assert store.sync_version(flow) is False
     task = Task.objects.get(flow=flow, name="b")
     task.retries = 3
     task.save()
-    assert storage.sync_version(flow) is True
+    assert store.sync_version(flow) is True
     assert flow.version == 2
     task.retries = 2
     task.save()
-    assert storage.sync_version(flow) is True
+    assert store.sync_version(flow) is True
     assert flow.version == 3
-    assert storage.sync_version(flow) is False
+    assert store.sync_version(flow) is False
 
 
 def test_sibling_order_is_part_of_the_definition():
@@ -66,7 +66,7 @@ def test_sibling_order_is_part_of_the_definition():
     a, b = Task.objects.get(name="a"), Task.objects.get(name="b")
     b.move_to(a, "left")
     assert [t.name for t in Task.objects.get(name="fetch").get_children()] == ["b", "a"]
-    assert storage.sync_version(flow) is True
+    assert store.sync_version(flow) is True
 
 
 def test_renumber_trees_repairs_colliding_tree_ids():
@@ -78,7 +78,7 @@ def test_renumber_trees_repairs_colliding_tree_ids():
     for pk, root in roots.items():
         Task.objects.filter(pk=pk).update(tree_id=first_ids[root])
     assert tree_errors(Task.objects.all()) != []
-    storage.renumber_trees(second)
+    store.renumber_trees(second)
     assert tree_errors(Task.objects.all()) == []
     assert {t.tree_id for t in first.tasks.all()}.isdisjoint({t.tree_id for t in second.tasks.all()})
 
@@ -113,7 +113,7 @@ def test_flows_written_at_the_same_time_get_trees_of_their_own():
         try:
             start.wait()
             for number in range(flows_each):
-                storage.write_flow(demo_spec(f"race_{writer}_{number}"), origin=Flow.Origin.CODE)
+                store.write_flow(demo_spec(f"race_{writer}_{number}"), origin=Flow.Origin.CODE)
         except Exception as error:  # reported below, with the writer that met it
             failures.append((writer, error))
         finally:

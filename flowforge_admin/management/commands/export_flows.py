@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from flowforge_admin import flow_files
+from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.resource import FlowDefinitionResource
 from flowforge_admin.models import Flow
-from flowforge_admin.resources import FlowDefinitionResource
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from flowforge_admin import flow_files
-from flowforge_admin.resources import FlowDefinitionResource
+from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.resource import FlowDefinitionResource
 
 EXIT_BAD_INPUT = 2
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from flowforge_admin import flow_files
+from flowforge_admin.definitions.files import flow_files
 from flowforge_admin.models import Flow
 
 # The demo flow kept only in the database, as an import file of this repository

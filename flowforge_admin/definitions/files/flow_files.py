@@ -12,7 +12,7 @@ by :func:`registry.function_checker`, and every rule is the one of
 each placed at a row and a column. A file with any problem writes nothing.
 
 Formats are django-import-export's format classes (tablib underneath) for
-writing. Files are read by :mod:`flowforge_admin.file_reading`, within a
+writing. Files are read by :mod:`flowforge_admin.definitions.files.reading`, within a
 bounded amount of memory and time (rows, columns, depth, an XLSX's unpacked
 size; no YAML aliases): tablib would read an XLSX sheet as wide and long as it
 claims to be, and takes the columns of the first JSON/YAML object only, dropping
@@ -34,15 +34,16 @@ from django.db import transaction
 from django.utils import timezone
 from import_export.formats import base_formats
 
-from . import file_reading, registry, storage
-from .conf import get_setting
-from .definition import FlowSpec, TaskSpec, preorder
-from .engine.launch import check_run_params
-from .models import Flow, FlowSchedule
-from .models.schedules import DEFINITION_FIELDS
-from .text import bad_text, escape_surrogates, printable
-from .text import clean as clean_text
-from .validation import validate_flow
+from ...conf import get_setting
+from ...models import Flow, FlowSchedule
+from ...models.schedules import DEFINITION_FIELDS
+from ...text import bad_text, escape_surrogates, printable
+from ...text import clean as clean_text
+from .. import registry, store
+from ..params import check_run_params
+from ..rules import validate_flow
+from ..spec import FlowSpec, TaskSpec, preorder
+from . import reading
 
 
 def _packaged_rows(dataset):
@@ -173,7 +174,7 @@ FORMATS = {
 }
 EXTENSIONS = {"yaml": "yaml", "yml": "yaml", "json": "json", "csv": "csv", "xlsx": "xlsx"}
 
-# Files are read from libyaml's events (file_reading.read_yaml) and written by PyYAML's own
+# Files are read from libyaml's events (reading.read_yaml) and written by PyYAML's own
 # dumper, whose output does not depend on libyaml being installed.
 
 FLOW_COLUMNS = [
@@ -395,7 +396,7 @@ def export_dataset(flows):
         schedules.setdefault(schedule.flow_id, []).append(schedule_data(schedule))
     dataset = tablib.Dataset(headers=COLUMNS, title="flows")
     for flow in flows:
-        spec = storage.read_flow_spec(flow)
+        spec = store.read_flow_spec(flow)
         for row in flow_rows(spec, flow.is_paused, schedules.get(flow.pk, [])):
             # No stored text may break the export of every flow: U+FFFD for a lone surrogate.
             dataset.append([printable(v) if isinstance(v, str) else v for v in (row[c] for c in COLUMNS)])
@@ -427,7 +428,7 @@ def load_rows(content, format_name):
                 headers, rows = _csv_rows(text)
             else:
                 headers, rows = _object_rows(text, format_name)
-    except file_reading.ReadError as error:
+    except reading.ReadError as error:
         raise FileProblem(error.message, error.row) from None
     return number_rows(headers, rows)
 
@@ -462,7 +463,7 @@ def _decode(content):
 
 
 def _xlsx_rows(content):
-    headers, rows = file_reading.read_xlsx(content)
+    headers, rows = reading.read_xlsx(content)
     headers = [str(header) if header is not None else "" for header in headers]
     return headers, [
         dict(zip(headers, [xlsx_unescape(v) if isinstance(v, str) else v for v in row], strict=False))
@@ -471,13 +472,13 @@ def _xlsx_rows(content):
 
 
 def _csv_rows(text):
-    headers, rows = file_reading.read_csv(text)
+    headers, rows = reading.read_csv(text)
     return headers, [dict(zip(headers, [csv_unescape(value) for value in row], strict=False)) for row in rows]
 
 
 def _object_rows(text, format_name):
     try:
-        data = file_reading.read_json(text) if format_name == "json" else file_reading.read_yaml(text)
+        data = reading.read_json(text) if format_name == "json" else reading.read_yaml(text)
     except (ValueError, yaml.YAMLError) as error:
         raise FileProblem(f"the file is not valid {format_name.upper()}: {error}") from None
     if data is None or data == []:
@@ -602,8 +603,8 @@ class _Row:
             return default
         if isinstance(value, str):
             try:
-                value = file_reading.load_json(value)
-            except file_reading.ReadError as error:
+                value = reading.load_json(value)
+            except reading.ReadError as error:
                 self.problem(column, f"is not valid JSON: {error.message}")
                 return default
             except json.JSONDecodeError as error:
@@ -889,7 +890,7 @@ def plan_rows(rows):
     """Return the :class:`ImportPlan` of numbered rows (see :func:`plan_import`)."""
     flow_files, issues = parse_rows(rows)
     stored_flows = {flow.name: flow for flow in Flow.objects.filter(name__in=[f.name for f in flow_files])}
-    stored_specs = {name: storage.read_flow_spec(flow) for name, flow in stored_flows.items()}
+    stored_specs = {name: store.read_flow_spec(flow) for name, flow in stored_flows.items()}
     specs = [build_spec(flow_file, stored_specs.get(flow_file.name)) for flow_file in flow_files]
     # A cell already reported while reading (a list where a name belongs...) holds a stand-in
     # value: what the rules would say about that stand-in is left out.
@@ -1018,7 +1019,7 @@ def apply_plan(plan):
     if not plan.is_valid:
         raise ValueError("a plan with issues cannot be applied")
     for change in plan.changes:
-        flow, _ = storage.write_flow(change.spec, origin=Flow.Origin.IMPORT)
+        flow, _ = store.write_flow(change.spec, origin=Flow.Origin.IMPORT)
         if flow.is_paused != change.paused:
             flow.is_paused = change.paused
             flow.save(update_fields=["is_paused", "updated_at"])

@@ -1,7 +1,7 @@
 """What a schedule does when it fires: launch a run of its flow, or record why not.
 
 Django-Q2's scheduler calls :func:`fire` with the FlowSchedule's id only
-(see :mod:`flowforge_admin.scheduling`); everything else is read here, under
+(see :mod:`flowforge_admin.q_schedules`); everything else is read here, under
 the schedule's row lock, so a fire and an edit cannot cross.
 """
 

@@ -9,9 +9,9 @@ for the whole flow at once, the way ``TreeManager.rebuild`` numbers a tree.
 from django.db import connection, transaction
 from django.db.models import F, Max
 
+from ..models import Flow, Task
 from . import registry
-from .definition import FlowSpec, TaskSpec, preorder
-from .models import Flow, Task
+from .spec import FlowSpec, TaskSpec, preorder
 
 TASK_DATA_FIELDS = ["verbose_name", "function", "params", "retries", "retry_delay", "timeout"]
 TREE_FIELDS = ["parent", "tree_id", "lft", "rght", "level"]

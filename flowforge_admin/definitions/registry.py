@@ -15,7 +15,7 @@ import re
 
 from django.apps import apps
 
-from .conf import get_setting
+from ..conf import get_setting
 
 DOTTED_PATH_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 

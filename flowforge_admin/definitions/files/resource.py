@@ -5,7 +5,7 @@ object; a flow definition is a tree and a graph spread over many rows, which
 must be checked and written together. This resource therefore keeps the
 library's interface (``export()`` -> Dataset, ``import_data(dataset,
 dry_run=...)`` -> ``Result`` with invalid rows naming their column) and does
-the work per file through :mod:`flowforge_admin.flow_files`: parse every row,
+the work per file through :mod:`flowforge_admin.definitions.files.flow_files`: parse every row,
 validate every flow, compare with the database, then write it all in one
 transaction or nothing. The admin pages and the ``export_flows`` /
 ``import_flows`` commands go through it.
@@ -18,8 +18,8 @@ from django.db import transaction
 from import_export import resources
 from import_export.results import Error, Result, RowResult
 
+from ...models import Flow
 from . import flow_files
-from .models import Flow
 
 
 class FlowDefinitionResource(resources.Resource):

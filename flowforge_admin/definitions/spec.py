@@ -1,8 +1,8 @@
 """Flow definitions as plain data: the one shape every entrance produces.
 
 Python registration, admin forms and import files each turn what they are
-given into a :class:`FlowSpec`; :mod:`flowforge_admin.validation` checks it
-and :mod:`flowforge_admin.storage` writes it. Values are kept as given (an
+given into a :class:`FlowSpec`; :mod:`flowforge_admin.definitions.rules` checks it
+and :mod:`flowforge_admin.definitions.store` writes it. Values are kept as given (an
 import file may hold a string where a number belongs) so that validation can
 say exactly what is wrong and where.
 """

@@ -3,7 +3,7 @@
 Fields come from the flow's ``params_schema`` (a JSON Schema) when it has one,
 else from the types of its default parameters. The form only turns text into
 typed values; whether the parameters suit the flow is decided by
-:func:`flowforge_admin.engine.launch.check_run_params`, the same check a
+:func:`flowforge_admin.definitions.params.check_run_params`, the same check a
 launch from code or a schedule meets, and its messages are shown next to the
 field they name.
 """
@@ -16,10 +16,9 @@ from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from .engine.launch import check_run_params, paused_message
-from .exceptions import InvalidTransition
-from .form_fields import JSONTextField
-from .validation import check_params
+from ..definitions.params import check_params, check_run_params, paused_message
+from ..exceptions import InvalidTransition
+from .fields import JSONTextField
 
 # Not a Python identifier, so no parameter can be called that.
 EXTRA = "extra-params"

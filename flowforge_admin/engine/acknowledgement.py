@@ -23,7 +23,8 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.signals import post_execute_in_worker, pre_execute
 
-from . import dispatch, sql
+from ..db import sql
+from . import dispatch
 
 _running = threading.local()
 

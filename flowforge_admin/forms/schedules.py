@@ -6,10 +6,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from .engine.launch import check_run_params
-from .form_fields import JSONTextField
-from .models import Flow, FlowSchedule
-from .models.schedules import DEFINITION_FIELDS, WEEKDAYS, cron_problem
+from ..definitions.params import check_run_params
+from ..models import Flow, FlowSchedule
+from ..models.schedules import DEFINITION_FIELDS, WEEKDAYS, cron_problem
+from .fields import JSONTextField
 
 
 def describe(schedule):

@@ -1,7 +1,7 @@
 """Keep each FlowSchedule's one Django-Q2 ``Schedule`` row in step with it.
 
 Django-Q2's scheduler (in every ``qcluster``, every 30 s) fires due rows.
-The row says only when: it calls :func:`flowforge_admin.engine.schedules.fire`
+The row says only when: it calls :func:`flowforge_admin.engine.schedule_fire.fire`
 with the FlowSchedule's id, which reads everything else from the FlowSchedule.
 A paused schedule (or one of a paused flow) keeps its row with ``repeats=0``,
 which the scheduler skips; resuming sets the next fire time from now, so a
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
 
-FIRE_FUNC = "flowforge_admin.engine.schedules.fire"
+FIRE_FUNC = "flowforge_admin.engine.schedule_fire.fire"
 
 
 def cluster_name():

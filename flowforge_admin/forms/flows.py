@@ -1,7 +1,7 @@
 """Admin forms for flow definitions.
 
 They check an edit by applying it to the flow's whole stored definition and
-running :func:`flowforge_admin.validation.validate_flow`, so an edit in the
+running :func:`flowforge_admin.definitions.rules.validate_flow`, so an edit in the
 admin meets the same rules and messages as registration and import files.
 """
 
@@ -10,11 +10,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from mptt.forms import MPTTAdminForm, TreeNodeChoiceField
 
-from . import registry, storage, validation
-from .definition import TaskSpec
-from .form_fields import JSONTextField
-from .models import Flow, Task
-from .text import escape_surrogates
+from ..definitions import registry, rules, store
+from ..definitions.params import check_params, check_params_schema
+from ..definitions.spec import TaskSpec
+from ..models import Flow, Task
+from ..text import escape_surrogates
+from .fields import JSONTextField
 
 
 def _raise_if(message, code):
@@ -36,7 +37,7 @@ class StoredJSONField(JSONTextField):
 
     def validate(self, value):
         super().validate(value)
-        _raise_if(validation.check_text(value), "invalid_text")
+        _raise_if(rules.check_text(value), "invalid_text")
 
 
 class FlowForm(forms.ModelForm):
@@ -47,19 +48,19 @@ class FlowForm(forms.ModelForm):
 
     def clean_name(self):
         name = self.cleaned_data["name"]
-        _raise_if(validation.check_name(name), "invalid_name")
+        _raise_if(rules.check_name(name), "invalid_name")
         return name
 
     def clean_params(self):
         params = self.cleaned_data["params"]
         if params in (None, ""):
             return {}
-        _raise_if(validation.check_params(params), "invalid_params")
+        _raise_if(check_params(params), "invalid_params")
         return params
 
     def clean_params_schema(self):
         schema = self.cleaned_data["params_schema"]
-        _raise_if(validation.check_params_schema(schema), "invalid_params_schema")
+        _raise_if(check_params_schema(schema), "invalid_params_schema")
         return schema
 
 
@@ -170,7 +171,7 @@ class TaskForm(MPTTAdminForm):
         params = self.cleaned_data["params"]
         if params in (None, ""):
             return {}
-        _raise_if(validation.check_params(params), "invalid_params")
+        _raise_if(check_params(params), "invalid_params")
         return params
 
     def clean(self):
@@ -200,7 +201,7 @@ class TaskForm(MPTTAdminForm):
 
     def _check_definition(self, flow, cleaned_data):
         """Apply this edit to the stored definition and report what it breaks."""
-        before = storage.read_flow_spec(flow)
+        before = store.read_flow_spec(flow)
         parent = cleaned_data.get("parent")
         function = cleaned_data.get("function") or ""
         task = TaskSpec(
@@ -218,8 +219,8 @@ class TaskForm(MPTTAdminForm):
         after = before.replace_task(old_name, task)
         check = registry.function_checker(paths={function} if function else set())
         # Report what this edit breaks, not what was already there.
-        known = set(validation.validate_flow(before, check))
-        for problem in validation.validate_flow(after, check):
+        known = set(rules.validate_flow(before, check))
+        for problem in rules.validate_flow(after, check):
             if problem in known:
                 continue
             field = problem.field if problem.field in self.fields else None

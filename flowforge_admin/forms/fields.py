@@ -12,7 +12,7 @@ class JSONTextField(forms.JSONField):
     ``json.loads`` raises RecursionError for text nested a few thousand deep
     and ValueError for an integer of more than 4 300 digits; Django's field
     catches only JSONDecodeError. What the value may hold (NaN, size, depth)
-    is the business of :func:`flowforge_admin.validation.check_params`.
+    is the business of :func:`flowforge_admin.definitions.params.check_params`.
     """
 
     default_error_messages = {

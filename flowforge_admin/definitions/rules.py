@@ -1,19 +1,16 @@
 """The rules every flow definition must follow, whatever its entrance.
 
-Pure functions over :class:`~flowforge_admin.definition.FlowSpec` data: no
+Pure functions over :class:`~flowforge_admin.definitions.spec.FlowSpec` data: no
 request, form or queryset is seen here, so Python registration, admin forms
 and import files give the same errors with the same words. Each error is a
 :class:`Problem` that names the flow, the task and the offending item.
 """
 
-import json
-import math
 import re
 from dataclasses import dataclass, replace
 
-from .conf import get_setting
-from .schemas import schema_problem
-from .text import UNSTORABLE_RE, bad_text
+from ..text import bad_text
+from .params import check_params, check_params_schema
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 NAME_MAX_LENGTH = 100
@@ -51,101 +48,6 @@ def check_name(value):
         return f"{value!r} is longer than {NAME_MAX_LENGTH} characters"
     if not NAME_RE.fullmatch(value):
         return f"{value!r} may contain only letters, digits, '_' and '-' and may not start with '-'"
-    return None
-
-
-def check_params(value):
-    """Return what is wrong with parameters (a flow's, a task's, a schedule's or a run's), or None."""
-    if not isinstance(value, dict):
-        return f"must be a JSON object (a dict of name: value), not {type(value).__name__}"
-    bad = [key for key in value if not isinstance(key, str) or not key.isidentifier()]
-    if bad:
-        return f"parameter names must be Python identifiers: {bad[0]!r} is not"
-    problem = json_value_problem(value)
-    if problem:
-        path, message = problem
-        return f"{_path_text(path)}: {message}" if path else message
-    return None
-
-
-def check_params_schema(value):
-    """Return what is wrong with a JSON Schema for the parameters, or None.
-
-    Beyond the meta-schema, the schema is checked as it will be used: every
-    reference resolves (without fetching anything), none loops, and every
-    regular expression compiles in RE2 (see :mod:`flowforge_admin.schemas`).
-    """
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        return "must be a JSON Schema object"
-    problem = json_value_problem(value)
-    if problem:
-        path, message = problem
-        return f"{_path_text(path)}: {message}" if path else message
-    return schema_problem(value)
-
-
-def _path_text(path):
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
-    return text
-
-
-def _node_problem(value):
-    """What makes one JSON node unstorable (not its children), or None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        spelling = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
-        return (
-            f"{spelling} is not a number JSON can hold (NaN, Infinity and numbers too large "
-            "for a float, such as 1e400, are refused)"
-        )
-    if isinstance(value, str) and UNSTORABLE_RE.search(value):
-        return "text with a NUL character or a lone surrogate (such as \\ud800) cannot be stored"
-    if value is not None and not isinstance(value, (bool, int, float, str, list, dict)):
-        return f"a {type(value).__name__} is not a JSON value"
-    return None
-
-
-def json_value_problem(value):
-    """Return ``(path, message)`` for what keeps ``value`` from being stored as JSON, or None.
-
-    ``path`` is a tuple of the keys and indexes leading to the offending part.
-
-    Refuses NaN and infinities, which JSON has no words for (PostgreSQL's jsonb refuses them
-    and browsers cannot read them back); text that cannot be stored; and values larger or
-    deeper than ``FLOWFORGE_MAX_PARAMS_BYTES`` / ``FLOWFORGE_MAX_PARAMS_DEPTH``. Walks with a
-    list, not recursion, so that a value nested thousands deep is refused, not a RecursionError.
-    """
-    max_depth = get_setting("FLOWFORGE_MAX_PARAMS_DEPTH")
-    stack = [((), value)]
-    while stack:
-        path, node = stack.pop()
-        if len(path) > max_depth:
-            # Named by its top-level key: the full path would be as long as the limit.
-            return path[:1], f"nested deeper than {max_depth} levels"
-        message = _node_problem(node)
-        if message:
-            return path, message
-        if isinstance(node, dict):
-            for key, item in node.items():
-                if not isinstance(key, str) or UNSTORABLE_RE.search(key):
-                    return path, f"the key {key!r} is not text that can be stored"
-                stack.append(((*path, key), item))
-        elif isinstance(node, list):
-            stack.extend(((*path, index), item) for index, item in enumerate(node))
-    return _size_problem(value)
-
-
-def _size_problem(value):
-    limit = get_setting("FLOWFORGE_MAX_PARAMS_BYTES")
-    try:
-        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
-    except ValueError:  # an integer of more than 4300 digits (Python's conversion limit)
-        return (), "holds an integer with too many digits"
-    if size > limit:
-        return (), f"is {size} bytes as JSON, more than the limit of {limit} bytes"
     return None
 
 
