@@ -1,0 +1,131 @@
+/*
+ * The side panel: everything known about the selected task (its status in a run,
+ * its definition, links to its neighbours, logs and edit page). Its buttons call
+ * back through ``ctx.commands`` (select, toggleGroup), so this module needs no
+ * import of the interaction that opens it.
+ */
+
+import { el, statusBadge } from "./dom.js";
+
+function taskLinks(ctx, names) {
+  if (!names.length) return el("span", { className: "ff-muted", text: "—" });
+  const list = el("ul", { className: "ff-graph-links" });
+  for (const name of names) {
+    const button = el("button", {
+      type: "button",
+      className: "ff-graph-linkbutton",
+      text: ctx.model.tasks.get(name).label,
+      title: name,
+      onclick: () => ctx.commands.select(name),
+    });
+    list.append(el("li", {}, button));
+  }
+  return list;
+}
+
+function row(term, ...value) {
+  return [el("dt", { text: term }), el("dd", {}, ...value)];
+}
+
+function block(text, className) {
+  return el("pre", { className: className || "ff-graph-pre" }, el("code", { text }));
+}
+
+/**
+ * A time as the admin writes it, "2026-12-05 07:36:28 UTC": in the server's time zone
+ * (the JSON's time_zone), named, whatever the browser's own zone and locale.
+ */
+function fmtTime(value, zone) {
+  if (!value) return "—";
+  const format = new Intl.DateTimeFormat("en-GB", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+  const part = Object.fromEntries(format.formatToParts(new Date(value)).map(({ type, value: v }) => [type, v]));
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second} ${zone}`;
+}
+
+function retriesText(task) {
+  if (!task.retries) return "none";
+  const delay = task.retry_delay ? `first after ${task.retry_delay} s, then doubling` : "at once";
+  return `${task.retries} (${delay})`;
+}
+
+function facts(ctx, name) {
+  const { model } = ctx;
+  const task = model.tasks.get(name);
+  const status = model.statuses[name];
+  const zone = model.data.time_zone || "UTC";
+  const list = el("dl", { className: "ff-graph-facts" });
+  if (status) {
+    list.append(...row("Status", statusBadge(status)));
+    list.append(...row("Attempts", `${status.attempt} of ${status.max_attempts}`));
+    list.append(...row("Started", fmtTime(status.started_at, zone)));
+    list.append(...row("Finished", fmtTime(status.finished_at, zone)));
+  }
+  if (task.parent) list.append(...row("Group", taskLinks(ctx, [task.parent])));
+  if (model.isGroup(name)) {
+    const toggle = el("button", {
+      type: "button",
+      className: "button ff-graph-toggle",
+      text: model.collapsed.has(name) ? "Expand group" : "Collapse group",
+      onclick: () => ctx.commands.toggleGroup(name),
+    });
+    list.append(...row("Group of", `${model.descendantCount(name)} tasks `, toggle));
+  }
+  list.append(...row("Function", task.function ? el("code", { text: task.function }) : "— (a group)"));
+  list.append(...row("Retries", retriesText(task)));
+  list.append(...row("Timeout", task.timeout ? `${task.timeout} s` : "the worker's limit"));
+  list.append(...row("Upstream", taskLinks(ctx, model.upstreamOf(name))));
+  list.append(...row("Downstream", taskLinks(ctx, model.downstreamOf(name))));
+  return list;
+}
+
+function actions(task, status) {
+  const links = el("p", { className: "ff-graph-actions" });
+  if (status) links.append(el("a", { href: status.log_url, className: "button", text: "Logs" }));
+  if (task.edit_url) links.append(el("a", { href: task.edit_url, className: "button", text: "Edit task" }));
+  links.append(
+    el("button", {
+      type: "button",
+      className: "button",
+      text: "Copy link",
+      onclick: () => navigator.clipboard && navigator.clipboard.writeText(window.location.href),
+    }),
+  );
+  return links;
+}
+
+/** Fill the panel with ``name``'s details and show it. */
+export function showPanel(ctx, name) {
+  const task = ctx.model.tasks.get(name);
+  const status = ctx.model.statuses[name];
+  const body = [];
+  body.push(el("h2", { text: task.label }));
+  body.push(el("p", { className: "ff-muted ff-graph-name" }, el("code", { text: task.name })));
+  body.push(facts(ctx, name));
+  if (task.docstring) body.push(el("h3", { text: "Description" }), block(task.docstring, "ff-graph-doc"));
+  if (Object.keys(task.params).length) {
+    body.push(el("h3", { text: "Default parameters" }), block(JSON.stringify(task.params, null, 2)));
+  }
+  if (status && status.error) body.push(el("h3", { text: "Error" }), block(status.error, "ff-graph-pre ff-graph-error"));
+  if (status && status.output) {
+    body.push(el("h3", { text: "Output" }), block(status.output));
+    if (status.output_url) {
+      body.push(el("p", {}, el("a", { href: status.output_url, text: "The whole output (JSON)" })));
+    }
+  }
+  if (task.source) {
+    body.push(el("details", { className: "ff-graph-source" }, el("summary", { text: "Source code" }), block(task.source)));
+  }
+  body.push(actions(task, status));
+  document.getElementById("ff-graph-panel-body").replaceChildren(...body);
+  ctx.panel.hidden = false;
+  ctx.root.dataset.panel = name;
+}

@@ -1,0 +1,208 @@
+/*
+ * What cytoscape.js draws: each node's label and size, the elements of a laid-out
+ * visible graph, and the stylesheet (its colours read from the CSS palette, so it
+ * is rebuilt when the theme changes). cytoscape.min.js is a classic script loaded
+ * before the modules and read from window.
+ */
+
+import { detours } from "./layout.js";
+import { STATUSES, marksOf, statusColours, themeColours } from "./palette.js";
+
+// Above this many drawn elements cytoscape trades detail for speed while moving.
+const BIG_GRAPH = 1500;
+
+/** A node's label: a collapsed group's size, a run's status icon, label and attempt. */
+export function labelOf(model, view, name) {
+  const task = model.tasks.get(name);
+  let label = task.label;
+  if (model.collapsed.has(name)) label = `▸ ${label}  (${model.descendantCount(name)})`;
+  const status = model.statuses[name];
+  if (view === "run" && status) {
+    const { icon } = marksOf(status.status);
+    let line = `${icon} ${status.label}`;
+    // The attempt badge: only once a task may be (or was) tried more than once.
+    if (status.attempt > 0 && status.max_attempts > 1) line += `  ·  try ${status.attempt}/${status.max_attempts}`;
+    label = model.isGroup(name) && !model.collapsed.has(name) ? `${label}  ${icon}` : `${label}\n${line}`;
+  }
+  return label;
+}
+
+/** A leaf's box, from its label (about 7.2px a character at 12px). */
+export function nodeSize(model, view, name) {
+  const lines = labelOf(model, view, name).split("\n");
+  const longest = Math.max(...lines.map((line) => line.length));
+  return { width: Math.max(110, Math.min(320, 24 + longest * 7.2)), height: lines.length > 1 ? 50 : 36 };
+}
+
+/** Cytoscape's elements for the visible ``graph`` at ELK's ``positions``: nodes, then edges. */
+export function elements(model, view, graph, positions, direction) {
+  const items = [];
+  for (const node of graph.nodes) {
+    const classes = [];
+    if (node.compound) classes.push("group");
+    if (model.collapsed.has(node.name)) classes.push("collapsed");
+    const status = model.statuses[node.name];
+    if (view === "run" && status) classes.push(`s-${status.status}`);
+    const data = { id: node.name, label: labelOf(model, view, node.name), ...nodeSize(model, view, node.name) };
+    // A group's label sits above its top-left corner: cytoscape can only place it left of
+    // the box, so it is pushed right by about its own width (measured: ~5.6px a character).
+    if (node.compound) data.labelShift = Math.round(data.label.length * 5.6) + 4;
+    if (node.parent && model.rep.get(node.parent) === node.parent) data.parent = node.parent;
+    items.push({ group: "nodes", data, classes: classes.join(" "), position: positions[node.name] });
+  }
+  const detour = detours(items, positions, direction);
+  for (const edge of graph.edges) {
+    const item = {
+      group: "edges",
+      data: { id: `${edge.source}\u2192${edge.target}`, source: edge.source, target: edge.target },
+      classes: edge.count > 1 ? "merged" : "",
+    };
+    const route = detour(edge);
+    if (route) {
+      item.classes += " detour";
+      item.style = route;
+    }
+    items.push(item);
+  }
+  return items;
+}
+
+function statusRules(fg) {
+  return STATUSES.map((status) => {
+    const colours = statusColours(status);
+    return {
+      selector: `node.s-${status}`,
+      style: {
+        "background-color": colours.fill,
+        color: colours.text,
+        "border-style": marksOf(status).border,
+        "border-color": fg,
+        "border-width": status === "failed" ? 4 : 1.5,
+      },
+    };
+  });
+}
+
+/** An expanded group in a run: a tint and a border of its status, so that its tasks stay readable. */
+function groupStatusRules(fg) {
+  return STATUSES.map((status) => {
+    const { fill } = statusColours(status);
+    return {
+      selector: `node.group.s-${status}`,
+      style: {
+        "background-color": fill,
+        "background-opacity": 0.16,
+        "border-color": fill,
+        "border-width": 3,
+        color: fg,
+      },
+    };
+  });
+}
+
+/** The stylesheet in the current theme's colours. */
+export function stylesheet() {
+  const { fg, bg, quiet, border, darkened, accent, match } = themeColours();
+  return [
+    {
+      selector: "node",
+      style: {
+        shape: "round-rectangle",
+        width: "data(width)",
+        height: "data(height)",
+        label: "data(label)",
+        "text-valign": "center",
+        "text-halign": "center",
+        "text-wrap": "wrap",
+        "text-max-width": 300,
+        "font-family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+        "font-size": 12,
+        "min-zoomed-font-size": 7,
+        color: fg,
+        "background-color": bg,
+        "border-width": 1.5,
+        "border-color": accent,
+      },
+    },
+    {
+      selector: "node.group",
+      style: {
+        shape: "round-rectangle",
+        "background-color": darkened,
+        "background-opacity": 0.7,
+        "border-color": border,
+        "border-style": "dashed",
+        "border-width": 1.5,
+        // Above the box's left end, in the room ELK leaves for it (elk.padding top),
+        // clear of the edges, which meet a group in the middle of a side.
+        "text-valign": "top",
+        "text-halign": "left",
+        "text-margin-x": "data(labelShift)",
+        "text-margin-y": -3,
+        "font-weight": "bold",
+        color: quiet,
+        padding: 14,
+      },
+    },
+    {
+      selector: "node.collapsed",
+      style: {
+        "border-width": 3,
+        "border-style": "double",
+        "border-color": accent,
+        "font-weight": "bold",
+        "background-color": darkened,
+      },
+    },
+    {
+      selector: "edge",
+      style: {
+        width: 1.5,
+        // Edges are merged (one per pair of nodes) and a DAG has no loops: straight lines
+        // look the same as bezier curves and are cheaper to build and draw.
+        "curve-style": "straight",
+        "line-color": quiet,
+        "target-arrow-color": quiet,
+        "target-arrow-shape": "triangle",
+        "arrow-scale": 1,
+        opacity: 0.8,
+      },
+    },
+    { selector: "edge.merged", style: { width: 3 } },
+    { selector: "edge.detour", style: { "curve-style": "segments", "edge-distances": "node-position" } },
+    ...statusRules(fg),
+    ...groupStatusRules(fg),
+    { selector: ".faded", style: { opacity: 0.22 } },
+    { selector: "edge.path", style: { "line-color": accent, "target-arrow-color": accent, width: 2.5, opacity: 1 } },
+    { selector: "node.path", style: { "border-color": accent, "border-width": 3 } },
+    { selector: "node.match", style: { "underlay-color": match, "underlay-opacity": 0.9, "underlay-padding": 8 } },
+    {
+      selector: "node:selected",
+      style: { "overlay-color": accent, "overlay-opacity": 0.18, "border-color": accent, "border-width": 4 },
+    },
+  ];
+}
+
+/** Is a drawing of ``count`` elements big enough to trade detail for speed? */
+export function isBig(count) {
+  return count > BIG_GRAPH;
+}
+
+/** A cytoscape instance in ``container`` showing ``items`` at their preset positions. */
+export function createCy(container, items, big) {
+  return window.cytoscape({
+    container,
+    elements: items,
+    style: stylesheet(),
+    layout: { name: "preset", fit: true, padding: 30 },
+    minZoom: 0.02,
+    maxZoom: 3,
+    wheelSensitivity: 0.3,
+    boxSelectionEnabled: false,
+    autoungrabify: true,
+    textureOnViewport: big,
+    hideEdgesOnViewport: big,
+    motionBlur: false,
+    pixelRatio: big ? 1 : "auto",
+  });
+}

@@ -1,0 +1,136 @@
+/*
+ * The drawing on the page: (re)build it from the model (layout, then cytoscape),
+ * place the viewport so that labels stay readable and nothing lies under the
+ * legend or the panel, and highlight a task's paths. ``ctx`` is the page's shared
+ * context built by main.js; the drawing is ``ctx.cy``.
+ */
+
+import { createCy, elements, isBig, nodeSize } from "./render.js";
+
+// Above this many drawn elements they are added in chunks of CHUNK, a frame apart:
+// building 10 000 elements at once blocks the page for seconds, in chunks for half a
+// second at most. Below it one piece is faster (a 1 000-task flow, ~2 100 elements:
+// about 0.3 s against 0.9 s, the frames drawn between chunks costing the difference).
+const CHUNK_ABOVE = 3000;
+const CHUNK = 1000;
+// Below this zoom labels are unreadable: a long flow opens at READABLE_ZOOM on its start instead.
+const MIN_FIT_ZOOM = 0.45;
+const READABLE_ZOOM = 0.8;
+
+let drawToken = 0;
+
+function nextFrame() {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** (Re)draw the visible graph; keep the viewport unless ``fit`` or nothing was drawn yet. */
+export async function draw(ctx, { fit = false, focus = null } = {}) {
+  const { model, state, root } = ctx;
+  const token = ++drawToken;
+  const graph = model.visibleGraph();
+  ctx.say(graph.nodes.length > 400 ? `Laying out ${graph.nodes.length} tasks…` : "");
+  root.dataset.state = "layout";
+  const sizeOf = (name) => nodeSize(model, ctx.view, name);
+  const { positions, box, ms } = await ctx.layout.run(graph, state.direction, sizeOf);
+  state.layoutMs = ms;
+  state.layoutRuns += 1;
+  if (token !== drawToken) return; // a newer draw started meanwhile
+  state.box = box;
+  const built = performance.now();
+  const items = elements(model, ctx.view, graph, positions, state.direction);
+  const viewport = ctx.cy && !fit ? { zoom: ctx.cy.zoom(), pan: ctx.cy.pan() } : null;
+  const big = isBig(items.length);
+  const chunked = items.length > CHUNK_ABOVE;
+  if (ctx.cy) ctx.cy.destroy();
+  const cy = createCy(ctx.canvas, chunked ? items.slice(0, CHUNK) : items, big);
+  ctx.cy = cy;
+  ctx.bindEvents(cy, big);
+  // Nodes come parents first, then edges: each chunk refers only to elements already added.
+  for (let start = CHUNK; chunked && start < items.length; start += CHUNK) {
+    await nextFrame();
+    if (token !== drawToken) return;
+    cy.batch(() => cy.add(items.slice(start, start + CHUNK)));
+  }
+  state.buildMs = Math.round(performance.now() - built);
+  if (viewport) cy.viewport(viewport);
+  else fitReadable(ctx);
+  if (focus && cy.getElementById(focus).nonempty()) cy.center(cy.getElementById(focus));
+  if (state.selected && cy.getElementById(state.selected).nonempty()) {
+    cy.getElementById(state.selected).select();
+    highlightPaths(ctx, state.selected);
+  }
+  ctx.say("");
+  state.drawnAt = performance.now();
+  // Cytoscape draws in its own animation-frame callback, registered before this one.
+  requestAnimationFrame(() => (state.paintedAt = performance.now()));
+  root.dataset.state = "drawn";
+  root.dataset.nodes = String(cy.nodes().length);
+  root.dataset.edges = String(cy.edges().length);
+}
+
+/** Fade everything but ``name``'s upstream and downstream paths (none: clear). */
+export function highlightPaths(ctx, name) {
+  const cy = ctx.cy;
+  if (!cy) return;
+  cy.batch(() => {
+    cy.elements().removeClass("faded path");
+    const node = name ? cy.getElementById(ctx.model.rep.get(name) || name) : null;
+    if (!node || node.empty()) return;
+    const path = node.predecessors().union(node.successors()).union(node);
+    cy.elements().not(path).not(path.ancestors()).not(path.descendants()).addClass("faded");
+    path.addClass("path");
+  });
+}
+
+/**
+ * The part of the canvas that nothing covers, in canvas pixels: the legend lies over its
+ * bottom, the task panel (on wide screens) over its right side. Fitting and bringing a task
+ * into view use this area, so no task ends up under either.
+ */
+function openArea(ctx) {
+  const frame = ctx.canvas.getBoundingClientRect();
+  const area = { x1: 0, y1: 0, x2: frame.width, y2: frame.height };
+  const overlaps = (rect) =>
+    rect.width && rect.left < frame.right && rect.right > frame.left && rect.top < frame.bottom && rect.bottom > frame.top;
+  const legend = document.getElementById("ff-graph-legend").getBoundingClientRect();
+  if (overlaps(legend)) area.y2 = Math.min(area.y2, legend.top - frame.top);
+  const side = ctx.panel.hidden ? null : ctx.panel.getBoundingClientRect();
+  if (side && overlaps(side)) area.x2 = Math.min(area.x2, side.left - frame.left);
+  return area;
+}
+
+/**
+ * Fit the drawing into the open area; if that makes it smaller than ``least`` (unreadable),
+ * show its start at a readable zoom instead. The Fit button passes 0: the whole drawing.
+ */
+export function fitReadable(ctx, least = MIN_FIT_ZOOM) {
+  const { cy, state } = ctx;
+  // ELK's extent of the drawing: cytoscape's own (cy.fit) measures every label, ~0.1 s at 1 000 tasks.
+  const box = state.box;
+  const pad = 30;
+  const area = openArea(ctx);
+  const width = area.x2 - area.x1;
+  const height = area.y2 - area.y1;
+  const fitted = Math.min((width - 2 * pad) / box.w, (height - 2 * pad) / box.h, cy.maxZoom());
+  // Centred where it fits, else from its start.
+  const place = (size, start, from, room, zoom) =>
+    from + (size * zoom < room ? (room - size * zoom) / 2 : pad) - start * zoom;
+  const zoom = fitted >= least ? Math.max(fitted, cy.minZoom()) : READABLE_ZOOM;
+  const fits = fitted >= least;
+  const pan = {
+    x: fits || state.direction !== "RIGHT" ? place(box.w, box.x1, area.x1, width, zoom) : area.x1 + pad - box.x1 * zoom,
+    y: fits || state.direction === "RIGHT" ? place(box.h, box.y1, area.y1, height, zoom) : area.y1 + pad - box.y1 * zoom,
+  };
+  cy.viewport({ zoom, pan });
+}
+
+/** Bring ``node`` into the open area if it is not: the zoom stays, so labels stay readable. */
+export function showNode(ctx, node) {
+  const box = node.renderedBoundingBox();
+  const area = openArea(ctx);
+  if (box.x1 >= area.x1 && box.y1 >= area.y1 && box.x2 <= area.x2 && box.y2 <= area.y2) return;
+  const zoom = ctx.cy.zoom();
+  const at = node.position();
+  const pan = { x: (area.x1 + area.x2) / 2 - at.x * zoom, y: (area.y1 + area.y2) / 2 - at.y * zoom };
+  ctx.cy.animate({ pan, duration: 250 });
+}
