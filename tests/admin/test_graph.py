@@ -178,7 +178,8 @@ def test_pages_render_with_their_data_url_and_controls(admin_client, flow):
     assert 'id="ff-graph-flow"' in page  # the flow picker
     assert "vendor/cytoscape/cytoscape.min.js" in page
     assert "vendor/elkjs/elk-worker.min.js" in page
-    # The JSON is fetched while the scripts load (graph.js's fetch() takes this response).
+    assert '<script type="module" src="/static/flowforge_admin/js/graph/main.js"></script>' in page
+    # The JSON is fetched while the scripts load (main.js's fetch() takes this response).
     assert f'<link rel="preload" href="{flow_data_url(flow)}" as="fetch" crossorigin>' in page
     assert "<script>" not in page.split("</head>")[1]  # no inline script in the body (CSP)
     run = launch_flow(flow)

@@ -145,3 +145,30 @@ def test_the_drawing_follows_a_theme_switch(browser, logged_in, palette_run):
             == dark
         )
     )
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_search_hits_take_the_palettes_match_colour(browser, logged_in, palette_run, theme):
+    """The drawing marks search hits with --ff-graph-match, the one colour the palette keeps for them."""
+    browser.get(logged_in("/admin/"))
+    set_theme(browser, theme)
+    browser.get(logged_in(f"/admin/flowforge_admin/flowrun/{palette_run.pk}/graph/"))
+    wait_drawn(browser)
+    expected = browser.execute_script(
+        RGB
+        + "const c = rgb(getComputedStyle(document.documentElement).getPropertyValue('--ff-graph-match').trim());"
+        "probe.remove(); return c;"
+    )
+    assert expected
+    assert expected != "rgba(0,0,0,0)"
+    assert browser.execute_script("return window.ffGraph.search('upstream_failed');") == ["upstream_failed"]
+    WebDriverWait(browser, 10, poll_frequency=0.1).until(
+        lambda b: b.execute_script(
+            "return window.ffGraph.cy.getElementById('upstream_failed').hasClass('match');"
+        )
+    )
+    drawn = browser.execute_script(
+        RGB + "const c = rgb(window.ffGraph.cy.getElementById('upstream_failed').style('underlay-color'));"
+        "probe.remove(); return c;"
+    )
+    assert drawn == expected
