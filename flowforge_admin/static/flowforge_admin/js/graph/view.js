@@ -17,6 +17,7 @@ const CHUNK = 1000;
 const MIN_FIT_ZOOM = 0.45;
 const READABLE_ZOOM = 0.8;
 
+// Bumped by each draw: a layout that finishes after a newer draw started is thrown away.
 let drawToken = 0;
 
 function nextFrame() {
