@@ -18,7 +18,10 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from flowforge_admin.definitions import store
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.columns import COLUMNS, REQUIRED_COLUMNS, schedule_data
+from flowforge_admin.definitions.files.export import export_flows, flow_rows
+from flowforge_admin.definitions.files.preview import plan_import
+from flowforge_admin.definitions.files.write import apply_plan, import_file
 from flowforge_admin.definitions.rules import validate_flow
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.models import Flow, FlowSchedule, Task
@@ -33,7 +36,7 @@ FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 
 
 def export(format_name="yaml", flows=None):
-    return flow_files.export_flows(Flow.objects.all() if flows is None else flows, format_name)
+    return export_flows(Flow.objects.all() if flows is None else flows, format_name)
 
 
 def cell_values(content):
@@ -53,7 +56,7 @@ def snapshot():
     data = {}
     for flow in Flow.objects.order_by("name"):
         spec = store.read_flow_spec(flow)
-        schedules = [flow_files.schedule_data(item) for item in flow.schedules.order_by("name")]
+        schedules = [schedule_data(item) for item in flow.schedules.order_by("name")]
         data[flow.name] = (spec, spec.signature(), flow.is_paused, flow.version, schedules)
     return data
 
@@ -91,13 +94,13 @@ def row(flow="f", task="a", parent="", function=DEMO + "prepare_batch", depends_
 
 
 def issues_of(content, format_name="json"):
-    plan = flow_files.plan_import(content, format_name)
+    plan = plan_import(content, format_name)
     assert not plan.flows or not plan.issues
     return plan.issues
 
 
 def store_demo():
-    flow_files.import_file((FIXTURES / "demo_flows.yaml").read_bytes(), "yaml")
+    import_file((FIXTURES / "demo_flows.yaml").read_bytes(), "yaml")
     flow = Flow.objects.get(name="demo_daily_report")
     FlowSchedule.objects.create(flow=flow, name="nightly", kind="daily", at_time=datetime.time(2, 30))
     FlowSchedule.objects.create(flow=flow, name="every5", kind="minutes", every_minutes=5, params={"n": 1})
@@ -117,7 +120,7 @@ def test_demo_round_trip(format_name):
     before = definitions()
 
     Flow.objects.all().delete()
-    plan = flow_files.import_file(first, format_name)
+    plan = import_file(first, format_name)
 
     assert plan.is_valid, plan.issues
     assert [change.status for change in plan.flows] == ["created"]
@@ -131,7 +134,7 @@ def test_fixture_files_hold_the_demo_flow(format_name):
     """fixtures/demo_flows.{yaml,json} import to the same demo_daily_report, and re-export to the same bytes."""
     content = (FIXTURES / f"demo_flows.{format_name}").read_bytes()
 
-    plan = flow_files.import_file(content, format_name)
+    plan = import_file(content, format_name)
 
     assert plan.is_valid, plan.issues
     spec = store.read_flow_spec(Flow.objects.get(name="demo_daily_report"))
@@ -155,7 +158,7 @@ def test_same_file_again_changes_nothing(format_name):
     before = snapshot()
     stamps = dict(Flow.objects.values_list("name", "updated_at"))
 
-    plan = flow_files.import_file(content, format_name)
+    plan = import_file(content, format_name)
 
     assert [change.status for change in plan.flows] == ["unchanged"]
     assert snapshot() == before
@@ -172,7 +175,7 @@ def test_rows_in_any_order():
         row(task="g", function="", position=1),
     ]
 
-    plan = flow_files.import_file(rows_file(rows), "json")
+    plan = import_file(rows_file(rows), "json")
 
     assert plan.is_valid, plan.issues
     spec = store.read_flow_spec(Flow.objects.get(name="f"))
@@ -206,14 +209,14 @@ def test_import_uses_a_bounded_number_of_queries():
 
     def content(count):
         spec = FlowSpec(name="f", tasks=tuple(chain_tasks(count)))
-        rows = flow_files.flow_rows(spec)
+        rows = flow_rows(spec)
         return rows_file(rows)
 
     counts = []
     for count in (10, 200):
         Flow.objects.all().delete()
         with CaptureQueriesContext(connection) as queries:
-            assert flow_files.import_file(content(count), "json").is_valid
+            assert import_file(content(count), "json").is_valid
         counts.append(len(queries))
     # Bulk statements: SQLite splits a bulk insert into batches (its variable limit), so a few
     # more for 20 times the tasks, never one per row or per dependency.
@@ -233,7 +236,7 @@ def test_text_survives_every_format_exactly(format_name):
     content = export(format_name)
     Flow.objects.all().delete()
 
-    assert flow_files.import_file(content, format_name).is_valid
+    assert import_file(content, format_name).is_valid
     flow = Flow.objects.get()
     assert flow.description == description
     assert flow.display_name == " x "
@@ -348,13 +351,13 @@ def test_round_trip_of_random_flows(format_name, specs, data):
     before = definitions()
 
     Flow.objects.all().delete()
-    plan = flow_files.import_file(first, format_name)
+    plan = import_file(first, format_name)
 
     assert plan.is_valid, [str(issue) for issue in plan.issues]
     assert definitions() == before
     assert same_file(format_name, export(format_name), first)
     # Once more: the same file now changes nothing.
-    assert {change.status for change in flow_files.import_file(first, format_name).flows} == {"unchanged"}
+    assert {change.status for change in import_file(first, format_name).flows} == {"unchanged"}
 
 
 # ---------------------------------------------------------------- bad input
@@ -455,10 +458,10 @@ def test_bad_rows_name_row_and_column_and_change_nothing(
     """Each bad input gets an error at its row and column; a valid flow in the same file is not written."""
     store_demo()
     before = snapshot()
-    valid = flow_files.flow_rows(FlowSpec(name="valid_flow", tasks=(TaskSpec(name="x"),)))
+    valid = flow_rows(FlowSpec(name="valid_flow", tasks=(TaskSpec(name="x"),)))
     content = rows_file([*rows, *valid], format_name)
 
-    plan = flow_files.import_file(content, format_name)
+    plan = import_file(content, format_name)
 
     assert not plan.is_valid
     assert any(
@@ -545,7 +548,7 @@ def test_preview_lists_added_changed_removed_tasks_and_dependency_changes():
     rows[0]["flow_schedules"] = json.dumps([{"name": "nightly", "kind": "daily", "at_time": "03:00:00"}])
     before = snapshot()
 
-    plan = flow_files.plan_import(json.dumps(rows).encode(), "json")
+    plan = plan_import(json.dumps(rows).encode(), "json")
 
     assert plan.is_valid, plan.issues
     (change,) = plan.flows
@@ -560,7 +563,7 @@ def test_preview_lists_added_changed_removed_tasks_and_dependency_changes():
     assert "  tasks changed: clean_data (retries)" in plan.summary()
     assert snapshot() == before  # a preview writes nothing
 
-    flow_files.apply_plan(plan)
+    apply_plan(plan)
 
     flow = Flow.objects.get(name="demo_daily_report")
     assert flow.version == before["demo_daily_report"][3] + 1
@@ -576,11 +579,10 @@ def test_absent_flow_columns_keep_the_stored_settings():
     flow.is_paused = True
     flow.save()
     rows = [
-        {key: item[key] for key in flow_files.REQUIRED_COLUMNS if key in item}
-        for item in json.loads(export("json"))
+        {key: item[key] for key in REQUIRED_COLUMNS if key in item} for item in json.loads(export("json"))
     ]
 
-    plan = flow_files.import_file(json.dumps(rows).encode(), "json")
+    plan = import_file(json.dumps(rows).encode(), "json")
 
     assert plan.is_valid, plan.issues
     flow.refresh_from_db()
@@ -597,7 +599,7 @@ def test_xlsx_keeps_text_starting_with_equals_as_text():
     make_flow("f", [TaskSpec(name="a", verbose_name="=HYPERLINK(1)")])
     content = export("xlsx")
     Flow.objects.all().delete()
-    assert flow_files.import_file(content, "xlsx").is_valid
+    assert import_file(content, "xlsx").is_valid
     assert Task.objects.get(name="a").verbose_name == "=HYPERLINK(1)"
 
 
@@ -614,7 +616,7 @@ def test_xlsx_keeps_text_starting_with_equals_as_text():
     | st.text(max_size=300).map(str.encode)
     | st.lists(
         st.dictionaries(
-            st.sampled_from([*flow_files.COLUMNS, "x"]),
+            st.sampled_from([*COLUMNS, "x"]),
             st.none() | st.integers() | st.text(max_size=8) | st.lists(st.text(max_size=3), max_size=2),
             max_size=8,
         ),
@@ -624,7 +626,7 @@ def test_xlsx_keeps_text_starting_with_equals_as_text():
 def test_garbage_never_raises_and_never_writes(format_name, content):
     """Whatever the bytes, the importer returns issues or a valid plan; a bad file writes nothing."""
     Flow.objects.all().delete()
-    plan = flow_files.import_file(content, format_name)
+    plan = import_file(content, format_name)
     if not plan.is_valid:
         assert not Flow.objects.exists()
         assert all(str(issue) for issue in plan.issues)
@@ -657,7 +659,7 @@ def test_resource_export_then_import_data():
 
     store_demo()
     dataset = FlowDefinitionResource().export()
-    assert dataset.headers == flow_files.COLUMNS
+    assert dataset.headers == COLUMNS
     Flow.objects.all().delete()
 
     dry = FlowDefinitionResource().import_data(dataset, dry_run=True)
@@ -681,7 +683,7 @@ def test_reordered_siblings_show_as_position_changes_and_are_written():
         row(task="c", function="", position=2),
     ]
 
-    plan = flow_files.import_file(rows_file(rows), "json")
+    plan = import_file(rows_file(rows), "json")
 
     assert plan.flows[0].tasks_changed == [("b", ["position"]), ("c", ["position"]), ("a", ["position"])]
     assert [task.name for task in store.read_flow_spec(Flow.objects.get(name="f")).tasks] == ["b", "c", "a"]

@@ -27,7 +27,11 @@ from openpyxl import Workbook
 from flowforge_admin import text
 from flowforge_admin.admin import imports
 from flowforge_admin.definitions import rules
-from flowforge_admin.definitions.files import flow_files, reading
+from flowforge_admin.definitions.files import reading
+from flowforge_admin.definitions.files.columns import COLUMNS
+from flowforge_admin.definitions.files.formats import YAML
+from flowforge_admin.definitions.files.preview import plan_import
+from flowforge_admin.definitions.files.write import import_file
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.forms.flows import FlowForm
 from flowforge_admin.models import Flow, Task
@@ -44,7 +48,7 @@ HEADER = ["flow", "task", "parent", "function", "depends_on", "verbose_name"]
 def refused(content, format_name, message, row=None, column=None):
     """Import ``content``: it must be refused with ``message`` (at ``row`` / ``column``), writing nothing."""
     before = definitions()
-    plan = flow_files.import_file(content, format_name)
+    plan = import_file(content, format_name)
     assert not plan.is_valid
     assert any(
         message in issue.message
@@ -107,7 +111,7 @@ def test_a_declared_dimension_is_not_trusted():
     content = xlsx_with_sheet(sheet([header_cells(), task_cells(2)], dimension="A1:XFD1048576"))
     assert len(content) < 5_000
 
-    plan = flow_files.import_file(content, "xlsx")
+    plan = import_file(content, "xlsx")
 
     assert plan.is_valid, [str(issue) for issue in plan.issues]
     assert Task.objects.get().name == "a"
@@ -229,7 +233,7 @@ def test_too_many_rows_are_refused_in_every_text_format(stored, monkeypatch):
     rows = [row(task=f"t{index}") for index in range(5)]
     refused(rows_file(rows, "json"), "json", "more than 3 rows")
     refused(rows_file(rows, "csv"), "csv", "more than 3 rows")
-    refused(flow_files.YAML().export_data(_dataset(rows)).encode(), "yaml", "more than 3 rows")
+    refused(YAML().export_data(_dataset(rows)).encode(), "yaml", "more than 3 rows")
 
 
 def _dataset(rows):
@@ -298,7 +302,7 @@ CELL_VALUES = st.recursive(
 )
 @given(
     rows=st.lists(
-        st.dictionaries(st.sampled_from(flow_files.COLUMNS), CELL_VALUES, max_size=10).map(
+        st.dictionaries(st.sampled_from(COLUMNS), CELL_VALUES, max_size=10).map(
             lambda cells: {**row(), **cells}
         ),
         min_size=1,
@@ -313,7 +317,7 @@ def test_any_cell_kinds_give_issues_or_a_valid_plan(stored, rows):
         ("json", json.dumps(rows, default=str).encode()),
     ]
     for format_name, content in files:
-        plan = flow_files.import_file(content, format_name)
+        plan = import_file(content, format_name)
         assert plan.is_valid or plan.issues
         assert all(str(issue) for issue in plan.issues)
         if not plan.is_valid:
@@ -363,7 +367,7 @@ def test_any_text_is_stored_exactly_or_refused_by_name(stored, label, params_tex
     Flow.objects.filter(name="f").delete()
     before = definitions()
     content = json.dumps([row(verbose_name=label, params={"p": params_text})]).encode()
-    plan = flow_files.import_file(content, "json")
+    plan = import_file(content, "json")
     if text.bad_text([label, params_text]):
         assert {issue.column for issue in plan.issues} <= {"verbose_name", "params"}
         assert all("cannot be stored" in i.message or "not valid Unicode" in i.message for i in plan.issues)
@@ -420,7 +424,7 @@ def test_a_stored_surrogate_does_not_break_the_export(stored_surrogate, format_n
     if format_name != "xlsx":
         assert "\\ud800" in content.decode()
     # Importing it back names the problem instead of storing it again.
-    plan = flow_files.plan_import(content, format_name)
+    plan = plan_import(content, format_name)
     assert any("lone surrogate (U+D800)" in issue.message for issue in plan.issues)
 
 
@@ -468,7 +472,7 @@ def test_csv_export_neutralises_formulas_and_reads_them_back():
     assert {"'=1+2", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "''=1", "'''+x", "'plain"} <= written
 
     Flow.objects.all().delete()
-    assert flow_files.import_file(content, "csv").is_valid
+    assert import_file(content, "csv").is_valid
     assert sorted(Task.objects.values_list("verbose_name", flat=True)) == sorted(FORMULAS)
     assert export("csv") == content
 
@@ -482,7 +486,7 @@ def test_csv_round_trip_of_any_label_is_byte_identical(label):
     make_flow("f", [TaskSpec(name="a", verbose_name=label)], description=label)
     first = export("csv")
     Flow.objects.all().delete()
-    assert flow_files.import_file(first, "csv").is_valid
+    assert import_file(first, "csv").is_valid
     assert Task.objects.get().verbose_name == label
     assert export("csv") == first
 

@@ -3,7 +3,7 @@
 django-import-export's own import goes row by row through a model; a flow
 file is imported per file instead (all rows -> FlowSpecs -> validation ->
 preview -> one transaction), so these are small views of our own around
-:mod:`flowforge_admin.definitions.files.flow_files`, using the library's format classes.
+:mod:`flowforge_admin.definitions.files`, using the library's format classes.
 
 Import (needs add and change permission on flows): upload -> preview per
 flow (tasks added, changed with their fields, removed; dependency and
@@ -30,7 +30,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import get_setting
-from ..definitions.files import flow_files
+from ..definitions.files.formats import FORMATS, format_for, format_from_filename
 from ..definitions.files.resource import FlowDefinitionResource
 from .query_params import ids_in_range
 
@@ -69,7 +69,7 @@ class ImportForm(forms.Form):
                 _("The file is %(size)d bytes, more than the limit of %(limit)d bytes.")
                 % {"size": upload.size, "limit": limit}
             )
-        cleaned["format"] = cleaned.get("format") or flow_files.format_from_filename(upload.name)
+        cleaned["format"] = cleaned.get("format") or format_from_filename(upload.name)
         if not cleaned["format"]:
             raise forms.ValidationError(
                 _("Cannot tell the format from the file name %(name)s: choose one.") % {"name": upload.name}
@@ -138,9 +138,7 @@ class FlowImportExportMixin:
         if form.is_bound and form.is_valid():
             format_name = form.cleaned_data["format"]
             content = FlowDefinitionResource().export_file(queryset, format_name)
-            response = HttpResponse(
-                content, content_type=flow_files.format_for(format_name).get_content_type()
-            )
+            response = HttpResponse(content, content_type=format_for(format_name).get_content_type())
             response["Content-Disposition"] = f'attachment; filename="flows.{format_name}"'
             return response
         context = {
@@ -206,7 +204,7 @@ class FlowImportExportMixin:
         if not TOKEN_RE.match(token) or not token.startswith(f"{request.user.pk}-"):
             raise PermissionDenied
         pending = pending_dir() / token
-        if format_name not in flow_files.FORMATS or not pending.exists():
+        if format_name not in FORMATS or not pending.exists():
             messages.error(
                 request, _("This import has expired or was already applied: upload the file again.")
             )

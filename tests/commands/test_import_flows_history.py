@@ -7,7 +7,7 @@ from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.auth.models import User
 
 from flowforge_admin.api import register_task_pipeline
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.models import Flow
 from tests.conftest import DEMO, chain_tasks, make_flow
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def edited_file(tmp_path):
     make_flow("edited", chain_tasks(1))
-    rows = json.loads(flow_files.export_flows(Flow.objects.all(), "json"))
+    rows = json.loads(export_flows(Flow.objects.all(), "json"))
     rows += [task_row("edited", "load"), task_row("new_one", "only")]
     return write(tmp_path, "flows.json", rows)
 
@@ -68,7 +68,7 @@ def test_an_unknown_user_is_bad_input_and_changes_nothing(edited_file):
 
 def test_the_output_warns_that_sync_flows_undoes_an_import_into_a_flow_defined_in_code(tmp_path):
     register_task_pipeline("coded", {"a": {"function": DEMO + "prepare_batch"}})
-    rows = json.loads(flow_files.export_flows(Flow.objects.all(), "json"))
+    rows = json.loads(export_flows(Flow.objects.all(), "json"))
     rows.append(task_row("coded", "b", depends_on="a"))
     code, out, err = run(write(tmp_path, "flows.json", rows))
     assert code == 0, err

@@ -3,7 +3,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.conf import get_setting
+from flowforge_admin.definitions.files.formats import FORMATS, format_from_filename
 from flowforge_admin.definitions.files.resource import FlowDefinitionResource
 
 EXIT_BAD_INPUT = 2
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", metavar="FILE")
-        parser.add_argument("--format", choices=sorted(flow_files.FORMATS))
+        parser.add_argument("--format", choices=sorted(FORMATS))
         parser.add_argument(
             "--dry-run", action="store_true", help="check and show the changes; write nothing"
         )
@@ -31,11 +32,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, format, dry_run, user=None, **options):
         user = self.acting_user(user)
-        format = format or flow_files.format_from_filename(file)
+        format = format or format_from_filename(file)
         if format is None:
             raise CommandError(f"cannot tell the format of {file!r} from its extension: give --format")
         path = Path(file)
-        limit = flow_files.get_setting("FLOWFORGE_IMPORT_MAX_BYTES")
+        limit = get_setting("FLOWFORGE_IMPORT_MAX_BYTES")
         try:
             if path.stat().st_size > limit:
                 raise CommandError(
