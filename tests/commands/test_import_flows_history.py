@@ -4,7 +4,7 @@ import json
 
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 
 from flowforge_admin.api import register_task_pipeline
 from flowforge_admin.definitions.files.export import export_flows
@@ -24,6 +24,13 @@ def edited_file(tmp_path):
     return write(tmp_path, "flows.json", rows)
 
 
+def deployer():
+    """A user who may import: an Editor, as the admin's import page asks (add and change flows)."""
+    user = User.objects.create_user("deployer")
+    user.groups.add(Group.objects.get(name="Editor"))
+    return user
+
+
 def entries():
     return sorted(
         LogEntry.objects.values_list("user__username", "object_repr", "action_flag", "change_message")
@@ -31,7 +38,7 @@ def entries():
 
 
 def test_with_user_each_flow_written_is_in_its_history(edited_file):
-    User.objects.create_user("deployer")
+    deployer()
     code, out, err = run(edited_file, "--user", "deployer")
     assert code == 0, err
     assert entries() == [
@@ -56,8 +63,19 @@ def test_without_user_there_is_nobody_to_record(edited_file):
 
 
 def test_dry_run_records_nothing(edited_file):
-    User.objects.create_user("deployer")
+    deployer()
     assert run(edited_file, "--user", "deployer", "--dry-run")[0] == 0
+    assert entries() == []
+
+
+def test_a_user_who_may_not_import_is_refused_and_nothing_changes(edited_file):
+    """The admin's import page asks add and change permission on flows: --user is asked the same."""
+    User.objects.create_user("viewer")
+    code, out, err = run(edited_file, "--user", "viewer")
+    assert code == 2
+    assert "viewer may not import flows: flowforge_admin.add_flow and flowforge_admin.change_flow" in err
+    assert not Flow.objects.filter(name="new_one").exists()
+    assert not Flow.objects.get(name="edited").tasks.filter(name="load").exists()
     assert entries() == []
 
 

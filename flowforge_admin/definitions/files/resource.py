@@ -7,14 +7,12 @@ library's interface (``export()`` -> Dataset, ``import_data(dataset,
 dry_run=...)`` -> ``Result`` with invalid rows naming their column) and does
 the work per file through the modules of :mod:`flowforge_admin.definitions.files`:
 parse every row, validate every flow, compare with the database, then write it
-all in one transaction or nothing. The admin pages and the ``export_flows`` /
-``import_flows`` commands go through it.
+all in one transaction or nothing. The admin's export and ``export_flows`` go
+through it; the import with a user (its permission check and admin log) is
+:class:`flowforge_admin.actions.imports.ImportFlowsAction`.
 """
 
-from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from import_export import resources
 from import_export.results import Error, Result, RowResult
 
@@ -23,7 +21,7 @@ from .columns import COLUMNS
 from .export import export_dataset, export_flows
 from .formats import FORMATS
 from .issues import FileProblem
-from .plan import ImportPlan, change_message
+from .plan import ImportPlan
 from .preview import plan_import, plan_rows
 from .rows import rows_of_dataset
 from .write import apply_plan
@@ -48,18 +46,6 @@ class FlowDefinitionResource(resources.Resource):
     def plan_file(self, content, format_name):
         """Read and check a file and compare it with the database: an :class:`ImportPlan`, nothing written."""
         return plan_import(content, format_name)
-
-    def apply(self, plan, user=None, how="Imported"):
-        """Write a valid plan in one transaction; return the changes written.
-
-        With a ``user``, each flow written gets an entry in Django's admin log
-        (its History page), in the same transaction: "``how``: tasks added: ...".
-        """
-        with transaction.atomic():
-            changes = apply_plan(plan)
-            if user is not None:
-                log_import(user, changes, how)
-        return changes
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs):
         """Import a whole Dataset; return a ``Result`` whose ``plan`` attribute is the preview.
@@ -95,22 +81,3 @@ class FlowDefinitionResource(resources.Resource):
         if raise_errors and not result.plan.is_valid:
             raise ValidationError([str(issue) for issue in result.plan.issues])
         return result
-
-
-def log_import(user, changes, how="Imported"):
-    """Record in the admin log that ``user`` created or changed each flow of ``changes`` (one query)."""
-    flows = Flow.objects.in_bulk([change.name for change in changes], field_name="name")
-    content_type = ContentType.objects.get_for_model(Flow)
-    LogEntry.objects.bulk_create(
-        [
-            LogEntry(
-                user_id=user.pk,
-                content_type=content_type,
-                object_id=str(flows[change.name].pk),
-                object_repr=str(flows[change.name])[:200],
-                action_flag=ADDITION if change.status == "created" else CHANGE,
-                change_message=f"{how}: {change_message(change)}.",
-            )
-            for change in changes
-        ]
-    )
