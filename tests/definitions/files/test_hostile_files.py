@@ -35,9 +35,9 @@ from flowforge_admin.definitions.files.write import import_file
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.forms.flows import FlowForm
 from flowforge_admin.models import Flow, Task
+from tests.conftest import DEMO, make_flow
 
-from .conftest import DEMO, make_flow
-from .test_flow_files import definitions, export, row, rows_file
+from .test_round_trip import definitions, export, row, rows_file
 
 pytestmark = pytest.mark.django_db
 

@@ -25,8 +25,7 @@ from flowforge_admin.definitions.files.write import apply_plan, import_file
 from flowforge_admin.definitions.rules import validate_flow
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.models import Flow, FlowSchedule, Task
-
-from .conftest import DEMO
+from tests.conftest import DEMO
 
 FORMATS = ["yaml", "json", "csv", "xlsx"]
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
@@ -191,7 +190,7 @@ def test_rows_in_any_order():
 @pytest.mark.django_db
 def test_export_uses_a_bounded_number_of_queries():
     """Export costs the same queries for 10 or 200 tasks (per flow, not per task)."""
-    from .conftest import chain_tasks, make_flow
+    from tests.conftest import chain_tasks, make_flow
 
     make_flow("small", chain_tasks(10))
     with CaptureQueriesContext(connection) as small:
@@ -205,7 +204,7 @@ def test_export_uses_a_bounded_number_of_queries():
 @pytest.mark.django_db
 def test_import_uses_a_bounded_number_of_queries():
     """Preview and write of 200 tasks cost about the queries of 10 (bulk, not per row)."""
-    from .conftest import chain_tasks
+    from tests.conftest import chain_tasks
 
     def content(count):
         spec = FlowSpec(name="f", tasks=tuple(chain_tasks(count)))
@@ -227,7 +226,7 @@ def test_import_uses_a_bounded_number_of_queries():
 @pytest.mark.parametrize("format_name", FORMATS)
 def test_text_survives_every_format_exactly(format_name):
     """Line endings of admin text areas, control characters, spaces and Excel's own escapes."""
-    from .conftest import make_flow
+    from tests.conftest import make_flow
 
     description = "line one\r\nline two\rthree\n\ttab \x0b\x1f \x85\u2028 _x000D_ _x005F_x0041_ =1+2"
     make_flow(
@@ -594,7 +593,7 @@ def test_absent_flow_columns_keep_the_stored_settings():
 @pytest.mark.django_db
 def test_xlsx_keeps_text_starting_with_equals_as_text():
     """A label like '=1+2' is exported as text (no formula) and comes back as written."""
-    from .conftest import make_flow
+    from tests.conftest import make_flow
 
     make_flow("f", [TaskSpec(name="a", verbose_name="=HYPERLINK(1)")])
     content = export("xlsx")
@@ -674,7 +673,7 @@ def test_resource_export_then_import_data():
 
 @pytest.mark.django_db
 def test_reordered_siblings_show_as_position_changes_and_are_written():
-    from .conftest import make_flow
+    from tests.conftest import make_flow
 
     make_flow("f", [TaskSpec(name="a"), TaskSpec(name="b"), TaskSpec(name="c")])
     rows = [
