@@ -14,7 +14,7 @@ from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.definitions.files.formats import FORMATS
 from flowforge_admin.models import Flow, Task
 from tests.conftest import DEMO, chain_tasks, make_flow
-from tests.definitions.files.test_round_trip import same_file
+from tests.definitions.files.conftest import same_file
 
 pytestmark = pytest.mark.django_db
 
