@@ -11,6 +11,7 @@ is written or recorded.
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
 from ..definitions.files.plan import change_message
 from ..definitions.files.preview import plan_import
@@ -54,8 +55,26 @@ class ImportFlowsAction(Action):
     def describe(self):
         return "import flows"
 
+    def execute(self):
+        """Check, plan, then write and record in one transaction; return the plan.
+
+        The file is read and checked before the transaction begins: on SQLite a
+        transaction takes the write lock when it begins, and reading a large
+        file takes seconds that the workers' writes should not wait for. A
+        dry run or a file with issues never opens one.
+        """
+        self.check()
+        if self.plan is None:
+            self.plan = plan_import(self.content, self.format_name)
+        if self.dry_run or not self.plan.is_valid:
+            return self.plan
+        with transaction.atomic():
+            plan = self.perform()
+            self.record(plan)
+        return plan
+
     def perform(self):
-        """Plan (unless given) and, when valid and not a dry run, write; return the plan."""
+        """Plan (unless planned) and, when valid and not a dry run, write; return the plan."""
         plan = self.plan if self.plan is not None else plan_import(self.content, self.format_name)
         if plan.is_valid and not self.dry_run:
             apply_plan(plan)
