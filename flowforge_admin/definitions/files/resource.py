@@ -22,7 +22,7 @@ from .export import export_dataset, export_flows
 from .formats import FORMATS
 from .issues import FileProblem
 from .plan import ImportPlan
-from .preview import plan_import, plan_rows
+from .preview import plan_rows
 from .rows import rows_of_dataset
 from .write import apply_plan
 
@@ -42,10 +42,6 @@ class FlowDefinitionResource(resources.Resource):
     def export_file(self, queryset, format_name):
         """Return the file content (bytes) in ``format_name``."""
         return export_flows(queryset, format_name)
-
-    def plan_file(self, content, format_name):
-        """Read and check a file and compare it with the database: an :class:`ImportPlan`, nothing written."""
-        return plan_import(content, format_name)
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs):
         """Import a whole Dataset; return a ``Result`` whose ``plan`` attribute is the preview.
