@@ -5,7 +5,7 @@ Run by hand (not part of the test suite):
     .venv/bin/python bench/bench_hostile_files.py [--only NAME ...] [--keep DIR]
 
 Each file is made here, at most the upload limit (5 MB) unless it is a small
-bomb, then previewed (``flow_files.plan_import``: read, check, compare with an
+bomb, then previewed (``preview.plan_import``: read, check, compare with an
 empty database) in a fresh child process, so that each line's peak RSS is its
 own. The target of issue 16: every file under 5 MB refused or read in under
 256 MB and 10 s. "baseline" is the child doing nothing but start Django.
@@ -71,14 +71,14 @@ def honest_rows(count):
 def honest(format_name, count):
     import tablib
 
-    from flowforge_admin.definitions.files import flow_files
+    from flowforge_admin.definitions.files.formats import format_for
     from flowforge_admin.definitions.files.reading import MAX_ROWS
 
     count = min(count, MAX_ROWS)
     while True:
         rows = honest_rows(count)
         dataset = tablib.Dataset(*[list(row.values()) for row in rows], headers=list(rows[0]))
-        content = flow_files.format_for(format_name).export_data(dataset)
+        content = format_for(format_name).export_data(dataset)
         content = content.encode() if isinstance(content, str) else content
         if len(content) <= LIMIT:
             return content
@@ -220,9 +220,9 @@ def child(path, format_name):
     start = time.perf_counter()
     outcome = "(baseline)"
     if content is not None:
-        from flowforge_admin.definitions.files import flow_files
+        from flowforge_admin.definitions.files.preview import plan_import
 
-        plan = flow_files.plan_import(content, format_name)
+        plan = plan_import(content, format_name)
         outcome = "valid" if plan.is_valid else str(plan.issues[0])
     seconds = time.perf_counter() - start
     # VmHWM, not ru_maxrss: the latter survives exec, so a child would report its parent's peak.

@@ -40,7 +40,10 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from flowforge_admin.definitions import store  # noqa: E402
-from flowforge_admin.definitions.files import flow_files  # noqa: E402
+from flowforge_admin.definitions.files.export import export_flows  # noqa: E402
+from flowforge_admin.definitions.files.formats import FORMATS  # noqa: E402
+from flowforge_admin.definitions.files.preview import plan_import  # noqa: E402
+from flowforge_admin.definitions.files.write import apply_plan  # noqa: E402
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec  # noqa: E402
 from flowforge_admin.models import Flow  # noqa: E402
 
@@ -95,7 +98,7 @@ def main():
         f"{'preview+confirm 1 change':>26} {'unchanged':>16}"
     )
 
-    for format_name in flow_files.FORMATS:
+    for format_name in FORMATS:
         cells = [
             f"{m * 1000:7.0f} ({x * 1000:4.0f}) {q:3}q"
             for m, x, q in bench_format(format_name, spec, args.repeat)
@@ -112,25 +115,25 @@ def bench_format(format_name, spec, repeat):
         Flow.objects.all().delete()
 
     def export():
-        flow_files.export_flows(Flow.objects.all(), format_name)
+        export_flows(Flow.objects.all(), format_name)
 
     def preview():
-        assert flow_files.plan_import(content, format_name).is_valid
+        assert plan_import(content, format_name).is_valid
 
     def confirm(expected, file):
-        plan = flow_files.plan_import(file, format_name)
+        plan = plan_import(file, format_name)
         assert [change.status for change in plan.flows] == [expected]
-        flow_files.apply_plan(plan)
+        apply_plan(plan)
 
     reset()
-    content = flow_files.export_flows(Flow.objects.all(), format_name)
+    content = export_flows(Flow.objects.all(), format_name)
     # The same flow with one task changed, as a file of this format.
     changed_task = TaskSpec(
         name="g0_t3", parent="g0", function=FUNCTION, retries=5, params={"i": 3}, depends_on=("g0_t2",)
     )
     Flow.objects.all().delete()
     store.write_flow(spec.replace_task("g0_t3", changed_task), origin=Flow.Origin.ADMIN)
-    changed_content = flow_files.export_flows(Flow.objects.all(), format_name)
+    changed_content = export_flows(Flow.objects.all(), format_name)
 
     return [
         measure(repeat, export, reset),

@@ -7,7 +7,9 @@ import pytest
 from django.utils import timezone
 
 from flowforge_admin.api import register_task_pipeline
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.export import export_flows
+from flowforge_admin.definitions.files.preview import plan_import
+from flowforge_admin.definitions.files.write import import_file
 from flowforge_admin.definitions.rules import validate_flow
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.forms.launch import EXTRA, LaunchForm
@@ -35,7 +37,7 @@ def test_import_reports_field_errors_and_the_cycle_together():
         row("a", depends_on="b", function="os.system"),
         row("b", depends_on="a", retries=-1),
     ]
-    plan = flow_files.plan_import(json.dumps(rows).encode(), "json")
+    plan = plan_import(json.dumps(rows).encode(), "json")
     found = {(issue.row, issue.column) for issue in plan.issues}
     assert found == {(1, "function"), (2, "retries"), (1, "depends_on")}
     assert "cycle: a -> b -> a" in " ".join(str(issue) for issue in plan.issues)
@@ -81,7 +83,7 @@ def typed_flow():
 
 def schedules_file(*schedules):
     """An export of the stored flow with ``schedules`` in its flow_schedules cell."""
-    rows = json.loads(flow_files.export_flows(Flow.objects.all(), "json"))
+    rows = json.loads(export_flows(Flow.objects.all(), "json"))
     rows[0]["flow_schedules"] = json.dumps(list(schedules))
     return json.dumps(rows).encode()
 
@@ -94,7 +96,7 @@ def schedules_file(*schedules):
     ],
 )
 def test_import_checks_schedule_params_against_the_flow(typed_flow, params, message):
-    plan = flow_files.import_file(schedules_file({"name": "s", "kind": "daily", "params": params}), "json")
+    plan = import_file(schedules_file({"name": "s", "kind": "daily", "params": params}), "json")
     assert [issue.column for issue in plan.issues] == ["flow_schedules"]
     assert message in str(plan.issues[0])
     assert not FlowSchedule.objects.exists()
@@ -104,13 +106,13 @@ def test_import_checks_schedule_params_against_the_schema_the_file_brings(typed_
     """The file's new schema is the one the schedule must meet."""
     rows = json.loads(schedules_file({"name": "s", "kind": "daily", "params": {"size": 5}}))
     rows[0]["flow_params_schema"] = json.dumps({"properties": {"size": {"maximum": 4}}})
-    plan = flow_files.import_file(json.dumps(rows).encode(), "json")
+    plan = import_file(json.dumps(rows).encode(), "json")
     assert "schedule 's', params.size: 5 is greater than the maximum of 4" in str(plan.issues[0])
 
 
 def test_import_refuses_a_new_one_off_time_in_the_past(typed_flow):
     past = (timezone.now() - datetime.timedelta(hours=1)).isoformat()
-    plan = flow_files.import_file(schedules_file({"name": "s", "kind": "once", "run_at": past}), "json")
+    plan = import_file(schedules_file({"name": "s", "kind": "once", "run_at": past}), "json")
     assert "has passed: give a time to come" in str(plan.issues[0])
     assert not FlowSchedule.objects.exists()
 
@@ -119,5 +121,5 @@ def test_an_exported_one_off_that_has_fired_imports_again(typed_flow):
     """Unchanged, a past one-off schedule is not refused: an export always imports again."""
     past = timezone.now() - datetime.timedelta(days=1)
     FlowSchedule.objects.create(flow=typed_flow, name="s", kind="once", run_at=past)
-    plan = flow_files.import_file(flow_files.export_flows(Flow.objects.all(), "json"), "json")
+    plan = import_file(export_flows(Flow.objects.all(), "json"), "json")
     assert plan.is_valid, plan.issues

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from flowforge_admin.api import register_task_pipeline
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.write import import_file
 from flowforge_admin.definitions.params import check_params_schema, check_run_params
 from flowforge_admin.definitions.schemas import validator_for
 from flowforge_admin.exceptions import FlowDefinitionError
@@ -77,7 +77,7 @@ def test_import_refuses_an_unusable_schema(schema, message):
             "flow_params_schema": json.dumps(schema),
         }
     ]
-    plan = flow_files.import_file(json.dumps(rows).encode(), "json")
+    plan = import_file(json.dumps(rows).encode(), "json")
     assert any(message in str(issue) and issue.column == "flow_params_schema" for issue in plan.issues)
     assert not Flow.objects.exists()
 

@@ -1,9 +1,10 @@
-"""Import and export of flow definition files in the admin.
+"""Import of flow definition files in the admin.
 
 django-import-export's own import goes row by row through a model; a flow
 file is imported per file instead (all rows -> FlowSpecs -> validation ->
 preview -> one transaction), so these are small views of our own around
-:mod:`flowforge_admin.definitions.files.flow_files`, using the library's format classes.
+:class:`flowforge_admin.actions.imports.ImportFlowsAction`, using the
+library's format classes.
 
 Import (needs add and change permission on flows): upload -> preview per
 flow (tasks added, changed with their fields, removed; dependency and
@@ -11,8 +12,7 @@ schedule changes, a warning for each flow defined in code; or the errors by
 row and column) -> confirm (POST) writes it, with an admin log entry per flow
 written. The uploaded file waits for the confirmation under the var directory,
 named by a random token bound to the user; the confirmation checks it again
-against the database as it is then. Export (needs view permission): a
-format, then the file; the list's "Export selected flows" action leads there.
+against the database as it is then. Export is :mod:`.exports`.
 """
 
 import re
@@ -22,26 +22,20 @@ import time
 from pathlib import Path
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from ..actions.imports import ImportFlowsAction
 from ..conf import get_setting
-from ..definitions.files import flow_files
-from ..definitions.files.resource import FlowDefinitionResource
-from .query_params import ids_in_range
+from ..definitions.files.formats import FORMATS, format_from_filename
+from .exports import FORMAT_CHOICES, FlowExportMixin
 
 PENDING_SECONDS = 24 * 3600
 TOKEN_RE = re.compile(r"^[0-9]+-[A-Za-z0-9_-]{20,64}$")
-FORMAT_CHOICES = [
-    ("yaml", "YAML"),
-    ("json", "JSON"),
-    ("csv", "CSV"),
-    ("xlsx", "XLSX"),
-]
 
 
 def pending_dir():
@@ -69,7 +63,7 @@ class ImportForm(forms.Form):
                 _("The file is %(size)d bytes, more than the limit of %(limit)d bytes.")
                 % {"size": upload.size, "limit": limit}
             )
-        cleaned["format"] = cleaned.get("format") or flow_files.format_from_filename(upload.name)
+        cleaned["format"] = cleaned.get("format") or format_from_filename(upload.name)
         if not cleaned["format"]:
             raise forms.ValidationError(
                 _("Cannot tell the format from the file name %(name)s: choose one.") % {"name": upload.name}
@@ -77,84 +71,27 @@ class ImportForm(forms.Form):
         return cleaned
 
 
-class ExportForm(forms.Form):
-    format = forms.ChoiceField(label=_("Format"), choices=FORMAT_CHOICES, initial="yaml")
+class FlowImportMixin:
+    """Adds the Import page (upload, preview, confirm) to FlowAdmin."""
 
-
-class FlowImportExportMixin:
-    """Adds Import / Export buttons, their pages and an "Export selected flows" action to FlowAdmin."""
-
-    change_list_template = "admin/flowforge_admin/import_export/flow_change_list.html"
     import_template = "admin/flowforge_admin/import_export/import.html"
-    export_template = "admin/flowforge_admin/import_export/export.html"
 
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name=f"{name}_import"),
-            path("export/", self.admin_site.admin_view(self.export_view), name=f"{name}_export"),
             *super().get_urls(),
         ]
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if self.has_export_permission(request):
-            action = FlowImportExportMixin.export_selected
-            actions["export_selected"] = (action, "export_selected", action.short_description)
-        return actions
 
     def has_import_permission(self, request):
         return self.has_add_permission(request) and self.has_change_permission(request)
 
-    def has_export_permission(self, request):
-        return self.has_view_permission(request)
-
     def changelist_view(self, request, extra_context=None):
         extra_context = {
             "has_import_permission": self.has_import_permission(request),
-            "has_export_permission": self.has_export_permission(request),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context)
-
-    @admin.action(description=_("Export selected flows"))
-    def export_selected(self, request, queryset):
-        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
-        url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_export")
-        return HttpResponseRedirect(f"{url}?ids={ids}")
-
-    # ------------------------------------------------------------ export
-
-    def export_view(self, request):
-        """GET only: the form, or (with ?format=) the file of all flows or of ?ids=."""
-        if not self.has_export_permission(request):
-            raise PermissionDenied
-        queryset = self.model.objects.all()
-        ids = [part for part in request.GET.get("ids", "").split(",") if part.isdigit()]
-        if ids:
-            # An id no flow can have selects nothing (never every flow, never a 500).
-            queryset = queryset.filter(pk__in=ids_in_range(self.model, "pk", ids))
-        form = ExportForm(request.GET if "format" in request.GET else None)
-        if form.is_bound and form.is_valid():
-            format_name = form.cleaned_data["format"]
-            content = FlowDefinitionResource().export_file(queryset, format_name)
-            response = HttpResponse(
-                content, content_type=flow_files.format_for(format_name).get_content_type()
-            )
-            response["Content-Disposition"] = f'attachment; filename="flows.{format_name}"'
-            return response
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": _("Export flows"),
-            "form": form,
-            "flows": list(queryset.values_list("name", flat=True)) if ids else None,
-            "ids": ",".join(ids),
-            "flow_count": queryset.count(),
-        }
-        return TemplateResponse(request, self.export_template, context)
-
-    # ------------------------------------------------------------ import
 
     def import_view(self, request):
         """GET: the upload form. POST: a file -> the preview; a token with confirm -> the write."""
@@ -167,7 +104,7 @@ class FlowImportExportMixin:
         if request.method == "POST" and form.is_valid():
             content = form.cleaned_data["import_file"].read()
             format_name = form.cleaned_data["format"]
-            plan = FlowDefinitionResource().plan_file(content, format_name)
+            plan = ImportFlowsAction(content, format_name, dry_run=True, user=request.user).execute()
             context.update(plan=plan, format=format_name, file_name=form.cleaned_data["import_file"].name)
             if plan.is_valid and plan.changes:
                 context["token"] = self._keep(request, content)
@@ -206,16 +143,18 @@ class FlowImportExportMixin:
         if not TOKEN_RE.match(token) or not token.startswith(f"{request.user.pk}-"):
             raise PermissionDenied
         pending = pending_dir() / token
-        if format_name not in flow_files.FORMATS or not pending.exists():
+        if format_name not in FORMATS or not pending.exists():
             messages.error(
                 request, _("This import has expired or was already applied: upload the file again.")
             )
             return HttpResponseRedirect(request.path)
-        plan = FlowDefinitionResource().plan_file(pending.read_bytes(), format_name)
+        action = ImportFlowsAction(
+            pending.read_bytes(), format_name, user=request.user, how=_("Imported in the admin")
+        )
+        plan = action.execute()
         if not plan.is_valid:
-            # The database changed since the preview: show what is wrong now.
+            # The database changed since the preview: show what is wrong now (nothing was written).
             return self._render_import(request, {"form": ImportForm(), "plan": plan, "format": format_name})
-        FlowDefinitionResource().apply(plan, user=request.user, how=_("Imported in the admin"))
         pending.unlink(missing_ok=True)
         changed = plan.changes
         for change in changed:
@@ -249,3 +188,9 @@ def _flow_preview(change):
         "schedules_removed": change.schedules_removed,
         "warnings": change.warnings,
     }
+
+
+class FlowImportExportMixin(FlowImportMixin, FlowExportMixin):
+    """Adds Import / Export buttons, their pages and an "Export selected flows" action to FlowAdmin."""
+
+    change_list_template = "admin/flowforge_admin/import_export/flow_change_list.html"

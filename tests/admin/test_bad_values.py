@@ -16,7 +16,7 @@ from django.urls import reverse
 from django_q.models import Schedule
 
 from flowforge_admin.api import register_task_pipeline
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.write import import_file
 from flowforge_admin.definitions.rules import COUNT_MAX
 from flowforge_admin.exceptions import FlowDefinitionError
 from flowforge_admin.forms.launch import EXTRA
@@ -41,7 +41,7 @@ BAD_JSON = {
     "NUL": (json.dumps("a\u0000b"), "NUL character"),
 }
 CASES = pytest.mark.parametrize(("text", "message"), BAD_JSON.values(), ids=list(BAD_JSON))
-# Import files check nesting while reading, before the value is built (file_reading.MAX_DEPTH).
+# Import files check nesting while reading, before the value is built (definitions.files.reading.MAX_DEPTH).
 IMPORT_WORDS = {"nested too deeply": "nested more than 64 levels deep"}
 
 
@@ -57,7 +57,7 @@ def field_errors(response, field):
 
 
 def import_rows(rows):
-    return flow_files.import_file(json.dumps(rows).encode(), "json")
+    return import_file(json.dumps(rows).encode(), "json")
 
 
 def task_row(**more):

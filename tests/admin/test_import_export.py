@@ -10,10 +10,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from flowforge_admin.admin import imports
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.export import export_flows
+from flowforge_admin.definitions.files.formats import FORMATS
 from flowforge_admin.models import Flow, Task
 from tests.conftest import DEMO, chain_tasks, make_flow
-from tests.test_flow_files import same_file
+from tests.definitions.files.conftest import same_file
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ def task_row(flow, task, **more):
 def edited_file():
     """A stored flow and a file that adds, changes and removes tasks of it."""
     make_flow("etl", chain_tasks(3))
-    rows = json.loads(flow_files.export_flows(Flow.objects.all(), "json"))
+    rows = json.loads(export_flows(Flow.objects.all(), "json"))
     rows = [row for row in rows if row["task"] != "t2"]
     rows[1]["retries"] = 5
     rows.append(task_row("etl", "load", depends_on="t1"))
@@ -108,7 +109,7 @@ class TestImport:
 
     def test_unchanged_file_offers_nothing_to_confirm(self, editor_client):
         make_flow("etl", chain_tasks(2))
-        content = flow_files.export_flows(Flow.objects.all(), "yaml")
+        content = export_flows(Flow.objects.all(), "yaml")
 
         response = upload(editor_client, content, name="flows.yaml")
 
@@ -161,11 +162,11 @@ class TestImport:
 class TestExport:
     def test_stakeholder_downloads_every_format(self, stakeholder_client):
         make_flow("etl", chain_tasks(2))
-        for format_name in flow_files.FORMATS:
+        for format_name in FORMATS:
             response = stakeholder_client.get(reverse(EXPORT_URL), {"format": format_name})
             assert response.status_code == 200
             assert response["Content-Disposition"] == f'attachment; filename="flows.{format_name}"'
-            expected = flow_files.export_flows(Flow.objects.all(), format_name)
+            expected = export_flows(Flow.objects.all(), format_name)
             assert same_file(format_name, response.content, expected)
 
     def test_export_page_without_format_shows_the_form(self, stakeholder_client):

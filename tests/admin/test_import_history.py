@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from flowforge_admin.admin import imports
 from flowforge_admin.api import register_task_pipeline
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.models import Flow
 from tests.conftest import DEMO, chain_tasks, make_flow
 
@@ -23,7 +23,7 @@ def pending_in_tmp(tmp_path, monkeypatch):
 
 
 def exported(*names):
-    return json.loads(flow_files.export_flows(Flow.objects.filter(name__in=names), "json"))
+    return json.loads(export_flows(Flow.objects.filter(name__in=names), "json"))
 
 
 def confirm(client, rows):

@@ -7,7 +7,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.models import Flow
 
 from ..conftest import DEMO, chain_tasks, make_flow
@@ -25,7 +25,7 @@ def dark(browser):
 
 def test_import_preview_and_confirm(browser, logged_in, screenshot, tmp_path):
     make_flow("etl", chain_tasks(3), display_name="ETL")
-    rows = json.loads(flow_files.export_flows(Flow.objects.all(), "json"))
+    rows = json.loads(export_flows(Flow.objects.all(), "json"))
     rows = [row for row in rows if row["task"] != "t2"]
     rows[1]["retries"] = 2
     rows.append(

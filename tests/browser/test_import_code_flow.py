@@ -8,7 +8,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from flowforge_admin.api import register_task_pipeline
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.models import Flow
 
 from ..conftest import DEMO, chain_tasks, make_flow
@@ -23,7 +23,7 @@ def wait_for(browser, selector):
 def test_the_preview_warns_about_each_flow_defined_in_code(browser, logged_in, screenshot, tmp_path):
     register_task_pipeline("coded", {"a": {"function": DEMO + "prepare_batch"}})
     make_flow("edited", chain_tasks(1))
-    rows = json.loads(flow_files.export_flows(Flow.objects.all(), "json"))
+    rows = json.loads(export_flows(Flow.objects.all(), "json"))
     for flow in ("coded", "edited"):
         rows.append(
             {"flow": flow, "task": "b", "parent": "", "function": DEMO + "prepare_batch", "depends_on": ""}

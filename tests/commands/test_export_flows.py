@@ -8,7 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.columns import COLUMNS
+from flowforge_admin.definitions.files.export import export_flows
+from flowforge_admin.definitions.files.preview import plan_import
 from flowforge_admin.models import Flow
 from tests.conftest import chain_tasks, make_flow
 
@@ -44,7 +46,7 @@ def flows():
 class TestExportFlows:
     def test_default_is_yaml_on_stdout_ordered_by_flow(self):
         out, _ = export()
-        assert out == flow_files.export_flows(Flow.objects.all(), "yaml").decode()
+        assert out == export_flows(Flow.objects.all(), "yaml").decode()
         assert out.index("flow: alpha") < out.index("flow: beta")
         assert out.startswith("- flow: alpha\n")
 
@@ -58,7 +60,7 @@ class TestExportFlows:
 
     def test_csv(self):
         out, _ = export(format="csv")
-        assert out.splitlines()[0] == ",".join(flow_files.COLUMNS)
+        assert out.splitlines()[0] == ",".join(COLUMNS)
         assert len(out.splitlines()) == 1 + 5
 
     def test_xlsx_needs_output(self, capsys):
@@ -69,7 +71,7 @@ class TestExportFlows:
         path = tmp_path / "flows.xlsx"
         _, err = export(format="xlsx", output=str(path))
         assert "exported 2 flow(s)" in err
-        assert flow_files.plan_import(path.read_bytes(), "xlsx").is_valid
+        assert plan_import(path.read_bytes(), "xlsx").is_valid
 
     def test_unknown_flow_exits_1(self, capsys):
         assert exit_code("nope") == 1

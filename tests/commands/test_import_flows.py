@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.models import Flow
 from tests.conftest import DEMO, chain_tasks, make_flow
 
@@ -84,7 +84,7 @@ def test_dry_run_writes_nothing(tmp_path):
 def test_changed_and_unchanged(tmp_path):
     make_flow("kept", chain_tasks(2))
     make_flow("edited", chain_tasks(2))
-    content = json.loads(flow_files.export_flows(Flow.objects.all(), "json"))
+    content = json.loads(export_flows(Flow.objects.all(), "json"))
     for row in content:
         if row["flow"] == "edited" and row["task"] == "t1":
             row["retries"] = 3

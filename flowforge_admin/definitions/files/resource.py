@@ -5,54 +5,43 @@ object; a flow definition is a tree and a graph spread over many rows, which
 must be checked and written together. This resource therefore keeps the
 library's interface (``export()`` -> Dataset, ``import_data(dataset,
 dry_run=...)`` -> ``Result`` with invalid rows naming their column) and does
-the work per file through :mod:`flowforge_admin.definitions.files.flow_files`: parse every row,
-validate every flow, compare with the database, then write it all in one
-transaction or nothing. The admin pages and the ``export_flows`` /
-``import_flows`` commands go through it.
+the work per file through the modules of :mod:`flowforge_admin.definitions.files`:
+parse every row, validate every flow, compare with the database, then write it
+all in one transaction or nothing. The admin's export and ``export_flows`` go
+through it; the import with a user (its permission check and admin log) is
+:class:`flowforge_admin.actions.imports.ImportFlowsAction`.
 """
 
-from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from import_export import resources
 from import_export.results import Error, Result, RowResult
 
 from ...models import Flow
-from . import flow_files
+from .columns import COLUMNS
+from .export import export_dataset, export_flows
+from .formats import FORMATS
+from .issues import FileProblem
+from .plan import ImportPlan
+from .preview import plan_rows
+from .rows import rows_of_dataset
+from .write import apply_plan
 
 
 class FlowDefinitionResource(resources.Resource):
-    """Flow definitions as rows of :data:`flow_files.COLUMNS`."""
+    """Flow definitions as rows of :data:`.columns.COLUMNS`."""
 
-    formats = flow_files.FORMATS
+    formats = FORMATS
 
     def get_export_headers(self, selected_fields=None):
-        return list(flow_files.COLUMNS)
+        return list(COLUMNS)
 
     def export(self, queryset=None, **kwargs):
         """Return the Dataset of ``queryset`` (every flow by default), ordered by flow name."""
-        return flow_files.export_dataset(Flow.objects.all() if queryset is None else queryset)
+        return export_dataset(Flow.objects.all() if queryset is None else queryset)
 
     def export_file(self, queryset, format_name):
         """Return the file content (bytes) in ``format_name``."""
-        return flow_files.export_flows(queryset, format_name)
-
-    def plan_file(self, content, format_name):
-        """Read and check a file and compare it with the database: an :class:`ImportPlan`, nothing written."""
-        return flow_files.plan_import(content, format_name)
-
-    def apply(self, plan, user=None, how="Imported"):
-        """Write a valid plan in one transaction; return the changes written.
-
-        With a ``user``, each flow written gets an entry in Django's admin log
-        (its History page), in the same transaction: "``how``: tasks added: ...".
-        """
-        with transaction.atomic():
-            changes = flow_files.apply_plan(plan)
-            if user is not None:
-                log_import(user, changes, how)
-        return changes
+        return export_flows(queryset, format_name)
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs):
         """Import a whole Dataset; return a ``Result`` whose ``plan`` attribute is the preview.
@@ -61,13 +50,13 @@ class FlowDefinitionResource(resources.Resource):
         or base errors (file-wide ones); with any of them nothing is written.
         """
         result = Result()
-        result.diff_headers = list(flow_files.COLUMNS)
+        result.diff_headers = list(COLUMNS)
         try:
-            rows = flow_files.rows_of_dataset(dataset)
-        except flow_files.FileProblem as problem:
-            result.plan = flow_files.ImportPlan(issues=[problem.issue])
+            rows = rows_of_dataset(dataset)
+        except FileProblem as problem:
+            result.plan = ImportPlan(issues=[problem.issue])
         else:
-            result.plan = flow_files.plan_rows(rows)
+            result.plan = plan_rows(rows)
             cells = dict(rows)
         for issue in result.plan.issues:
             if issue.row is None:
@@ -84,26 +73,7 @@ class FlowDefinitionResource(resources.Resource):
             for change in result.plan.flows:
                 result.totals[kinds[change.status]] += 1
             if not dry_run:
-                flow_files.apply_plan(result.plan)
+                apply_plan(result.plan)
         if raise_errors and not result.plan.is_valid:
             raise ValidationError([str(issue) for issue in result.plan.issues])
         return result
-
-
-def log_import(user, changes, how="Imported"):
-    """Record in the admin log that ``user`` created or changed each flow of ``changes`` (one query)."""
-    flows = Flow.objects.in_bulk([change.name for change in changes], field_name="name")
-    content_type = ContentType.objects.get_for_model(Flow)
-    LogEntry.objects.bulk_create(
-        [
-            LogEntry(
-                user_id=user.pk,
-                content_type=content_type,
-                object_id=str(flows[change.name].pk),
-                object_repr=str(flows[change.name])[:200],
-                action_flag=ADDITION if change.status == "created" else CHANGE,
-                change_message=f"{how}: {flow_files.change_message(change)}.",
-            )
-            for change in changes
-        ]
-    )

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.definitions.files.formats import FORMATS
 from flowforge_admin.definitions.files.resource import FlowDefinitionResource
 from flowforge_admin.models import Flow
 
@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("flows", nargs="*", metavar="FLOW", help="flow names (default: every flow)")
-        parser.add_argument("--format", choices=sorted(flow_files.FORMATS), default="yaml")
+        parser.add_argument("--format", choices=sorted(FORMATS), default="yaml")
         parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
 
     def handle(self, *args, flows, format, output, **options):

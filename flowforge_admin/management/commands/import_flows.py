@@ -1,10 +1,12 @@
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from flowforge_admin.definitions.files import flow_files
-from flowforge_admin.definitions.files.resource import FlowDefinitionResource
+from flowforge_admin.actions.imports import ImportFlowsAction
+from flowforge_admin.conf import get_setting
+from flowforge_admin.definitions.files.formats import FORMATS, format_from_filename
 
 EXIT_BAD_INPUT = 2
 
@@ -18,24 +20,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", metavar="FILE")
-        parser.add_argument("--format", choices=sorted(flow_files.FORMATS))
+        parser.add_argument("--format", choices=sorted(FORMATS))
         parser.add_argument(
             "--dry-run", action="store_true", help="check and show the changes; write nothing"
         )
         parser.add_argument(
             "--user",
             metavar="USERNAME",
-            help="record the import in the admin log (each flow's History) as done by this user; "
-            "without it a command has no user to record, as for sync_flows",
+            help="import as this user: refused (exit 2) unless the user may add and change flows, "
+            "as in the admin; recorded in the admin log (each flow's History). Without it a command "
+            "has no user to check or record, as for sync_flows",
         )
 
     def handle(self, *args, file, format, dry_run, user=None, **options):
         user = self.acting_user(user)
-        format = format or flow_files.format_from_filename(file)
+        format = format or format_from_filename(file)
         if format is None:
             raise CommandError(f"cannot tell the format of {file!r} from its extension: give --format")
         path = Path(file)
-        limit = flow_files.get_setting("FLOWFORGE_IMPORT_MAX_BYTES")
+        limit = get_setting("FLOWFORGE_IMPORT_MAX_BYTES")
         try:
             if path.stat().st_size > limit:
                 raise CommandError(
@@ -44,14 +47,21 @@ class Command(BaseCommand):
             content = path.read_bytes()
         except OSError as error:
             raise CommandError(f"cannot read {file}: {error.strerror}") from None
-        resource = FlowDefinitionResource()
-        plan = resource.plan_file(content, format)
+        action = ImportFlowsAction(
+            content,
+            format,
+            dry_run=dry_run,
+            user=user,
+            how=f"Imported by manage.py import_flows from {path.name}",
+        )
+        try:
+            plan = action.execute()
+        except PermissionDenied as error:
+            raise CommandError(f"--user: {error}", returncode=EXIT_BAD_INPUT) from None
         if not plan.is_valid:
             for issue in plan.issues:
                 self.stderr.write(f"{file}: {issue}")
             raise CommandError(f"{len(plan.issues)} error(s); nothing was imported")
-        if not dry_run:
-            resource.apply(plan, user=user, how=f"Imported by manage.py import_flows from {path.name}")
         for line in plan.summary():
             self.stdout.write(line)
         self.stdout.write("dry run: nothing was written." if dry_run else "imported.")

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from flowforge_admin.definitions.files import flow_files
+from flowforge_admin.actions.imports import ImportFlowsAction
 from flowforge_admin.models import Flow
 
 # The demo flow kept only in the database, as an import file of this repository
@@ -35,7 +35,7 @@ class Command(BaseCommand):
                     f"{path} is missing: prepare_demo loads the demo from Flow Forge's repository "
                     "(fixtures/demo_flows.yaml); a host project does not need it."
                 )
-            plan = flow_files.import_file(path.read_bytes(), "yaml")
+            plan = ImportFlowsAction(path.read_bytes(), "yaml").execute()
             if not plan.is_valid:
                 raise CommandError("\n".join(f"{path}: {issue}" for issue in plan.issues))
             self.stdout.write(f"Loaded the demo flow {DEMO_DB_FLOW}.")
