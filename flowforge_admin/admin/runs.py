@@ -38,6 +38,9 @@ from .graph import graph_urls
 from .paginator import EstimatedCountPaginator
 from .task_pages import select_tasks
 
+# The run page's History section shows this many of the newest events.
+HISTORY_EVENTS = 50
+
 # Every state change is a POST (with Django's CSRF check); a GET gets 405.
 method_require_post = method_decorator(require_POST)
 
@@ -201,9 +204,15 @@ class FlowRunAdmin(admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(self.page_context(request, obj))
+            context["events"] = self.get_run_events(obj)
+            context["events_limit"] = HISTORY_EVENTS
             context["title"] = f"{obj.flow_name} #{obj.pk}"
             context["subtitle"] = None  # the title says it already
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_run_events(self, flow_run):
+        """Return the run's newest events (RunEvent), at most HISTORY_EVENTS, newest first: one query."""
+        return list(flow_run.events.select_related("user").order_by("-created_at", "-id")[:HISTORY_EVENTS])
 
     # Views behind the page -------------------------------------------------
 

@@ -1,12 +1,10 @@
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from flowforge_admin.definitions.files import flow_files
 from flowforge_admin.definitions.files.resource import FlowDefinitionResource
-
-EXIT_BAD_INPUT = 2
+from flowforge_admin.management.users import acting_user
 
 
 class Command(BaseCommand):
@@ -30,7 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file, format, dry_run, user=None, **options):
-        user = self.acting_user(user)
+        user = acting_user(user)
         format = format or flow_files.format_from_filename(file)
         if format is None:
             raise CommandError(f"cannot tell the format of {file!r} from its extension: give --format")
@@ -55,13 +53,3 @@ class Command(BaseCommand):
         for line in plan.summary():
             self.stdout.write(line)
         self.stdout.write("dry run: nothing was written." if dry_run else "imported.")
-
-    def acting_user(self, username):
-        """Return the user named by --user (None without it); an unknown one is bad input (exit 2)."""
-        if username is None:
-            return None
-        User = get_user_model()
-        try:
-            return User.objects.get_by_natural_key(username)
-        except User.DoesNotExist:
-            raise CommandError(f"--user {username!r}: no such user", returncode=EXIT_BAD_INPUT) from None
