@@ -30,7 +30,7 @@ from .actions.runs import (
     RerunFailedAction,
     RetryTaskAction,
 )
-from .definitions import pipeline as pipelines
+from .definitions.pipeline import claim, read_pipeline
 from .engine.local import run_in_process
 from .models import Flow
 
@@ -78,8 +78,8 @@ def register_task_pipeline(
     With a ``user``, it needs ``add_flow`` (a new flow) or ``change_flow``,
     and a created or changed flow is recorded in the admin log.
     """
-    pipelines.claim(flow_name)
-    spec, functions = pipelines.read_pipeline(
+    claim(flow_name)
+    spec, functions = read_pipeline(
         flow_name,
         pipeline,
         display_name=display_name,

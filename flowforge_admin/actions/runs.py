@@ -30,13 +30,15 @@ class RunAction(Action):
     permission = CONTROL_PERMISSION
     #: The RunEvent's action (a ``RunEvent.Action`` value).
     event = ""
+    #: What the action does to the run, for refusals: "<verb> run #3".
+    verb = ""
 
     def __init__(self, run, *, user=None):
         super().__init__(user=user)
         self.run = run
 
     def describe(self):
-        return f"{self.event.replace('_', ' ')} run #{self.run.pk}"
+        return f"{self.verb} run #{self.run.pk}"
 
     def message(self, result):
         """Return the words of the change, for the run's history and the admin log; override."""
@@ -64,7 +66,7 @@ class TaskRunAction(RunAction):
         self.task_run = task_run
 
     def describe(self):
-        return f"{self.event.replace('_', ' ')} {self.task_run.task_name} of run #{self.run.pk}"
+        return f"{self.verb} {self.task_run.task_name} of run #{self.run.pk}"
 
 
 class LaunchFlowAction(RunAction):
@@ -112,6 +114,7 @@ class CancelRunAction(RunAction):
     """Cancel a queued or running run (:func:`flowforge_admin.engine.control.cancel`)."""
 
     event = RunEvent.Action.CANCEL
+    verb = "cancel"
 
     def perform(self):
         return control.cancel(self.run)
@@ -124,6 +127,7 @@ class RerunFailedAction(RunAction):
     """Run again the failed, upstream-failed and cancelled tasks of a finished run."""
 
     event = RunEvent.Action.RERUN_FAILED
+    verb = "re-run the failed tasks of"
 
     def perform(self):
         return control.rerun_failed(self.run)
@@ -136,6 +140,7 @@ class RetryTaskAction(TaskRunAction):
     """Run a failed, upstream-failed or cancelled task again, with what waits for it."""
 
     event = RunEvent.Action.RETRY_TASK
+    verb = "retry task"
 
     def perform(self):
         return control.retry_task(self.task_run)
@@ -148,6 +153,7 @@ class MarkTaskAction(TaskRunAction):
     """Set a task's outcome by hand, ``succeeded`` or ``failed``, with a reason."""
 
     event = RunEvent.Action.MARK_TASK
+    verb = "mark task"
 
     def __init__(self, task_run, status, reason, *, user=None):
         super().__init__(task_run, user=user)
@@ -165,6 +171,7 @@ class ClearTasksAction(RunAction):
     """Run the named tasks again as new attempts, by default with everything downstream of them."""
 
     event = RunEvent.Action.CLEAR_TASKS
+    verb = "clear tasks of"
 
     def __init__(self, run, task_names, *, downstream=True, user=None):
         super().__init__(run, user=user)

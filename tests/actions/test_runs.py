@@ -268,3 +268,12 @@ def test_triggered_by_must_be_a_user(flow):
     with pytest.raises(TypeError, match="must be a user or None"):
         api.launch_flow(flow, triggered_by="operator")
     assert not FlowRun.objects.exists()
+
+
+def test_a_refusal_says_who_may_not_do_what(stakeholder, flow):
+    run = failed(flow)
+    with pytest.raises(PermissionDenied) as raised:
+        api.retry_task(bad_task(run), user=stakeholder)
+    assert str(raised.value) == (
+        f"stakeholder may not retry task bad of run #{run.pk}: flowforge_admin.cancel_run is needed"
+    )
