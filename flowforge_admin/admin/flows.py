@@ -12,14 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_q.models import Schedule
 
-from .. import api
+from ..actions.runs import LaunchFlowAction
 from ..definitions import store
 from ..exceptions import InvalidTransition
 from ..forms.flows import FlowForm
 from ..forms.launch import LaunchForm
 from ..models import Flow, FlowRun, Task
 from ..templatetags.flowforge import breakable, local_datetime, status_badge
-from .audit import log_launch
 from .graph import graph_urls
 from .grid import GRID_RUNS, build_run_grid
 from .imports import FlowImportExportMixin
@@ -259,9 +258,13 @@ class FlowAdmin(StoredJSONDisplayMixin, FlowImportExportMixin, admin.ModelAdmin)
         try:
             with transaction.atomic():
                 for form in forms:  # on failure, ``form`` is the one launch refused
-                    run = api.launch_flow(form.flow, form.params(), triggered_by=request.user)
-                    log_launch(request, run)
-                    runs.append(run)
+                    action = LaunchFlowAction(
+                        form.flow, form.params(), user=request.user, how="Launched from the admin"
+                    )
+                    runs.append(action.execute())
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
+            return []
         except (ValidationError, InvalidTransition) as error:
             form.add_launch_error(error)
             return []

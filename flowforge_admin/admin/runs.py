@@ -1,8 +1,9 @@
 """Runs in the admin: the run list, the run page (live), and the buttons that change a run.
 
 Run records are written by the engine only; people change them through the
-API functions (cancel_run, rerun_failed, retry_task, mark_task, launch_flow),
-each behind its permission, by POST, and recorded in the admin log.
+actions (:mod:`flowforge_admin.actions.runs`: cancel, re-run failed, retry,
+mark, launch again), each behind its permission, by POST; the action records
+the change in the run's history and the admin log.
 """
 
 import json
@@ -18,20 +19,27 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from .. import api
+from ..actions.runs import (
+    CONTROL_PERMISSION,
+    LAUNCH_PERMISSION,
+    CancelRunAction,
+    LaunchFlowAction,
+    MarkTaskAction,
+    RerunFailedAction,
+    RetryTaskAction,
+)
 from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
 from ..templatetags.flowforge import breakable, duration, local_datetime, status_badge
 from . import run_live, run_page
-from .audit import log_action, log_launch
 from .date_hierarchy import DrillDownChangeList
 from .graph import graph_urls
 from .paginator import EstimatedCountPaginator
 from .task_pages import select_tasks
 
-CONTROL_PERMISSION = "flowforge_admin.cancel_run"
-LAUNCH_PERMISSION = "flowforge_admin.launch_flow"
+# The run page's History section shows this many of the newest events.
+HISTORY_EVENTS = 50
 
 # Every state change is a POST (with Django's CSRF check); a GET gets 405.
 method_require_post = method_decorator(require_POST)
@@ -196,9 +204,15 @@ class FlowRunAdmin(admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(self.page_context(request, obj))
+            context["events"] = self.get_run_events(obj)
+            context["events_limit"] = HISTORY_EVENTS
             context["title"] = f"{obj.flow_name} #{obj.pk}"
             context["subtitle"] = None  # the title says it already
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_run_events(self, flow_run):
+        """Return the run's newest events (RunEvent), at most HISTORY_EVENTS, newest first: one query."""
+        return list(flow_run.events.select_related("user").order_by("-created_at", "-id")[:HISTORY_EVENTS])
 
     # Views behind the page -------------------------------------------------
 
@@ -285,15 +299,14 @@ class FlowRunAdmin(admin.ModelAdmin):
         task_run = self.get_task_run(self.get_run(request, run_id), task_run_id)
         return JsonResponse(task_run.output, safe=False, json_dumps_params={"indent": 2})
 
-    def change_state(self, request, flow_run, action, message):
-        """Call ``action``; report its refusal as a message instead of an error page."""
+    def change_state(self, request, flow_run, action):
+        """Execute ``action``; report its refusal, or its record, as a message."""
         try:
-            action()
-        except (InvalidTransition, ValidationError) as error:
+            result = action.execute()
+        except (PermissionDenied, InvalidTransition, ValidationError) as error:
             messages.error(request, refusal_message(error))
         else:
-            log_action(request, flow_run, message)
-            messages.success(request, message)
+            messages.success(request, action.message(result))
         return self.back_to(flow_run)
 
     def back_to(self, flow_run):
@@ -302,30 +315,18 @@ class FlowRunAdmin(admin.ModelAdmin):
     @method_require_post
     def cancel_view(self, request, run_id):
         flow_run = self.get_run(request, run_id, CONTROL_PERMISSION)
-        return self.change_state(
-            request, flow_run, lambda: api.cancel_run(flow_run), f"Cancelled run #{flow_run.pk}."
-        )
+        return self.change_state(request, flow_run, CancelRunAction(flow_run, user=request.user))
 
     @method_require_post
     def rerun_view(self, request, run_id):
         flow_run = self.get_run(request, run_id, CONTROL_PERMISSION)
-        return self.change_state(
-            request,
-            flow_run,
-            lambda: api.rerun_failed(flow_run),
-            f"Re-running the failed and cancelled tasks of run #{flow_run.pk}.",
-        )
+        return self.change_state(request, flow_run, RerunFailedAction(flow_run, user=request.user))
 
     @method_require_post
     def retry_view(self, request, run_id, task_run_id):
         flow_run = self.get_run(request, run_id, CONTROL_PERMISSION)
         task_run = self.get_task_run(flow_run, task_run_id)
-        return self.change_state(
-            request,
-            flow_run,
-            lambda: api.retry_task(task_run),
-            f"Retrying task {task_run.task_name} of run #{flow_run.pk}.",
-        )
+        return self.change_state(request, flow_run, RetryTaskAction(task_run, user=request.user))
 
     @method_require_post
     def mark_view(self, request, run_id, task_run_id):
@@ -337,10 +338,7 @@ class FlowRunAdmin(admin.ModelAdmin):
             messages.error(request, _("Choose whether to mark the task succeeded or failed."))
             return self.back_to(flow_run)
         return self.change_state(
-            request,
-            flow_run,
-            lambda: api.mark_task(task_run, status, reason),
-            f"Marked task {task_run.task_name} of run #{flow_run.pk} {status}: {reason}",
+            request, flow_run, MarkTaskAction(task_run, status, reason, user=request.user)
         )
 
     @method_require_post
@@ -350,11 +348,13 @@ class FlowRunAdmin(admin.ModelAdmin):
         if flow_run.flow is None:
             messages.error(request, _("The flow of this run was deleted: it cannot be launched again."))
             return self.back_to(flow_run)
+        action = LaunchFlowAction(
+            flow_run.flow, flow_run.params, user=request.user, how=f"Launched again from run #{flow_run.pk}"
+        )
         try:
-            new_run = api.launch_flow(flow_run.flow, flow_run.params, triggered_by=request.user)
-        except (InvalidTransition, ValidationError) as error:
+            new_run = action.execute()
+        except (PermissionDenied, InvalidTransition, ValidationError) as error:
             messages.error(request, refusal_message(error))
             return self.back_to(flow_run)
-        log_launch(request, new_run, how=f"Launched again from run #{flow_run.pk}")
         messages.success(request, f"Launched run #{new_run.pk} with the parameters of run #{flow_run.pk}.")
         return self.back_to(new_run)

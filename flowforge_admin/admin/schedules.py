@@ -9,14 +9,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from ..engine.schedule_fire import launch_now
+from ..actions.runs import LAUNCH_PERMISSION
+from ..actions.schedules import PAUSE_PERMISSION, LaunchScheduleNowAction, PauseScheduleAction
+from ..exceptions import InvalidTransition, refusal_message
 from ..forms.schedules import FlowScheduleForm, describe
 from ..models import FlowSchedule
 from ..templatetags.flowforge import local_datetime, status_badge
-from .audit import log_action, log_launch
-from .runs import LAUNCH_PERMISSION, method_require_post
-
-PAUSE_PERMISSION = "flowforge_admin.pause_schedule"
+from .runs import method_require_post
 
 
 def when(moment):
@@ -129,23 +128,26 @@ class FlowScheduleAdmin(admin.ModelAdmin):
     def has_launch_permission(self, request):
         return request.user.has_perm(LAUNCH_PERMISSION)
 
-    def set_paused(self, request, schedules, paused):
-        with transaction.atomic():
-            for schedule in schedules:
-                if schedule.is_paused != paused:
-                    schedule.is_paused = paused
-                    schedule.save(update_fields=["is_paused", "updated_at"])
-                    log_action(request, schedule, "Paused." if paused else "Resumed.")
+    def set_paused(self, request, schedules, paused, done_message):
+        """Pause (or resume) every one of ``schedules``, or none (one transaction); say which."""
+        try:
+            with transaction.atomic():
+                for schedule in schedules:
+                    PauseScheduleAction(schedule, paused=paused, user=request.user).execute()
+        except PermissionDenied as error:
+            self.message_user(request, refusal_message(error), messages.ERROR)
+        else:
+            self.message_user(request, done_message, messages.SUCCESS)
 
     @admin.action(description=_("Pause selected schedules"), permissions=["pause"])
     def pause_selected(self, request, queryset):
-        self.set_paused(request, queryset.select_related("flow", "q_schedule"), True)
-        self.message_user(request, _("Paused the selected schedules."), messages.SUCCESS)
+        schedules = queryset.select_related("flow", "q_schedule")
+        self.set_paused(request, schedules, True, _("Paused the selected schedules."))
 
     @admin.action(description=_("Resume selected schedules"), permissions=["pause"])
     def resume_selected(self, request, queryset):
-        self.set_paused(request, queryset.select_related("flow", "q_schedule"), False)
-        self.message_user(request, _("Resumed the selected schedules."), messages.SUCCESS)
+        schedules = queryset.select_related("flow", "q_schedule")
+        self.set_paused(request, schedules, False, _("Resumed the selected schedules."))
 
     @admin.action(description=_("Run selected schedules now"), permissions=["launch"])
     def run_selected_now(self, request, queryset):
@@ -153,7 +155,11 @@ class FlowScheduleAdmin(admin.ModelAdmin):
             self.run_now(request, schedule)
 
     def run_now(self, request, schedule):
-        run = launch_now(schedule)
+        try:
+            run = LaunchScheduleNowAction(schedule, user=request.user).execute()
+        except (PermissionDenied, InvalidTransition, ValidationError) as error:
+            self.message_user(request, refusal_message(error), messages.ERROR)
+            return None
         if run is None:
             schedule.refresh_from_db(fields=["last_message"])
             # The admin capitalises a message's first letter: begin with words, not the flow's machine name.
@@ -164,7 +170,6 @@ class FlowScheduleAdmin(admin.ModelAdmin):
                 messages.ERROR,
             )
             return None
-        log_launch(request, run, how=f"Launched now by schedule {schedule}")
         self.message_user(
             request,
             format_html(
@@ -200,15 +205,13 @@ class FlowScheduleAdmin(admin.ModelAdmin):
     @method_require_post
     def pause_view(self, request, schedule_id):
         schedule = self.get_schedule(request, schedule_id, self.has_pause_permission)
-        self.set_paused(request, [schedule], True)
-        self.message_user(request, _("Paused."), messages.SUCCESS)
+        self.set_paused(request, [schedule], True, _("Paused."))
         return self.back_to(schedule)
 
     @method_require_post
     def resume_view(self, request, schedule_id):
         schedule = self.get_schedule(request, schedule_id, self.has_pause_permission)
-        self.set_paused(request, [schedule], False)
-        self.message_user(request, _("Resumed."), messages.SUCCESS)
+        self.set_paused(request, [schedule], False, _("Resumed."))
         return self.back_to(schedule)
 
     @method_require_post

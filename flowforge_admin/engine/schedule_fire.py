@@ -3,6 +3,10 @@
 Django-Q2's scheduler calls :func:`fire` with the FlowSchedule's id only
 (see :mod:`flowforge_admin.q_schedules`); everything else is read here, under
 the schedule's row lock, so a fire and an edit cannot cross.
+
+A fire is an entrance, like a command with no user: the run it launches gets
+a launch event in its own history (RunEvent), as the actions' launches do
+(:mod:`flowforge_admin.actions.runs`, which the engine must not import).
 """
 
 import logging
@@ -13,7 +17,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..exceptions import InvalidTransition, refusal_message
-from ..models import FlowRun, FlowSchedule
+from ..models import FlowRun, FlowSchedule, RunEvent
+from ..models.events import launch_message
 from ..states import RUN_CANCELLABLE
 from .launch import launch
 
@@ -40,7 +45,11 @@ def fire(schedule_id):
             )
             if busy:
                 return _skip(schedule, f"run #{busy[0]} of this flow is still {busy[1]}")
-        return launch_now(schedule)
+        run = launch_now(schedule)
+        if run is not None:
+            message = launch_message(f"Launched by schedule {schedule}", run.params)
+            RunEvent.objects.create(run=run, action=RunEvent.Action.LAUNCH, message=message)
+        return run
 
 
 def launch_now(schedule):

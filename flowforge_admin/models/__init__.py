@@ -3,12 +3,24 @@
 Import them from this package (``from flowforge_admin.models import Flow``).
 Submodules keep the direction of dependencies: ``functions`` needs nothing,
 ``flows`` may use ``functions``; ``runs`` (records written by the engine) may use both;
+``events`` (a run's history, written by the actions) uses ``runs``;
 ``schedules`` uses ``flows`` and keeps its Django-Q2 row in step (:mod:`flowforge_admin.q_schedules`).
 """
 
+from .events import RunEvent
 from .flows import Flow, Task
 from .functions import TaskFunction
 from .runs import FlowRun, RunSnapshot, TaskLog, TaskRun
 from .schedules import FlowSchedule
 
-__all__ = ["Flow", "FlowRun", "FlowSchedule", "RunSnapshot", "Task", "TaskFunction", "TaskLog", "TaskRun"]
+__all__ = [
+    "Flow",
+    "FlowRun",
+    "FlowSchedule",
+    "RunEvent",
+    "RunSnapshot",
+    "Task",
+    "TaskFunction",
+    "TaskLog",
+    "TaskRun",
+]

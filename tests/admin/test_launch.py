@@ -5,7 +5,7 @@ from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
-from flowforge_admin import api
+from flowforge_admin.actions.runs import LaunchFlowAction
 from flowforge_admin.definitions.spec import TaskSpec
 from flowforge_admin.exceptions import InvalidTransition
 from flowforge_admin.forms.launch import EXTRA
@@ -137,10 +137,10 @@ def test_a_paused_flow_says_why_and_cannot_be_launched(operator_client, etl):
 def test_a_refusal_of_launch_itself_is_shown_on_the_form(operator_client, etl, monkeypatch):
     """If the flow is paused between the check and the launch, the page says so: no 500, no run."""
 
-    def paused_meanwhile(flow, params=None, *, triggered_by=None):
+    def paused_meanwhile(action):
         raise InvalidTransition("flow 'etl' is paused: resume it before launching a run")
 
-    monkeypatch.setattr(api, "launch_flow", paused_meanwhile)
+    monkeypatch.setattr(LaunchFlowAction, "perform", paused_meanwhile)
 
     response = operator_client.post(launch_url(etl), {"region": "us", "batch_size": "5"})
 
@@ -268,14 +268,14 @@ def test_action_refused_by_launch_for_the_second_flow_launches_nothing(
     operator_client, etl, plain, monkeypatch
 ):
     """All or nothing: when launch refuses one flow, the runs made before it are rolled back."""
-    real_launch = api.launch_flow
+    real_perform = LaunchFlowAction.perform
 
-    def refuse_plain(flow, params=None, *, triggered_by=None):
-        if flow.name == "plain":
+    def refuse_plain(action):
+        if action.flow.name == "plain":
             raise InvalidTransition("flow 'plain' is paused: resume it before launching a run")
-        return real_launch(flow, params, triggered_by=triggered_by)
+        return real_perform(action)
 
-    monkeypatch.setattr(api, "launch_flow", refuse_plain)
+    monkeypatch.setattr(LaunchFlowAction, "perform", refuse_plain)
 
     response = choose(
         operator_client, etl, plain, **{f"flow-{etl.pk}-region": "eu", f"flow-{etl.pk}-batch_size": "3"}

@@ -1,14 +1,15 @@
-"""`manage.py run_flow NAME [--param KEY=VALUE ...] [--wait]` without a worker: enqueue and exit codes."""
+"""`manage.py run_flow NAME [--param KEY=VALUE ...] [--wait] [--user USERNAME]` without a worker: enqueue and exit codes."""
 
 from io import StringIO
 
 import pytest
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.management import CommandError, call_command
 from django_q.models import OrmQ
 
 from flowforge_admin.api import register_task_pipeline
 from flowforge_admin.management.commands.run_flow import parse_param
-from flowforge_admin.models import FlowRun
+from flowforge_admin.models import FlowRun, RunEvent
 
 from .. import engine_tasks as t
 
@@ -71,3 +72,48 @@ def test_paused_flow_exits_2(flow):
     with pytest.raises(CommandError, match="is paused") as raised:
         call_command("run_flow", "cli")
     assert raised.value.returncode == 2
+
+
+def test_with_user_the_launch_is_theirs_and_in_the_admin_log(flow, role_user):
+    operator = role_user("Operator")
+    call_command("run_flow", "cli", "--param", "n=3", "--user", "operator", stdout=StringIO())
+    run = FlowRun.objects.get()
+    assert (run.triggered_by, run.triggered_by_user) == (FlowRun.Trigger.USER, operator)
+    message = 'Launched by manage.py run_flow with parameters {"n": 3}.'
+    entries = LogEntry.objects.order_by("pk").values_list(
+        "user__username", "content_type__model", "action_flag", "change_message"
+    )
+    assert list(entries) == [
+        ("operator", "flowrun", ADDITION, message),
+        ("operator", "flow", CHANGE, f'Launched run #{run.pk} with parameters {{"n": 3}}.'),
+    ]
+    assert list(run.events.values_list("user__username", "action", "message")) == [
+        ("operator", "launch", message)
+    ]
+
+
+def test_without_user_the_run_is_triggered_by_code_and_recorded_in_its_history_only(flow):
+    call_command("run_flow", "cli", stdout=StringIO())
+    run = FlowRun.objects.get()
+    assert (run.triggered_by, run.triggered_by_user) == (FlowRun.Trigger.CODE, None)
+    assert list(run.events.values_list("user", "message")) == [
+        (None, "Launched by manage.py run_flow with parameters {}.")
+    ]
+    assert not LogEntry.objects.exists()
+
+
+def test_an_unknown_user_exits_2_and_creates_nothing(flow):
+    with pytest.raises(CommandError, match="--user 'nobody': no such user") as raised:
+        call_command("run_flow", "cli", "--user", "nobody")
+    assert raised.value.returncode == 2
+    assert not FlowRun.objects.exists()
+
+
+def test_a_user_who_may_not_launch_exits_2_and_creates_nothing(flow, role_user):
+    role_user("Stakeholder")
+    with pytest.raises(CommandError, match="flowforge_admin.launch_flow is needed") as raised:
+        call_command("run_flow", "cli", "--user", "stakeholder")
+    assert raised.value.returncode == 2
+    assert not FlowRun.objects.exists()
+    assert not RunEvent.objects.exists()
+    assert not LogEntry.objects.exists()

@@ -1,14 +1,12 @@
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from flowforge_admin.actions.imports import ImportFlowsAction
 from flowforge_admin.conf import get_setting
 from flowforge_admin.definitions.files.formats import FORMATS, format_from_filename
-
-EXIT_BAD_INPUT = 2
+from flowforge_admin.management.users import EXIT_BAD_INPUT, acting_user
 
 
 class Command(BaseCommand):
@@ -33,7 +31,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file, format, dry_run, user=None, **options):
-        user = self.acting_user(user)
+        user = acting_user(user)
         format = format or format_from_filename(file)
         if format is None:
             raise CommandError(f"cannot tell the format of {file!r} from its extension: give --format")
@@ -65,13 +63,3 @@ class Command(BaseCommand):
         for line in plan.summary():
             self.stdout.write(line)
         self.stdout.write("dry run: nothing was written." if dry_run else "imported.")
-
-    def acting_user(self, username):
-        """Return the user named by --user (None without it); an unknown one is bad input (exit 2)."""
-        if username is None:
-            return None
-        User = get_user_model()
-        try:
-            return User.objects.get_by_natural_key(username)
-        except User.DoesNotExist:
-            raise CommandError(f"--user {username!r}: no such user", returncode=EXIT_BAD_INPUT) from None

@@ -1,11 +1,12 @@
 import json
 import time
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from flowforge_admin.api import launch_flow
+from flowforge_admin.actions.runs import LaunchFlowAction
 from flowforge_admin.exceptions import InvalidTransition, refusal_message
+from flowforge_admin.management.users import acting_user
 from flowforge_admin.states import RunState
 
 EXIT_BAD_INPUT = 2
@@ -34,7 +35,8 @@ class Command(BaseCommand):
     help = (
         "Launch a run of flow NAME on the workers. Without --wait: print the run id and its "
         "admin URL. With --wait: follow it; exit 0 if it succeeded, 1 if it failed or was "
-        "cancelled. Bad input (unknown flow, bad parameter): exit 2."
+        "cancelled. Bad input (unknown flow, bad parameter, unknown user, a user who may not "
+        "launch it): exit 2."
     )
 
     def add_arguments(self, parser):
@@ -47,12 +49,20 @@ class Command(BaseCommand):
             help="a run parameter; VALUE is read as JSON if it parses, else as a string",
         )
         parser.add_argument("--wait", action="store_true", help="follow the run until it finishes")
+        parser.add_argument(
+            "--user",
+            metavar="USERNAME",
+            help="launch as this user: they need the launch_flow permission, and the launch is in the "
+            "admin log (History of the run and the flow) as theirs; without it the run is triggered by code",
+        )
 
-    def handle(self, *args, name, param, wait, **options):
+    def handle(self, *args, name, param, wait, user=None, **options):
+        user = acting_user(user)
         try:
             params = dict(parse_param(text) for text in param)
-            run = launch_flow(name, params)
-        except (ValueError, ValidationError, InvalidTransition) as error:
+            action = LaunchFlowAction(name, params, user=user, how="Launched by manage.py run_flow")
+            run = action.execute()
+        except (ValueError, ValidationError, InvalidTransition, PermissionDenied) as error:
             raise CommandError(refusal_message(error), returncode=EXIT_BAD_INPUT) from None
         self.stdout.write(f"run {run.pk} of {run.flow_name} queued: {run.get_absolute_url()}")
         if wait:

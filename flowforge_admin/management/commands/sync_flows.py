@@ -6,7 +6,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import module_has_submodule
 
-from flowforge_admin.api import owned_by
+from flowforge_admin.definitions.pipeline import owned_by
 from flowforge_admin.exceptions import FlowDefinitionError
 from flowforge_admin.models import Flow
 
