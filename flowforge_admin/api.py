@@ -107,13 +107,15 @@ def launch_flow(flow, params=None, *, triggered_by=None):
     return LaunchFlowAction(flow, params, user=triggered_by).execute()
 
 
-def run_flow(flow, params=None):
+def run_flow(flow, params=None, *, user=None):
     """Run the whole flow in this process with the same engine code; return the finished run.
 
     For scripts, notebooks and debugging: no worker is needed. Task failures
-    are recorded in the run, not raised.
+    are recorded in the run, not raised. The launch is checked and recorded as
+    :func:`launch_flow`'s is (``user`` needs ``launch_flow``).
     """
-    return run_in_process(flow, params)
+    action = LaunchFlowAction(flow, params, user=user, how="Run in this process from code")
+    return run_in_process(action.execute)
 
 
 def cancel_run(run, *, user=None):

@@ -12,17 +12,20 @@ import time
 from django_q.exceptions import TimeoutException
 from django_q.timeout import TimeoutHandler
 
-from ..models import FlowRun
 from . import dispatch
-from .launch import launch
 from .recovery import resume_retry
 from .worker import execute_task
 
 
-def run_in_process(flow, params=None, *, triggered_by=FlowRun.Trigger.CODE, user=None):
-    """Launch ``flow`` and execute it here until it finishes; return the finished run."""
+def run_in_process(launch_run):
+    """Call ``launch_run()`` and execute the run it returns here until it finishes; return the run.
+
+    ``launch_run`` is the launch itself (``LaunchFlowAction(...).execute``, so
+    that a run made here is checked and recorded as any other launch): its
+    enqueues, made on commit, land in this process's queue.
+    """
     with dispatch.local_queue() as queue:
-        run = launch(flow, params, triggered_by=triggered_by, user=user)
+        run = launch_run()
         while True:
             ready = queue.next_ready()
             if ready is not None:

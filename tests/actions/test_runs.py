@@ -123,11 +123,11 @@ def test_clear_tasks_needs_cancel_run_too(stakeholder, operator, flow):
     with pytest.raises(PermissionDenied):
         api.clear_tasks(run, ["ok"], user=stakeholder)
     assert run.task_runs.get(task_name="ok").attempt == 1
-    assert events_of(run) == []
+    assert events_of(run, launch=False) == []
 
     api.clear_tasks(run, ["ok"], user=operator)
     message = f"Cleared tasks ok and what waits for them of run #{run.pk}."
-    assert events_of(run) == [("operator", "clear_tasks", message)]
+    assert events_of(run, launch=False) == [("operator", "clear_tasks", message)]
     assert log_of(run) == [("operator", CHANGE, message)]
 
 
@@ -162,13 +162,14 @@ def test_the_contracts_signatures_still_work(flow):
     api.clear_tasks(run, ["bad"], False)
     api.cancel_run(run)
     assert [action for _, action, _ in events_of(run)] == [
+        "launch",
         "rerun_failed",
         "mark_task",
         "clear_tasks",
         "cancel",
     ]
     assert not LogEntry.objects.exists()
-    clear = events_of(run)[2][2]
+    clear = events_of(run)[3][2]
     assert clear == f"Cleared tasks bad of run #{run.pk}."
 
 
@@ -239,6 +240,17 @@ def test_a_launch_from_the_admin_and_from_code_write_the_same_kind_of_records(cl
     assert [message for *_, message in log_of(flow)] == [
         f'Launched run #{run.pk} with parameters {{"size": 5}}.' for run in (by_form, by_code)
     ]
+
+
+def test_a_run_in_this_process_is_launched_and_recorded_as_any_launch(operator, stakeholder, flow):
+    run = api.run_flow(flow, {"size": 5}, user=operator)
+    assert run.status == "failed"  # it ran here: "bad" fails
+    words = 'Run in this process from code with parameters {"size": 5}.'
+    assert events_of(run) == [("operator", "launch", words)]
+    assert log_of(run) == [("operator", ADDITION, words)]
+    with pytest.raises(PermissionDenied, match="flowforge_admin.launch_flow is needed"):
+        api.run_flow(flow, user=stakeholder)
+    assert FlowRun.objects.count() == 1
 
 
 def test_a_user_without_launch_flow_launches_nothing(stakeholder, flow):
