@@ -200,3 +200,19 @@ def test_registering_an_unchanged_pipeline_keeps_the_version(committed):
     with committed():
         register()
     assert version(flow) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_commits_raise_the_version_once_each(flow):
+    """Without the test transaction: an edit in autocommit syncs at once, a transaction's edits at its commit."""
+    b = task("b")
+    b.retries = 1
+    b.save()
+    assert version(flow) == 2
+    with transaction.atomic():
+        for retries in (2, 3):
+            b.retries = retries
+            b.save()
+        task("clean").depends_on.add(b)
+        assert version(flow) == 2, "not before the commit"
+    assert version(flow) == 3
