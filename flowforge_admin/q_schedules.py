@@ -12,6 +12,9 @@ from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
 
+# A string: the models import this module and the engine imports the models, so
+# importing the engine here would be a cycle (tests/engine/test_entry_points.py
+# checks that it resolves to the function).
 FIRE_FUNC = "flowforge_admin.engine.schedule_fire.fire"
 
 

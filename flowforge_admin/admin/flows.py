@@ -185,8 +185,10 @@ class FlowAdmin(StoredJSONDisplayMixin, FlowImportExportMixin, admin.ModelAdmin)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        # Default parameters are part of the definition version.
-        store.sync_version(form.instance)
+        # Default parameters are part of the definition version, which the
+        # store raises at commit; sync it now so that the rest of this
+        # transaction reads it (see TaskAdmin.save_related).
+        store.sync_pending_versions()
 
     # Launching runs ---------------------------------------------------------------
 

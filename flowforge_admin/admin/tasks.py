@@ -136,28 +136,29 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
     def dependency_names(self, task):
         return ", ".join(dep.name for dep in task.depends_on.all()) or "—"
 
+    # The store raises a flow's version when the edit's transaction commits
+    # (definitions/receivers.py). Each hook below syncs it now instead, so
+    # that the rest of the request's transaction, and a caller's enclosing
+    # one (a test's never commits), read the new version; the sync at commit
+    # then has nothing left to do.
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        store.sync_version(form.instance.flow)
+        store.sync_pending_versions()
 
     def delete_model(self, request, obj):
-        flow = obj.flow
         super().delete_model(request, obj)
-        store.sync_version(flow)
+        store.sync_pending_versions()
 
     def delete_queryset(self, request, queryset):
-        flows = {task.flow for task in queryset.select_related("flow")}
         super().delete_queryset(request, queryset)
-        for flow in flows:
-            store.sync_version(flow)
+        store.sync_pending_versions()
 
     def delete_selected_tree(self, modeladmin, request, queryset):
         # django-mptt replaces the "delete selected" action with this one,
         # which deletes node by node and never calls delete_queryset.
-        flows = {task.flow for task in queryset.select_related("flow")} if request.POST.get("post") else ()
         response = super().delete_selected_tree(modeladmin, request, queryset)
-        for flow in flows:
-            store.sync_version(flow)
+        store.sync_pending_versions()
         return response
 
     def get_move_error(self, task, target, position):
@@ -200,6 +201,5 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
                 self.message_user(request, error, level=messages.ERROR)
                 return http.HttpResponse("FAIL, invalid move.")
         response = super()._move_node(request)
-        if response.content.startswith(b"OK"):
-            store.sync_version(task.flow)
+        store.sync_pending_versions()
         return response

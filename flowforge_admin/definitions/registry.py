@@ -13,9 +13,8 @@ import importlib
 import inspect
 import re
 
-from django.apps import apps
-
 from ..conf import get_setting
+from ..models import TaskFunction
 
 DOTTED_PATH_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
@@ -125,15 +124,9 @@ def describe(func):
     return inspect.getdoc(func) or "", source
 
 
-def _task_function_model():
-    # The registry is stored in the database; looked up lazily so that this
-    # module stays importable before the models are.
-    return apps.get_model("flowforge_admin", "TaskFunction")
-
-
 def registered_paths(paths=None):
     """Return the set of paths registered from code (among ``paths`` when given)."""
-    queryset = _task_function_model().objects.all()
+    queryset = TaskFunction.objects.all()
     if paths is not None:
         queryset = queryset.filter(path__in=list(paths))
     return set(queryset.values_list("path", flat=True))
@@ -172,13 +165,12 @@ def function_checker(extra_paths=(), paths=None):
 
 def remember(functions):
     """Store ``{path: function}`` registered from code, with docstring and source."""
-    model = _task_function_model()
-    stored = {row.path: row for row in model.objects.filter(path__in=list(functions))}
+    stored = {row.path: row for row in TaskFunction.objects.filter(path__in=list(functions))}
     for path, func in functions.items():
         docstring, source = describe(func)
         row = stored.get(path)
         if row is None:
-            model.objects.create(path=path, docstring=docstring, source=source)
+            TaskFunction.objects.create(path=path, docstring=docstring, source=source)
         elif (row.docstring, row.source) != (docstring, source):
             row.docstring, row.source = docstring, source
             row.save(update_fields=["docstring", "source", "updated_at"])
@@ -188,8 +180,7 @@ def describe_paths(paths):
     """Return {path: (docstring, source)} from the stored registry or trusted modules."""
     paths = {path for path in paths if path}
     texts = {
-        row.path: (row.docstring, row.source)
-        for row in _task_function_model().objects.filter(path__in=list(paths))
+        row.path: (row.docstring, row.source) for row in TaskFunction.objects.filter(path__in=list(paths))
     }
     for path in paths - texts.keys():
         func = resolve_trusted(path) if is_trusted_path(path) else None

@@ -4,7 +4,18 @@ Writes are bulk operations, so that registering or importing a flow of
 thousands of tasks takes a handful of queries instead of one insert (and one
 tree shift) per task. The nested-set fields of django-mptt are computed here
 for the whole flow at once, the way ``TreeManager.rebuild`` numbers a tree.
+
+The store also keeps each flow's version: :func:`write_flow` sets it, and
+any other edit of tasks, nesting, dependencies or default parameters,
+whatever its entrance (admin, shell, command), is noticed by the receivers of
+:mod:`flowforge_admin.definitions.receivers`, which call
+:func:`sync_version_on_commit`: the version is synced once per flow when the
+transaction commits. Writes that send no model signals bypass this:
+``QuerySet.update()``, ``bulk_create``/``bulk_update`` and
+``Task.objects.rebuild()``; after one of those, call :func:`sync_version`.
 """
+
+from contextvars import ContextVar
 
 from django.db import connection, transaction
 from django.db.models import F, Max
@@ -17,6 +28,8 @@ TASK_DATA_FIELDS = ["verbose_name", "function", "params", "retries", "retry_dela
 TREE_FIELDS = ["parent", "tree_id", "lft", "rght", "level"]
 # The key of the advisory lock taken while new tree ids are handed out ("ffad").
 TREE_ID_LOCK = 0x66666164
+# True while write_flow runs, which sets the version itself.
+_setting_version = ContextVar("flowforge_setting_version", default=False)
 
 
 def read_flow_spec(flow):
@@ -54,10 +67,12 @@ def read_flow_spec(flow):
 def sync_version(flow):
     """Raise the flow's version if its stored definition changed; return True if it did.
 
-    Called after every edit that may touch tasks, nesting or dependencies
-    (admin saves, drags and deletes), so that saving the same definition again
-    keeps the version. Return False too when a new flow's first definition
-    is recorded.
+    Compares the stored definition with the one the version stands for, so
+    that saving the same definition again keeps the version. Runs at commit
+    after any edit of tasks, nesting, dependencies or default parameters
+    (:func:`sync_version_on_commit`); call it yourself after a write that
+    sends no signals. Return False too when a new flow's first definition is
+    recorded.
     """
     signature = read_flow_spec(flow).signature()
     if signature == flow.definition_hash:
@@ -71,6 +86,74 @@ def sync_version(flow):
     return had_definition
 
 
+def sync_version_on_commit(flow_id):
+    """Sync the version of flow ``flow_id`` when the current transaction commits.
+
+    However many edits a transaction makes, each flow is synced once, by one
+    callback for all flows; a flow deleted meanwhile is skipped. Outside a
+    transaction the sync happens at once.
+    """
+    if _setting_version.get():
+        return
+    pending = _pending_syncs()
+    if pending is None:
+        pending = _PendingSyncs()
+        pending.flow_ids.add(flow_id)
+        transaction.on_commit(pending)
+    else:
+        pending.flow_ids.add(flow_id)
+
+
+def sync_pending_versions():
+    """Sync now the versions that the current transaction would sync at commit.
+
+    For a caller that reads the version before its transaction ends (the
+    admin answers within its own); the sync at commit then has nothing left.
+    """
+    pending = _pending_syncs()
+    if pending is not None:
+        flow_ids, pending.flow_ids = pending.flow_ids, set()
+        _sync_flows(flow_ids)
+
+
+class _PendingSyncs:
+    """The on_commit callback syncing the flows edited in one transaction."""
+
+    def __init__(self):
+        self.flow_ids = set()
+        self.done = False
+
+    def __call__(self):
+        self.done = True
+        _sync_flows(self.flow_ids)
+
+
+def _pending_syncs():
+    """Return the current transaction's :class:`_PendingSyncs` callback, or None.
+
+    It is looked up among the connection's on_commit callbacks rather than
+    kept aside, so that a rolled back transaction or savepoint, which drops
+    its callbacks, also drops it. ``done`` covers callbacks that ran without
+    a commit (``captureOnCommitCallbacks`` in tests leaves them in the list).
+    """
+    connection = transaction.get_connection()
+    for entry in connection.run_on_commit:
+        callback = entry[1]
+        if isinstance(callback, _PendingSyncs) and not callback.done:
+            return callback
+    return None
+
+
+def _sync_flows(flow_ids):
+    if not flow_ids:
+        return
+    # The lock makes two transactions that edited one flow bump it once
+    # each, in turn; a flow deleted after the edit is simply not found.
+    with transaction.atomic():
+        for flow in Flow.objects.select_for_update().filter(pk__in=flow_ids).order_by("pk"):
+            sync_version(flow)
+
+
 @transaction.atomic
 def write_flow(spec, *, origin, clear=False):
     """Store a validated ``spec``; return ``(flow, outcome)``.
@@ -81,6 +164,15 @@ def write_flow(spec, *, origin, clear=False):
     updated in place (tasks keep their ids; tasks no longer listed are
     deleted), or rebuilt from scratch with ``clear``.
     """
+    # The version is set here: the deletes and saves below queue no sync.
+    token = _setting_version.set(True)
+    try:
+        return _write_flow(spec, origin, clear)
+    finally:
+        _setting_version.reset(token)
+
+
+def _write_flow(spec, origin, clear):
     signature = spec.signature()
     flow = Flow.objects.select_for_update().filter(name=spec.name).first()
     texts = registry.describe_paths(task.function for task in spec.tasks)

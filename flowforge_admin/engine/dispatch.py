@@ -22,6 +22,9 @@ from django_q.tasks import async_task
 
 from ..db import sql
 
+# Django-Q2 calls functions by dotted path. These two stay strings because
+# worker.py and recovery.py import this module; tests/engine/test_entry_points.py
+# checks that each resolves to its function.
 WORKER_ENTRY = "flowforge_admin.engine.worker.execute_task"
 RETRY_ENTRY = "flowforge_admin.engine.recovery.resume_retry"
 

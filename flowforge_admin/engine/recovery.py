@@ -29,6 +29,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from ..conf import get_setting
+from ..definitions.registry import function_path
 from ..models import FlowRun, TaskRun
 from ..states import RUN_CANCELLABLE, TaskState
 from . import dispatch
@@ -40,7 +41,6 @@ logger = logging.getLogger("flowforge_admin.engine")
 
 IN_FLIGHT = (TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING)
 CHECK_NAME = "flowforge: lost work check"
-CHECK_FUNC = "flowforge_admin.engine.recovery.check_lost_work"
 
 
 def check_lost_work():
@@ -131,6 +131,10 @@ def settle_stuck_runs():
             )
             settled += 1
     return settled
+
+
+# The path Django-Q2's schedule calls, taken from the function itself.
+CHECK_FUNC = function_path(check_lost_work)
 
 
 def resume_retry(task_run_id, attempt):

@@ -4,7 +4,8 @@ Import them from this package (``from flowforge_admin.models import Flow``).
 Submodules keep the direction of dependencies: ``functions`` needs nothing,
 ``flows`` may use ``functions``; ``runs`` (records written by the engine) may use both;
 ``events`` (a run's history, written by the actions) uses ``runs``;
-``schedules`` uses ``flows`` and keeps its Django-Q2 row in step (:mod:`flowforge_admin.q_schedules`).
+``schedules`` uses ``flows`` and ``runs`` (so ``FlowRun.schedule`` names it by string)
+and keeps its Django-Q2 row in step (:mod:`flowforge_admin.q_schedules`).
 """
 
 from .events import RunEvent

@@ -42,6 +42,7 @@ class FlowRun(models.Model):
         verbose_name=_("triggered by user"),
     )
     schedule = models.ForeignKey(
+        # A string: models/schedules.py imports this module (FlowSchedule.last_run).
         "flowforge_admin.FlowSchedule",
         on_delete=models.SET_NULL,
         null=True,

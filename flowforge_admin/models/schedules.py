@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import q_schedules
 from .flows import Flow
+from .runs import FlowRun
 
 WEEKDAYS = [
     (0, _("Monday")),
@@ -156,7 +157,7 @@ class FlowSchedule(models.Model):
     )
     last_message = models.CharField(_("last message"), max_length=300, blank=True, editable=False)
     last_run = models.ForeignKey(
-        "flowforge_admin.FlowRun",
+        FlowRun,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
