@@ -25,7 +25,7 @@ from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
 from . import acknowledgement, dispatch
-from .advance import fail_attempt, own_attempt, queue_attempt, task_finished
+from .advance import fail_attempt, outputs_of, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
 from .snapshot import snapshot_of
@@ -149,14 +149,9 @@ def _call(snapshot, run_id, name, attempt):
             task_name=name,
             attempt=attempt,
             params=params,
-            upstream=_upstream_outputs(run_id, snapshot, name),
+            upstream=outputs_of(run_id, [*snapshot.upstream(name), *snapshot.children[name]]),
         )
     return _as_json(func(**kwargs))
-
-
-def _upstream_outputs(run_id, snapshot, name):
-    names = snapshot.upstream(name) + snapshot.children[name]
-    return dict(TaskRun.objects.filter(run_id=run_id, task_name__in=names).values_list("task_name", "output"))
 
 
 def _as_json(value):
