@@ -12,12 +12,12 @@ sequences of all of them.
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db.models import F
 
 from ..exceptions import InvalidTransition
 from ..models import TaskLog, TaskRun
 from ..states import RUN_CANCELLABLE, RUN_FINISHED, TASK_ACTIVE, TASK_RERUNNABLE, RunState, TaskState
 from .advance import start_run, task_finished
+from .retries import attempts_after_reopen
 from .transitions import changing
 
 
@@ -257,5 +257,5 @@ def _renew_retries(change, names):
         by_retries.setdefault(change.snapshot.tasks[name]["retries"], []).append(name)
     for retries, group in by_retries.items():
         TaskRun.objects.filter(run=change.run, task_name__in=group).update(
-            max_attempts=F("attempt") - F("lost_attempts") + retries + 1, revision=change.run.revision
+            max_attempts=attempts_after_reopen(retries), revision=change.run.revision
         )

@@ -24,7 +24,7 @@ from ..definitions import registry
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from . import acknowledgement, dispatch
+from . import acknowledgement, dispatch, retries
 from .advance import fail_attempt, outputs_of, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
@@ -203,13 +203,11 @@ def record_failure(run_id, name, attempt, message, details=""):
         lost, allowed = TaskRun.objects.values_list("lost_attempts", "max_attempts").get(
             pk=change.row(name)["pk"]
         )
-        # Attempts of this round (a re-run starts a new one); lost ones do not count.
-        tries = attempt - lost - (allowed - task["retries"] - 1)
         error = {"error": message, "traceback": details}
-        if attempt - lost >= allowed:
+        if not retries.may_retry(attempt, lost, allowed):
             fail_attempt(change, name, attempt, **error)
             return
-        delay = task["retry_delay"] * 2 ** (tries - 1)
+        delay = retries.retry_delay(task, attempt, lost, allowed)
         if delay == 0:
             queue_attempt(change, name, expect=TaskState.RUNNING, expect_attempt=attempt, **error)
             return
