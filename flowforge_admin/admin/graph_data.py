@@ -9,7 +9,7 @@ groups and collapsed views itself.
 from django.urls import reverse
 from django.utils import timezone
 
-from ..definitions.store import TASK_DATA_FIELDS
+from ..definitions.store import read_task_rows
 from ..models import Task, TaskRun
 from ..states import TaskState
 from .run_page import output_preview
@@ -79,19 +79,11 @@ def flow_header(flow):
 
 def flow_graph(flow, *, can_change=False):
     """The definition view: the flow's stored tasks and dependencies (two queries)."""
-    rows = list(
-        Task.objects.filter(flow=flow)
-        .order_by("tree_id", "lft")
-        .values("id", "name", "parent__name", "docstring", "source", *TASK_DATA_FIELDS)
-    )
+    rows, depends_on = read_task_rows(flow, extra_fields=("docstring", "source"))
     texts = {row["name"]: row for row in rows}
-    depends_on = {}
-    through = Task.depends_on.through.objects.filter(from_task__flow=flow)
-    for from_id, to_name in through.values_list("from_task_id", "to_task__name"):
-        depends_on.setdefault(from_id, []).append(to_name)
     tasks = []
     for row in rows:
-        data = dict(row, parent=row["parent__name"], depends_on=depends_on.get(row["id"], []))
+        data = dict(row, depends_on=depends_on.get(row["id"], []))
         tasks.append(task_entry(data, texts.get(row["name"]), edit_url(texts, row["name"], can_change)))
     return {
         "view": "flow",

@@ -7,13 +7,12 @@ as a 5-task one.
 """
 
 import functools
-import heapq
 import json
 from dataclasses import dataclass
 
 from django.utils import timezone
 
-from ..engine.snapshot import snapshot_of
+from ..definitions.snapshots import stored_definition
 from ..states import TASK_RERUNNABLE
 from ..templatetags.flowforge import duration
 
@@ -68,97 +67,6 @@ def seconds_between(start, end=None):
     return max(((end or timezone.now()) - start).total_seconds(), 0.0)
 
 
-def display_order(snapshot):
-    """Return [(task name, depth)]: siblings in dependency order, each group's tasks under it.
-
-    Siblings are ordered by the dependencies between them, lifted to the
-    sibling level (a task depending on something inside a sibling group comes
-    after that group); ties and the rare lifted cycle keep definition order.
-    Linear in tasks and dependencies (times the nesting depth): Kahn's
-    algorithm per group, the next sibling taken by definition order.
-    """
-    after = _lifted_dependencies(snapshot)
-    order = []
-    # Depth first, each group's tasks right under it (a stack: no recursion limit).
-    todo = [(name, 0) for name in reversed(_sibling_order(_roots(snapshot), after))]
-    while todo:
-        name, depth = todo.pop()
-        order.append((name, depth))
-        children = _sibling_order(snapshot.children[name], after)
-        todo.extend((child, depth + 1) for child in reversed(children))
-    return order
-
-
-def _roots(snapshot):
-    return [name for name in snapshot.names if snapshot.parent(name) is None]
-
-
-def _lifted_dependencies(snapshot):
-    """Return {task: set of its siblings it comes after}.
-
-    A dependency of ``task`` on ``upstream`` orders the two tasks' ancestors
-    that are siblings (children of the group holding both); it orders
-    nothing when one holds the other.
-    """
-    depth = {}
-    for name in snapshot.names:  # parents come before their children
-        parent = snapshot.parent(name)
-        depth[name] = 0 if parent is None else depth[parent] + 1
-    after = {name: set() for name in snapshot.names}
-    for name in snapshot.names:
-        for upstream in snapshot.tasks[name]["depends_on"]:
-            if upstream not in depth:  # cannot happen in a valid snapshot; never break the page
-                continue
-            later, earlier = _siblings_holding(snapshot, depth, name, upstream)
-            if later != earlier:
-                after[later].add(earlier)
-    return after
-
-
-def _siblings_holding(snapshot, depth, a, b):
-    """Return the ancestors-or-selves of ``a`` and ``b`` that share a parent (the same one if one holds the other)."""
-    while depth[a] > depth[b]:
-        a = snapshot.parent(a)
-    while depth[b] > depth[a]:
-        b = snapshot.parent(b)
-    while snapshot.parent(a) != snapshot.parent(b):
-        a, b = snapshot.parent(a), snapshot.parent(b)
-    return a, b
-
-
-def _sibling_order(siblings, after):
-    """Kahn's algorithm over ``siblings``: the first ready one in definition order next.
-
-    A cycle (possible once lifted to groups) places the first sibling not
-    placed yet, in definition order, and goes on.
-    """
-    index = {name: i for i, name in enumerate(siblings)}
-    waiting = {name: len(after[name]) for name in siblings}
-    dependents = {name: [] for name in siblings}
-    for name in siblings:
-        for earlier in after[name]:
-            dependents[earlier].append(name)
-    ready = [index[name] for name in siblings if not waiting[name]]
-    heapq.heapify(ready)
-    placed, ordered, first_free = set(), [], 0
-    while len(ordered) < len(siblings):
-        if ready:
-            name = siblings[heapq.heappop(ready)]
-            if name in placed:  # placed to break a cycle, ready since
-                continue
-        else:
-            while siblings[first_free] in placed:
-                first_free += 1
-            name = siblings[first_free]
-        placed.add(name)
-        ordered.append(name)
-        for later in dependents[name]:
-            waiting[later] -= 1
-            if not waiting[later] and later not in placed:
-                heapq.heappush(ready, index[later])
-    return ordered
-
-
 @dataclass(frozen=True)
 class TaskOrder:
     """A run's tasks in display order, with each task's depth and place."""
@@ -172,10 +80,10 @@ class TaskOrder:
 def task_order(run_id, created_at):
     """Return the TaskOrder of a run, computed once per process.
 
-    A run's snapshot never changes (see snapshot_of for the key), and a
+    A run's snapshot never changes (see stored_definition for the key), and a
     20 000-task run takes about a tenth of a second to order.
     """
-    order = display_order(snapshot_of(run_id, created_at))
+    order = stored_definition(run_id, created_at).graph.display_order()
     return TaskOrder(
         names=tuple(name for name, _ in order),
         depths=dict(order),
@@ -195,7 +103,7 @@ def output_preview(output):
 
 def task_rows(run, names, task_runs=None):
     """Return the TaskRows of ``names``, in that order, from one query (or the given task runs)."""
-    snapshot = snapshot_of(run.pk, run.created_at)
+    graph = stored_definition(run.pk, run.created_at).graph
     depths = task_order(run.pk, run.created_at).depths
     if task_runs is None:
         task_runs = run.task_runs.filter(task_name__in=list(names))
@@ -210,9 +118,9 @@ def task_rows(run, names, task_runs=None):
             TaskRow(
                 task_run=task_run,
                 depth=depths[name],
-                is_group=snapshot.is_group(name),
-                function=snapshot.function(name) or "",
-                depends_on=list(snapshot.tasks[name]["depends_on"]),
+                is_group=graph.is_group(name),
+                function=graph.record(name)["function"] or "",
+                depends_on=list(graph.depends_on(name)),
                 output_preview=preview,
                 output_truncated=truncated,
             )

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, replace
 
 from ..text import bad_text
+from .graph import FlowGraph
 from .params import check_params, check_params_schema
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
@@ -113,8 +114,7 @@ def validate_flow(spec, check_function):
 
     # Nesting and dependency cycles are looked for even when a field is wrong, among the
     # references that are right, so that one submission reports every error it has.
-    graph = _graph_view(by_name)
-    for task, field, message, code in _graph_problems(graph, {task.name: task for task in graph}):
+    for task, field, message, code in _graph_problems(_graph_view(by_name)):
         add(task, field, message, code)
     return problems
 
@@ -210,17 +210,21 @@ def _dependency_problems(task, by_name):
         seen.add(name)
 
 
-def _graph_problems(tasks, by_name):
-    """Yield (task, field, message, code) for nesting and dependency cycles."""
-    for task in tasks:
-        path = _nesting_cycle(task, by_name)
-        if path:
-            yield task.name, "parent", "nesting cycle: " + " -> ".join(path), "nesting_cycle"
-            return
-    ancestors = {task.name: _ancestors(task, by_name) for task in tasks}
+def _graph_problems(tasks):
+    """Yield (task, field, message, code) for nesting and dependency cycles.
+
+    Nesting cycles first, with the graph's guarded walk: every other
+    question the graph answers assumes a tree.
+    """
+    graph = FlowGraph.from_tasks(tasks)
+    found = graph.nesting_cycle()
+    if found:
+        name, path = found
+        yield name, "parent", "nesting cycle: " + " -> ".join(path), "nesting_cycle"
+        return
     for task in tasks:
         for name in task.depends_on:
-            if name in ancestors[task.name]:
+            if graph.is_ancestor(name, task.name):
                 yield (
                     task.name,
                     "depends_on",
@@ -229,7 +233,7 @@ def _graph_problems(tasks, by_name):
                     "cycle",
                 )
                 return
-            if task.name in ancestors[name]:
+            if graph.is_ancestor(task.name, name):
                 yield (
                     task.name,
                     "depends_on",
@@ -238,85 +242,14 @@ def _graph_problems(tasks, by_name):
                     "cycle",
                 )
                 return
-    path = find_cycle(tasks)
+    path = graph.find_cycle()
     if path:
         yield path[0], "depends_on", "cycle: " + " -> ".join(path), "cycle"
 
 
-def _ancestors(task, by_name):
-    names = []
-    parent = task.parent
-    while parent is not None and parent not in names:
-        names.append(parent)
-        parent = by_name[parent].parent
-    return names
-
-
-def _nesting_cycle(task, by_name):
-    path = [task.name]
-    parent = task.parent
-    while parent is not None:
-        if parent in path:
-            return path[path.index(parent) :] + [parent]
-        path.append(parent)
-        parent = by_name[parent].parent
-    return None
-
-
 def find_cycle(tasks):
-    """Return the task names of a dependency cycle, first name repeated last, or None.
+    """Return the task names of a dependency cycle of ``tasks``, first name repeated last, or None.
 
-    Groups take part as DESIGN.md says: a group's upstream applies to all its
-    descendants, waiting on a group waits for all of them, and a group's own
-    function runs after its children. Each task is therefore two points in
-    time, its start and its end, linked by these edges:
-
-    - start(t) -> end(t);
-    - start(group) -> start(child) and end(child) -> end(group);
-    - end(upstream) -> start(downstream) for each dependency.
-
-    A cycle among these points is a cycle of the flow, and the graph stays as
-    small as the definition (no expansion of groups into all their members).
+    See :meth:`FlowGraph.find_cycle` for how groups take part.
     """
-    edges = {}
-    for task in tasks:
-        edges.setdefault(("start", task.name), []).append(("end", task.name))
-        if task.parent is not None:
-            edges.setdefault(("start", task.parent), []).append(("start", task.name))
-            edges.setdefault(("end", task.name), []).append(("end", task.parent))
-        for upstream in task.depends_on:
-            edges.setdefault(("end", upstream), []).append(("start", task.name))
-
-    state = {}  # point -> 1 while on the stack, 2 when done
-    for task in tasks:
-        root = ("start", task.name)
-        if root in state:
-            continue
-        stack = [(root, iter(edges.get(root, ())))]
-        state[root] = 1
-        while stack:
-            point, successors = stack[-1]
-            for successor in successors:
-                if state.get(successor) == 1:
-                    points = [p for p, _ in stack]
-                    cycle = points[points.index(successor) :] + [successor]
-                    return _names_of(cycle)
-                if successor not in state:
-                    state[successor] = 1
-                    stack.append((successor, iter(edges.get(successor, ()))))
-                    break
-            else:
-                state[point] = 2
-                stack.pop()
-    return None
-
-
-def _names_of(points):
-    """Turn a cycle of start/end points into task names, without repeats in a row."""
-    names = []
-    for _, name in points:
-        if not names or names[-1] != name:
-            names.append(name)
-    if len(names) > 1 and names[0] != names[-1]:
-        names.append(names[0])
-    return names
+    return FlowGraph.from_tasks(tasks).find_cycle()

@@ -32,23 +32,36 @@ TREE_ID_LOCK = 0x66666164
 _setting_version = ContextVar("flowforge_setting_version", default=False)
 
 
-def read_flow_spec(flow):
-    """Return the stored definition of ``flow`` as a :class:`FlowSpec` (two queries)."""
+def read_task_rows(flow, extra_fields=()):
+    """Return the flow's task rows (tree order) and ``{task id: [upstream names]}`` (two queries).
+
+    Each row holds id, name, parent (a name), the definition fields and
+    ``extra_fields``; the one read of tasks and dependencies, for the spec
+    and for the definition's drawing.
+    """
     rows = list(
         Task.objects.filter(flow=flow)
         .order_by("tree_id", "lft")
-        .values("id", "name", "parent_id", *TASK_DATA_FIELDS)
+        .values("id", "name", "parent_id", *TASK_DATA_FIELDS, *extra_fields)
     )
     names = {row["id"]: row["name"] for row in rows}
+    for row in rows:
+        row["parent"] = names.get(row.pop("parent_id"))
     depends_on = {}
     for from_id, to_id in Task.depends_on.through.objects.filter(from_task__flow=flow).values_list(
         "from_task_id", "to_task_id"
     ):
         depends_on.setdefault(from_id, []).append(names[to_id])
+    return rows, depends_on
+
+
+def read_flow_spec(flow):
+    """Return the stored definition of ``flow`` as a :class:`FlowSpec` (two queries)."""
+    rows, depends_on = read_task_rows(flow)
     tasks = [
         TaskSpec(
             name=row["name"],
-            parent=names.get(row["parent_id"]),
+            parent=row["parent"],
             depends_on=tuple(sorted(depends_on.get(row["id"], ()))),
             **{field: row[field] for field in TASK_DATA_FIELDS},
         )

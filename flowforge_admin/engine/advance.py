@@ -181,7 +181,7 @@ def _group_check(change, name, queue):
             TaskState.SUCCEEDED,
             expect=TaskState.RUNNING,
             finished_at=change.now,
-            output=_children_outputs(change, children),
+            output=outputs_of(change.run.pk, children),
         )
     else:
         change.move(name, _group_outcome(statuses), expect=TaskState.RUNNING, finished_at=change.now)
@@ -195,8 +195,12 @@ def _group_outcome(statuses):
     return TaskState.UPSTREAM_FAILED
 
 
-def _children_outputs(change, children):
-    """A pure group's output gathers its children's, by name."""
+def outputs_of(run_id, names):
+    """Return {task name: output} of ``names`` in the run (one query).
+
+    A pure group's output gathers its children's; a task's context gives it
+    its upstream tasks' (and, for a group's own function, its children's).
+    """
     return dict(
-        TaskRun.objects.filter(run=change.run, task_name__in=children).values_list("task_name", "output")
+        TaskRun.objects.filter(run_id=run_id, task_name__in=list(names)).values_list("task_name", "output")
     )

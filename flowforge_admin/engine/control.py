@@ -12,12 +12,12 @@ sequences of all of them.
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db.models import F
 
 from ..exceptions import InvalidTransition
 from ..models import TaskLog, TaskRun
 from ..states import RUN_CANCELLABLE, RUN_FINISHED, TASK_ACTIVE, TASK_RERUNNABLE, RunState, TaskState
 from .advance import start_run, task_finished
+from .retries import attempts_after_reopen
 from .transitions import changing
 
 
@@ -75,7 +75,7 @@ def retry_task(task_run):
                 f"task {name} is {change.status(name)}: only failed, upstream-failed or cancelled tasks can be retried"
             )
         _reopen(
-            change, [n for n in _downstream(change.snapshot, name) if change.status(n) in TASK_RERUNNABLE]
+            change, [n for n in change.snapshot.graph.downstream(name) if change.status(n) in TASK_RERUNNABLE]
         )
     task_run.refresh_from_db()
     return task_run
@@ -122,7 +122,7 @@ def mark_task(task_run, status, reason):
         )
         again = []
         if status == TaskState.SUCCEEDED:
-            later = [n for n in _downstream(snapshot, name) if n != name]
+            later = [n for n in snapshot.graph.downstream(name) if n != name]
             change.load(later)
             again = [n for n in later if change.status(n) == TaskState.UPSTREAM_FAILED]
         # A finished task's groups were decided (or are running their own
@@ -152,7 +152,8 @@ def clear_tasks(run, task_names, downstream=True):
     names = _names_to_clear(run, task_names)
     with changing(run.pk) as change:
         snapshot = change.snapshot
-        missing = [name for name in names if name not in snapshot.tasks]
+        graph = snapshot.graph
+        missing = [name for name in names if name not in graph]
         if missing:
             raise ValidationError(
                 f"run {run.pk} of flow {snapshot.data['flow']!r} has no task named "
@@ -161,7 +162,7 @@ def clear_tasks(run, task_names, downstream=True):
             )
         cleared = {}
         for name in names:
-            found = _downstream(snapshot, name) if downstream else _descendants(snapshot, name)
+            found = graph.downstream(name) if downstream else graph.descendants(name)
             cleared.update(dict.fromkeys(found))
         change.load(snapshot.names)
         _reopen(change, [name for name in snapshot.names if name in cleared])
@@ -189,32 +190,6 @@ def _names_to_clear(run, task_names):
     if not names:
         raise ValidationError(f"name at least one task of run {run.pk} to clear", code="invalid_tasks")
     return names
-
-
-def _descendants(snapshot, name):
-    """Return ``name`` and every task nested in it."""
-    found, todo = [], [name]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(snapshot.children[current])
-    return found
-
-
-def _downstream(snapshot, name):
-    """Return ``name``, the tasks that wait for it (transitively) and their nested tasks."""
-    found, todo = {}, [name]  # a dict: an ordered set (a list made each lookup linear)
-    while todo:
-        current = todo.pop()
-        if current in found:
-            continue
-        found[current] = None
-        todo.extend(snapshot.dependents[current])
-        todo.extend(snapshot.children[current])
-        # Waiting on a group waits on all of it: what waits for its group waits for it.
-        for ancestor in snapshot.ancestors(current):
-            todo.extend(snapshot.dependents[ancestor])
-    return list(found)
 
 
 def _reopen(change, names, *, groups_of=(), start=True):
@@ -282,5 +257,5 @@ def _renew_retries(change, names):
         by_retries.setdefault(change.snapshot.tasks[name]["retries"], []).append(name)
     for retries, group in by_retries.items():
         TaskRun.objects.filter(run=change.run, task_name__in=group).update(
-            max_attempts=F("attempt") - F("lost_attempts") + retries + 1, revision=change.run.revision
+            max_attempts=attempts_after_reopen(retries), revision=change.run.revision
         )

@@ -9,6 +9,7 @@ from ..exceptions import InvalidTransition
 from ..models import Flow, FlowRun, RunSnapshot, TaskRun
 from ..states import TaskState
 from .advance import start_run
+from .retries import attempts_allowed
 from .snapshot import take_snapshot
 from .transitions import changing
 
@@ -57,7 +58,7 @@ def launch(flow, params=None, *, triggered_by=FlowRun.Trigger.CODE, user=None, s
                     run=run,
                     task_name=task["name"],
                     status=TaskState.PENDING,
-                    max_attempts=task["retries"] + 1,
+                    max_attempts=attempts_allowed(task),
                 )
                 for task in snapshot["tasks"]
             ],

@@ -34,6 +34,7 @@ from ..models import FlowRun, TaskRun
 from ..states import RUN_CANCELLABLE, TaskState
 from . import dispatch
 from .advance import fail_attempt, own_attempt, queue_attempt, start_run
+from .retries import may_requeue_lost
 from .snapshot import snapshot_of
 from .transitions import changing
 
@@ -98,7 +99,7 @@ def recover_lost_attempt(run_id, name, attempt):
         pk = change.row(name)["pk"]
         lost = TaskRun.objects.values_list("lost_attempts", flat=True).get(pk=pk) + 1
         message = f"attempt {attempt} lost its worker (no heartbeat)"
-        if lost < get_setting("FLOWFORGE_MAX_LOST_ATTEMPTS"):
+        if may_requeue_lost(lost):
             queue_attempt(
                 change,
                 name,

@@ -1,7 +1,7 @@
 """The frozen definition a run executes, and the graph questions the engine asks of it."""
 
-import functools
-
+from ..definitions.graph import FlowGraph
+from ..definitions.snapshots import stored_definition
 from ..definitions.store import read_flow_spec
 
 
@@ -18,59 +18,38 @@ def take_snapshot(flow):
 
 
 class Snapshot:
-    """Read-only graph of a run's tasks (parents before children, in sibling order)."""
+    """A run's frozen definition: its data and parameters, with the graph of its tasks.
 
-    def __init__(self, data, run_params=None):
+    The graph questions (parent, children, ancestors, upstream, dependents)
+    are :class:`~flowforge_admin.definitions.graph.FlowGraph`'s, asked of
+    ``self.graph``; they are repeated here because the engine asks them of
+    the snapshot at every step.
+    """
+
+    def __init__(self, data, run_params=None, graph=None):
         self.data = data
         self.params = data.get("params") or {}
         self.run_params = run_params or {}
-        self.tasks = {task["name"]: task for task in data["tasks"]}
-        self.names = [task["name"] for task in data["tasks"]]
-        self.children = {name: [] for name in self.names}
-        self.dependents = {name: [] for name in self.names}
-        for task in data["tasks"]:
-            if task["parent"] is not None:
-                self.children[task["parent"]].append(task["name"])
-            for upstream in task["depends_on"]:
-                self.dependents[upstream].append(task["name"])
-
-    def parent(self, name):
-        return self.tasks[name]["parent"]
-
-    def is_group(self, name):
-        return bool(self.children[name])
+        self.graph = graph if graph is not None else FlowGraph.from_dicts(data["tasks"])
+        self.tasks = self.graph.records  # {name: the task's stored data}
+        self.names = self.graph.names
+        self.children = self.graph.children
+        self.dependents = self.graph.dependents
+        self.parent = self.graph.parent
+        self.is_group = self.graph.is_group
+        self.ancestors = self.graph.ancestors
+        self.upstream = self.graph.upstream
 
     def function(self, name):
         return self.tasks[name]["function"]
 
-    def ancestors(self, name):
-        found = []
-        parent = self.parent(name)
-        while parent is not None:
-            found.append(parent)
-            parent = self.parent(parent)
-        return found
 
-    def upstream(self, name):
-        """Return the tasks ``name`` waits for: its own dependencies and its groups'."""
-        names = list(self.tasks[name]["depends_on"])
-        for ancestor in self.ancestors(name):
-            names.extend(self.tasks[ancestor]["depends_on"])
-        return list(dict.fromkeys(names))
-
-    def max_attempts(self, name):
-        return self.tasks[name]["retries"] + 1
-
-
-@functools.lru_cache(maxsize=256)
 def snapshot_of(run_id, created_at):
     """Return the run's Snapshot (with its parameters), read once per process.
 
-    Neither ever changes after launch. Keyed by id and creation time, so that
-    a reused id (a test database, a restored backup) never finds another
-    run's snapshot.
+    The reading and its cache are :func:`~flowforge_admin.definitions.snapshots.stored_definition`'s
+    (keyed by id and creation time); the Snapshot wraps what it returns
+    without copying it.
     """
-    from ..models import FlowRun
-
-    data, params = FlowRun.objects.values_list("definition__data", "params").get(pk=run_id)
-    return Snapshot(data, run_params=params)
+    stored = stored_definition(run_id, created_at)
+    return Snapshot(stored.data, run_params=stored.run_params, graph=stored.graph)

@@ -24,8 +24,8 @@ from ..definitions import registry
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from . import acknowledgement, dispatch
-from .advance import fail_attempt, own_attempt, queue_attempt, task_finished
+from . import acknowledgement, dispatch, retries
+from .advance import fail_attempt, outputs_of, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
 from .snapshot import snapshot_of
@@ -149,14 +149,9 @@ def _call(snapshot, run_id, name, attempt):
             task_name=name,
             attempt=attempt,
             params=params,
-            upstream=_upstream_outputs(run_id, snapshot, name),
+            upstream=outputs_of(run_id, [*snapshot.upstream(name), *snapshot.children[name]]),
         )
     return _as_json(func(**kwargs))
-
-
-def _upstream_outputs(run_id, snapshot, name):
-    names = snapshot.upstream(name) + snapshot.children[name]
-    return dict(TaskRun.objects.filter(run_id=run_id, task_name__in=names).values_list("task_name", "output"))
 
 
 def _as_json(value):
@@ -208,13 +203,11 @@ def record_failure(run_id, name, attempt, message, details=""):
         lost, allowed = TaskRun.objects.values_list("lost_attempts", "max_attempts").get(
             pk=change.row(name)["pk"]
         )
-        # Attempts of this round (a re-run starts a new one); lost ones do not count.
-        tries = attempt - lost - (allowed - task["retries"] - 1)
         error = {"error": message, "traceback": details}
-        if attempt - lost >= allowed:
+        if not retries.may_retry(attempt, lost, allowed):
             fail_attempt(change, name, attempt, **error)
             return
-        delay = task["retry_delay"] * 2 ** (tries - 1)
+        delay = retries.retry_delay(task, attempt, lost, allowed)
         if delay == 0:
             queue_attempt(change, name, expect=TaskState.RUNNING, expect_attempt=attempt, **error)
             return

@@ -191,11 +191,6 @@ class TaskRun(models.Model):
         return f"{self.task_name} ({self.get_status_display()})"
 
     @property
-    def snapshot(self):
-        """The definition this run executes, as JSON (kept in its own table: see RunSnapshot)."""
-        return self.definition.data
-
-    @property
     def is_finished(self):
         return self.status in TASK_FINISHED
 

@@ -3,7 +3,6 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowforge_admin.admin.run_page import display_order
 from flowforge_admin.engine.snapshot import Snapshot
 
 
@@ -68,7 +67,7 @@ def snapshots(draw):
 @settings(max_examples=300, deadline=None)
 @given(snapshots())
 def test_display_order_is_the_order_the_page_always_showed(snapshot):
-    assert display_order(snapshot) == reference_order(snapshot)
+    assert snapshot.graph.display_order() == reference_order(snapshot)
 
 
 def test_a_20000_task_chain_is_ordered():
@@ -78,7 +77,7 @@ def test_a_20000_task_chain_is_ordered():
         for i in range(20_000)
     ]
     tasks.reverse()  # definition order against dependency order: every step waits for the next
-    order = display_order(Snapshot({"tasks": tasks}))
+    order = Snapshot({"tasks": tasks}).graph.display_order()
     assert order == [(f"t{i}", 0) for i in range(20_000)]
 
 
@@ -87,5 +86,5 @@ def test_deep_nesting_is_ordered_without_recursion():
     tasks += [
         {"name": f"g{i}", "parent": f"g{i - 1}", "function": None, "depends_on": []} for i in range(1, 3000)
     ]
-    order = display_order(Snapshot({"tasks": tasks}))
+    order = Snapshot({"tasks": tasks}).graph.display_order()
     assert order == [(f"g{i}", i) for i in range(3000)]

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from flowforge_admin.admin.run_page import OUTPUT_PREVIEW_CHARS, display_order
+from flowforge_admin.admin.run_page import OUTPUT_PREVIEW_CHARS
 from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
 from flowforge_admin.engine.snapshot import Snapshot
 from flowforge_admin.models import FlowRun
@@ -127,7 +127,7 @@ def test_display_order_survives_a_cycle_between_groups():
             {"name": "b2", "parent": "b", "depends_on": ["a2"], "function": "x"},
         ]
     }
-    order = display_order(Snapshot(data))
+    order = Snapshot(data).graph.display_order()
     assert sorted(order) == sorted([("a", 0), ("a1", 1), ("a2", 1), ("b", 0), ("b1", 1), ("b2", 1)])
     assert [name for name, _ in order if name in "ab"] == ["a", "b"]
 

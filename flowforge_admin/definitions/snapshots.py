@@ -1,0 +1,33 @@
+"""A run's stored definition (its snapshot), read once per process: the one cached reader.
+
+The engine wraps what it returns in its Snapshot (``engine/snapshot.py``);
+the run page asks its graph for the display order and each task's data. Both
+share one copy, so a 20 000-task run's graph is built once per process.
+"""
+
+import functools
+from dataclasses import dataclass
+
+from ..models import FlowRun
+from .graph import FlowGraph
+
+
+@dataclass(frozen=True)
+class StoredDefinition:
+    """What a run executes: the snapshot's data, the run's parameters, the graph of its tasks."""
+
+    data: dict
+    run_params: dict
+    graph: FlowGraph
+
+
+@functools.lru_cache(maxsize=256)
+def stored_definition(run_id, created_at):
+    """Return the run's StoredDefinition (one query, then none in this process).
+
+    Neither the snapshot nor the parameters change after launch. Keyed by id
+    and creation time, so that a reused id (a test database, a restored
+    backup) never finds another run's snapshot.
+    """
+    data, params = FlowRun.objects.values_list("definition__data", "params").get(pk=run_id)
+    return StoredDefinition(data=data, run_params=params or {}, graph=FlowGraph.from_dicts(data["tasks"]))
