@@ -89,6 +89,25 @@ def chain_tasks(count, prefix="t"):
     ]
 
 
+def schedule_form_data(flow, **fields):
+    """POST data of the schedule form for ``flow``: a daily run at 02:00, with ``fields`` over it."""
+    data = {
+        "flow": flow.pk,
+        "name": "nightly",
+        "kind": "daily",
+        "cron": "",
+        "every_minutes": "",
+        "at_time": "02:00",
+        "weekday": "",
+        "day_of_month": "",
+        "run_at": "",
+        "params": "{}",
+        "overlap": "skip",
+    }
+    data.update(fields)
+    return data
+
+
 @pytest.fixture
 def role_user(db):
     """Return a function making a staff user in one of the role groups."""

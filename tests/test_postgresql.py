@@ -17,12 +17,12 @@ POSTGRES_URL = os.environ.get(
 )
 SUITES = [
     "tests/test_api.py",
-    "tests/test_registry.py",
+    "tests/definitions/test_registry.py",
     "tests/models",
     "tests/admin",
     "tests/engine/test_local.py",
     "tests/engine/test_worker.py",
-    "tests/engine/test_sql.py",
+    "tests/db/test_sql.py",
     "tests/engine/test_dispatch.py",
     "tests/engine/test_capture.py",
     "tests/engine/test_control.py",

@@ -23,8 +23,7 @@ from flowforge_admin.forms.launch import EXTRA
 from flowforge_admin.models import Flow, FlowRun, FlowSchedule, Task
 
 from .. import engine_tasks as t
-from ..conftest import DEMO
-from ..test_schedules import form_data as schedule_form_data
+from ..conftest import DEMO, schedule_form_data
 
 pytestmark = pytest.mark.django_db
 

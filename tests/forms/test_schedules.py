@@ -11,7 +11,8 @@ from flowforge_admin.forms.schedules import FlowScheduleForm, describe
 from flowforge_admin.models import FlowSchedule
 from flowforge_admin.q_schedules import FIRE_FUNC
 
-from . import engine_tasks as t
+from .. import engine_tasks as t
+from ..conftest import schedule_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -28,26 +29,8 @@ def flow():
     )
 
 
-def form_data(flow, **fields):
-    data = {
-        "flow": flow.pk,
-        "name": "nightly",
-        "kind": "daily",
-        "cron": "",
-        "every_minutes": "",
-        "at_time": "02:00",
-        "weekday": "",
-        "day_of_month": "",
-        "run_at": "",
-        "params": "{}",
-        "overlap": "skip",
-    }
-    data.update(fields)
-    return data
-
-
 def make(flow, **fields):
-    form = FlowScheduleForm(data=form_data(flow, **fields))
+    form = FlowScheduleForm(data=schedule_form_data(flow, **fields))
     assert form.is_valid(), form.errors
     return form.save()
 
@@ -87,7 +70,7 @@ def test_each_kind_is_described_in_words(flow, fields, words):
     ],
 )
 def test_a_bad_schedule_is_a_form_error_and_writes_nothing(flow, fields, field, message):
-    form = FlowScheduleForm(data=form_data(flow, **fields))
+    form = FlowScheduleForm(data=schedule_form_data(flow, **fields))
     assert not form.is_valid()
     assert any(message in error for error in form.errors[field]), form.errors
     assert not FlowSchedule.objects.exists()

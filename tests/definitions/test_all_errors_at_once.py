@@ -1,4 +1,7 @@
-"""Every error of a submission is reported at once, and imported schedules meet the admin form's checks."""
+"""Every error of a definition is reported at once, and imported schedules meet the admin form's checks.
+
+The launch form's side of "every error at once" is in tests/forms/test_launch.py.
+"""
 
 import datetime
 import json
@@ -12,11 +15,10 @@ from flowforge_admin.definitions.files.preview import plan_import
 from flowforge_admin.definitions.files.write import import_file
 from flowforge_admin.definitions.rules import validate_flow
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
-from flowforge_admin.forms.launch import EXTRA, LaunchForm
 from flowforge_admin.models import Flow, FlowSchedule
 
-from . import engine_tasks as t
-from .conftest import DEMO
+from .. import engine_tasks as t
+from ..conftest import DEMO
 
 pytestmark = pytest.mark.django_db
 
@@ -54,18 +56,6 @@ def test_validation_reports_a_nesting_cycle_beside_an_unknown_dependency():
     )
     codes = {problem.code for problem in validate_flow(spec, allow_demo)}
     assert codes == {"unknown_dependency", "nesting_cycle"}
-
-
-def test_launch_form_shows_unreadable_extras_and_an_out_of_range_field_together():
-    flow = Flow(
-        name="etl",
-        params={},
-        params_schema={"type": "object", "properties": {"batch": {"type": "integer", "maximum": 10}}},
-    )
-    form = LaunchForm(flow, data={"batch": "11", EXTRA: "{not json"})
-    assert not form.is_valid()
-    assert form.errors["batch"] == ["11 is greater than the maximum of 10"]
-    assert form.errors[EXTRA] == ["Enter a valid JSON."]
 
 
 # Imported schedules ----------------------------------------------------------------

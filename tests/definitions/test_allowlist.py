@@ -15,9 +15,9 @@ from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.exceptions import FlowDefinitionError
 from flowforge_admin.models import Flow, Task, TaskFunction
 
-from .admin.test_tasks import add_url, form_errors, task_form_data
-from .conftest import make_flow
-from .definitions.files.conftest import issues_of, row, rows_file
+from ..admin.test_tasks import add_url, form_errors, task_form_data
+from ..conftest import make_flow
+from .files.conftest import issues_of, row, rows_file
 
 MODULE = "tests.reexporting_tasks"
 IMPORTED = [f"{MODULE}.run", f"{MODULE}.rmtree", f"{MODULE}.fetch_data1"]
