@@ -13,19 +13,14 @@ from flowforge_admin.engine.schedule_fire import fire
 from flowforge_admin.models import FlowRun, FlowSchedule
 
 from .. import engine_tasks as t
-from ..conftest import schedule_form_data
+from ..conftest import schedule_form_data, sized_flow
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def flow():
-    return register_task_pipeline(
-        "nightly",
-        {"ok": {"function": t.echo}},
-        params={"size": 3},
-        params_schema={"type": "object", "properties": {"size": {"type": "integer", "minimum": 1}}},
-    )
+    return sized_flow("nightly")
 
 
 @pytest.fixture

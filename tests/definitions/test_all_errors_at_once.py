@@ -9,7 +9,6 @@ import json
 import pytest
 from django.utils import timezone
 
-from flowforge_admin.api import register_task_pipeline
 from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.definitions.files.preview import plan_import
 from flowforge_admin.definitions.files.write import import_file
@@ -17,8 +16,7 @@ from flowforge_admin.definitions.rules import validate_flow
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.models import Flow, FlowSchedule
 
-from .. import engine_tasks as t
-from ..conftest import DEMO
+from ..conftest import DEMO, sized_flow, task_row
 
 pytestmark = pytest.mark.django_db
 
@@ -29,15 +27,11 @@ def allow_demo(path):
     return None if path.startswith(DEMO) else f"{path} is not allowed"
 
 
-def row(task, depends_on="", function=F, **more):
-    return {"flow": "f", "task": task, "parent": "", "function": function, "depends_on": depends_on, **more}
-
-
 def test_import_reports_field_errors_and_the_cycle_together():
     """A bad function, a negative retries and a cycle: one upload shows all three."""
     rows = [
-        row("a", depends_on="b", function="os.system"),
-        row("b", depends_on="a", retries=-1),
+        task_row(task="a", depends_on="b", function="os.system"),
+        task_row(task="b", depends_on="a", retries=-1),
     ]
     plan = plan_import(json.dumps(rows).encode(), "json")
     found = {(issue.row, issue.column) for issue in plan.issues}
@@ -63,12 +57,7 @@ def test_validation_reports_a_nesting_cycle_beside_an_unknown_dependency():
 
 @pytest.fixture
 def typed_flow():
-    return register_task_pipeline(
-        "f",
-        {"a": {"function": t.echo}},
-        params={"size": 3},
-        params_schema={"type": "object", "properties": {"size": {"type": "integer", "minimum": 1}}},
-    )
+    return sized_flow("f")
 
 
 def schedules_file(*schedules):

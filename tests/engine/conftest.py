@@ -33,6 +33,11 @@ def statuses(run):
     return dict(run.task_runs.values_list("task_name", "status"))
 
 
+def outputs(run):
+    """{task name: output} of ``run``."""
+    return dict(run.task_runs.values_list("task_name", "output"))
+
+
 @pytest.fixture
 def marker_dir(tmp_path):
     return tmp_path

@@ -6,13 +6,11 @@ import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 
-from flowforge_admin.api import register_task_pipeline
 from flowforge_admin.forms.schedules import FlowScheduleForm, describe
 from flowforge_admin.models import FlowSchedule
 from flowforge_admin.q_schedules import FIRE_FUNC
 
-from .. import engine_tasks as t
-from ..conftest import schedule_form_data
+from ..conftest import schedule_form_data, sized_flow
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +19,7 @@ UTC = datetime.UTC
 
 @pytest.fixture
 def flow():
-    return register_task_pipeline(
-        "nightly",
-        {"ok": {"function": t.echo}},
-        params={"size": 3},
-        params_schema={"type": "object", "properties": {"size": {"type": "integer", "minimum": 1}}},
-    )
+    return sized_flow("nightly")
 
 
 def make(flow, **fields):
