@@ -14,10 +14,12 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 
+from flowforge_admin.api import register_task_pipeline
 from flowforge_admin.definitions import store
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.models import Flow
 
+from . import engine_tasks
 from .engine.cluster import Clusters, cluster_count, purge_queue
 
 DEMO = "flowforge_admin.demo.tasks."
@@ -77,6 +79,18 @@ def make_flow(name="flow", tasks=(), **kwargs):
     return flow
 
 
+def task_row(flow="f", task="a", parent="", function=DEMO + "prepare_batch", depends_on="", **more):
+    """One row of an import file: task ``task`` of flow ``flow``, with the columns every format has."""
+    return {
+        "flow": flow,
+        "task": task,
+        "parent": parent,
+        "function": function,
+        "depends_on": depends_on,
+        **more,
+    }
+
+
 def chain_tasks(count, prefix="t"):
     """Return ``count`` TaskSpecs, each depending on the one before."""
     return [
@@ -87,6 +101,35 @@ def chain_tasks(count, prefix="t"):
         )
         for i in range(count)
     ]
+
+
+def sized_flow(name):
+    """A one-task flow whose ``size`` parameter (3) its schema wants at least 1: what schedules are checked against."""
+    return register_task_pipeline(
+        name,
+        {"ok": {"function": engine_tasks.echo}},
+        params={"size": 3},
+        params_schema={"type": "object", "properties": {"size": {"type": "integer", "minimum": 1}}},
+    )
+
+
+def schedule_form_data(flow, **fields):
+    """POST data of the schedule form for ``flow``: a daily run at 02:00, with ``fields`` over it."""
+    data = {
+        "flow": flow.pk,
+        "name": "nightly",
+        "kind": "daily",
+        "cron": "",
+        "every_minutes": "",
+        "at_time": "02:00",
+        "weekday": "",
+        "day_of_month": "",
+        "run_at": "",
+        "params": "{}",
+        "overlap": "skip",
+    }
+    data.update(fields)
+    return data
 
 
 @pytest.fixture

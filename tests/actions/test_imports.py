@@ -18,20 +18,9 @@ from flowforge_admin.admin import imports
 from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.definitions.files.preview import plan_import
 from flowforge_admin.models import Flow
-from tests.conftest import DEMO, chain_tasks, make_flow
+from tests.conftest import chain_tasks, make_flow, task_row
 
 pytestmark = pytest.mark.django_db
-
-
-def task_row(flow, task, **more):
-    return {
-        "flow": flow,
-        "task": task,
-        "parent": "",
-        "function": DEMO + "prepare_batch",
-        "depends_on": "",
-        **more,
-    }
 
 
 @pytest.fixture

@@ -23,8 +23,7 @@ from flowforge_admin.forms.launch import EXTRA
 from flowforge_admin.models import Flow, FlowRun, FlowSchedule, Task
 
 from .. import engine_tasks as t
-from ..conftest import DEMO
-from ..test_schedules import form_data as schedule_form_data
+from ..conftest import schedule_form_data, task_row
 
 pytestmark = pytest.mark.django_db
 
@@ -58,17 +57,6 @@ def field_errors(response, field):
 
 def import_rows(rows):
     return import_file(json.dumps(rows).encode(), "json")
-
-
-def task_row(**more):
-    return {
-        "flow": "f",
-        "task": "a",
-        "parent": "",
-        "function": DEMO + "prepare_batch",
-        "depends_on": "",
-        **more,
-    }
 
 
 def import_messages(plan):

@@ -13,7 +13,7 @@ from flowforge_admin.admin import imports
 from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.definitions.files.formats import FORMATS
 from flowforge_admin.models import Flow, Task
-from tests.conftest import DEMO, chain_tasks, make_flow
+from tests.conftest import chain_tasks, make_flow, task_row
 from tests.definitions.files.conftest import same_file
 
 pytestmark = pytest.mark.django_db
@@ -34,17 +34,6 @@ def upload(client, rows, name="flows.json", **data):
     return client.post(
         reverse(IMPORT_URL), {"import_file": SimpleUploadedFile(name, content), **data}, follow=False
     )
-
-
-def task_row(flow, task, **more):
-    return {
-        "flow": flow,
-        "task": task,
-        "parent": "",
-        "function": DEMO + "prepare_batch",
-        "depends_on": "",
-        **more,
-    }
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from flowforge_admin.admin import imports
 from flowforge_admin.api import register_task_pipeline
 from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.models import Flow
-from tests.conftest import DEMO, chain_tasks, make_flow
+from tests.conftest import DEMO, chain_tasks, make_flow, task_row
 
-from .test_import_export import IMPORT_URL, task_row, upload
+from .test_import_export import IMPORT_URL, upload
 
 pytestmark = pytest.mark.django_db
 

@@ -13,19 +13,14 @@ from flowforge_admin.engine.schedule_fire import fire
 from flowforge_admin.models import FlowRun, FlowSchedule
 
 from .. import engine_tasks as t
-from ..test_schedules import form_data
+from ..conftest import schedule_form_data, sized_flow
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def flow():
-    return register_task_pipeline(
-        "nightly",
-        {"ok": {"function": t.echo}},
-        params={"size": 3},
-        params_schema={"type": "object", "properties": {"size": {"type": "integer", "minimum": 1}}},
-    )
+    return sized_flow("nightly")
 
 
 @pytest.fixture
@@ -45,7 +40,7 @@ def client_of(role_user, group):
 
 def test_editor_adds_a_schedule_and_sees_its_words_and_next_fire_times(editor_client, flow):
     response = editor_client.post(
-        url("add"), form_data(flow, name="weekdays", kind="cron", cron="0 2 * * 1-5")
+        url("add"), schedule_form_data(flow, name="weekdays", kind="cron", cron="0 2 * * 1-5")
     )
     assert response.status_code == 302
     schedule = FlowSchedule.objects.get()
@@ -57,7 +52,7 @@ def test_editor_adds_a_schedule_and_sees_its_words_and_next_fire_times(editor_cl
 
 
 def test_an_invalid_cron_is_a_form_error_not_a_crash(editor_client, flow):
-    response = editor_client.post(url("add"), form_data(flow, kind="cron", cron="99 * * * *"))
+    response = editor_client.post(url("add"), schedule_form_data(flow, kind="cron", cron="99 * * * *"))
     assert response.status_code == 200
     assert "is not a valid cron expression" in response.text
     assert not FlowSchedule.objects.exists()
@@ -72,7 +67,10 @@ def test_add_page_opened_from_a_flow_preselects_it(editor_client, flow):
 def test_operator_pauses_and_resumes_but_cannot_edit(role_user, schedule):
     operator = client_of(role_user, "Operator")
     assert (
-        operator.post(url("change", schedule.pk), form_data(schedule.flow, name="renamed")).status_code == 403
+        operator.post(
+            url("change", schedule.pk), schedule_form_data(schedule.flow, name="renamed")
+        ).status_code
+        == 403
     )
     assert operator.post(url("pause", schedule.pk)).status_code == 302
     schedule.refresh_from_db()

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.models import Flow
-from tests.conftest import DEMO, chain_tasks, make_flow
+from tests.conftest import chain_tasks, make_flow, task_row
 
 pytestmark = pytest.mark.django_db
 
@@ -44,17 +44,6 @@ def write(tmp_path, name, rows):
     path = tmp_path / name
     path.write_text(json.dumps(rows))
     return str(path)
-
-
-def task_row(flow, task, **more):
-    return {
-        "flow": flow,
-        "task": task,
-        "parent": "",
-        "function": DEMO + "prepare_batch",
-        "depends_on": "",
-        **more,
-    }
 
 
 def test_creates_and_prints_summary(tmp_path):

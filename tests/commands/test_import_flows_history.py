@@ -9,9 +9,9 @@ from django.contrib.auth.models import Group, User
 from flowforge_admin.api import register_task_pipeline
 from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.models import Flow
-from tests.conftest import DEMO, chain_tasks, make_flow
+from tests.conftest import DEMO, chain_tasks, make_flow, task_row
 
-from .test_import_flows import exit_code, run, task_row, write
+from .test_import_flows import exit_code, run, write
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from flowforge_admin.states import RunState, TaskState
 
 from .. import engine_tasks as t
 from .cluster import process_env, wait_for
-from .conftest import side_effects
+from .conftest import outputs, side_effects, statuses
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,14 +38,6 @@ def finished(run, timeout=60):
 
     wait_for(done, timeout=timeout, message=f"run {run.pk} to finish")
     return run
-
-
-def outputs(run):
-    return dict(run.task_runs.values_list("task_name", "output"))
-
-
-def statuses(run):
-    return dict(run.task_runs.values_list("task_name", "status"))
 
 
 def task_status(run, name):

@@ -3,78 +3,19 @@
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import transaction
 from django_q.brokers.redis_broker import Redis
-from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from django_q.tasks import async_task
 
-from flowforge_admin.api import launch_flow, register_task_pipeline
 from flowforge_admin.engine import dispatch
-from flowforge_admin.engine.transitions import changing
 from flowforge_admin.models import FlowRun
-from flowforge_admin.states import TaskState
 
-from .. import engine_tasks as t
 from ..conftest import answers, require_service
 
 pytestmark = pytest.mark.django_db
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def fan_out(width):
-    return register_task_pipeline(
-        f"fan{width}", {f"t{n}": {"function": t.takes_only_n, "params": {"n": n}} for n in range(width)}
-    )
-
-
-def launch_statements(flow):
-    """Run the launch; return the run and its statements but the task runs' creation (Django's bulk_create)."""
-    with CaptureQueriesContext(connection) as captured:
-        run = launch_flow(flow)
-    return run, [
-        query["sql"]
-        for query in captured
-        if "SAVEPOINT" not in query["sql"]
-        and not query["sql"].startswith('INSERT INTO "flowforge_admin_taskrun"')
-    ]
-
-
-def test_a_launch_costs_the_same_statements_for_3_tasks_as_for_600():
-    """One update queues every ready task and one insert writes their messages (per 500 or 300 of them)."""
-    _, small = launch_statements(fan_out(3))
-    run, large = launch_statements(fan_out(600))
-    # 600 tasks take one more update (500 a time) and one more insert (300 a time).
-    assert len(large) == len(small) + 2, "\n".join(large)
-    assert run.queued_count == 600
-    assert set(run.task_runs.values_list("status", "attempt").distinct()) == {(TaskState.QUEUED, 1)}
-    sent = sorted(message.task["args"] for message in OrmQ.objects.all() if message.task["args"][2] == run.pk)
-    assert sent == sorted((pk, 1, run.pk) for pk in run.task_runs.values_list("pk", flat=True))
-
-
-def test_a_task_run_moved_behind_the_runs_lock_stops_the_change_and_changes_nothing():
-    run = launch_flow(
-        register_task_pipeline(
-            "pair",
-            {"a": {"function": t.takes_only_n}, "b": {"function": t.takes_only_n, "depends_on": ["a"]}},
-        )
-    )
-    messages = OrmQ.objects.count()
-
-    def queue_b_while_something_else_moves_it():
-        with changing(run.pk) as change:
-            assert change.queue_pending("b")
-            # Something moved it without taking the run's lock (nothing in the engine does).
-            run.task_runs.filter(task_name="b").update(status=TaskState.CANCELLED)
-
-    with pytest.raises(RuntimeError, match="were not pending any more"):
-        queue_b_while_something_else_moves_it()
-    run.refresh_from_db()
-    assert (run.pending_count, run.queued_count) == (1, 1)
-    assert run.task_runs.get(task_name="b").status == TaskState.PENDING
-    assert OrmQ.objects.count() == messages
 
 
 @pytest.fixture

@@ -4,23 +4,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from flowforge_admin.api import register_task_pipeline, rerun_failed, run_flow
-from flowforge_admin.engine.dispatch import local_queue
-from flowforge_admin.engine.local import _execute
 from flowforge_admin.models import TaskLog
 from flowforge_admin.states import RunState, TaskState
 
 from .. import engine_tasks as t
-from .conftest import side_effects
+from .conftest import outputs, run_actions, side_effects, statuses
 
 pytestmark = pytest.mark.django_db
-
-
-def statuses(run):
-    return dict(run.task_runs.values_list("task_name", "status"))
-
-
-def outputs(run):
-    return dict(run.task_runs.values_list("task_name", "output"))
 
 
 def test_diamond_runs_in_dependency_order(diamond, marker_dir):
@@ -197,10 +187,7 @@ def test_rerun_failed_keeps_succeeded_outputs(db, marker_dir):
     run = run_flow(flow, {"marker_dir": str(marker_dir)})
     assert run.status == RunState.FAILED
     first_output = outputs(run)["first"]
-    with local_queue() as queue:
-        rerun_failed(run)
-        while (ready := queue.next_ready()) is not None:
-            _execute(*ready)
+    run_actions(lambda: rerun_failed(run))
     run.refresh_from_db()
     assert run.status == RunState.SUCCEEDED
     assert outputs(run)["first"] == first_output
@@ -214,10 +201,7 @@ def test_rerun_gives_each_task_its_retries_again(db, marker_dir):
     )
     run = run_flow(flow, {"marker_dir": str(marker_dir)})
     assert run.status == RunState.FAILED
-    with local_queue() as queue:
-        rerun_failed(run)
-        while (ready := queue.next_ready()) is not None:
-            _execute(*ready)
+    run_actions(lambda: rerun_failed(run))
     run.refresh_from_db()
     flaky = run.task_runs.get()
     # Attempt 3 failed, and the re-run's one retry (attempt 4) succeeded.

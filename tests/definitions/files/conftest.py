@@ -74,17 +74,6 @@ def rows_file(rows, format_name="json"):
     raise ValueError(format_name)
 
 
-def row(flow="f", task="a", parent="", function=DEMO + "prepare_batch", depends_on="", **more):
-    return {
-        "flow": flow,
-        "task": task,
-        "parent": parent,
-        "function": function,
-        "depends_on": depends_on,
-        **more,
-    }
-
-
 def issues_of(content, format_name="json"):
     plan = plan_import(content, format_name)
     assert not plan.flows or not plan.issues

@@ -13,87 +13,115 @@ from flowforge_admin.definitions.files.export import flow_rows
 from flowforge_admin.definitions.files.write import import_file
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.models import Flow
-from tests.conftest import DEMO
+from tests.conftest import DEMO, task_row
 
-from .conftest import FORMATS, issues_of, row, rows_file, snapshot, store_demo
+from .conftest import FORMATS, issues_of, rows_file, snapshot, store_demo
 
 BAD_ROWS = [
-    ("unknown column", [row(colour="red")], None, "colour", "unknown column 'colour'"),
+    ("unknown column", [task_row(colour="red")], None, "colour", "unknown column 'colour'"),
     (
         "negative retries",
-        [row(retries=-1)],
+        [task_row(retries=-1)],
         1,
         "retries",
         "must be a whole number from 0 to 2147483647, not -1",
     ),
-    ("text retries", [row(retries="three")], 1, "retries", "not 'three'"),
+    ("text retries", [task_row(retries="three")], 1, "retries", "not 'three'"),
     (
         "negative timeout",
-        [row(timeout="-5")],
+        [task_row(timeout="-5")],
         1,
         "timeout",
         "must be a whole number of seconds from 1 to 2147483647",
     ),
-    ("text timeout", [row(timeout="soon")], 1, "timeout", "not 'soon'"),
-    ("malformed params", [row(params="{'a': 1}")], 1, "params", "is not valid JSON"),
-    ("params not an object", [row(params="[1]")], 1, "params", "must be a JSON object"),
-    ("malformed flow params", [row(flow_params="{")], 1, "flow_params", "is not valid JSON"),
+    ("text timeout", [task_row(timeout="soon")], 1, "timeout", "not 'soon'"),
+    ("malformed params", [task_row(params="{'a': 1}")], 1, "params", "is not valid JSON"),
+    ("params not an object", [task_row(params="[1]")], 1, "params", "must be a JSON object"),
+    ("malformed flow params", [task_row(flow_params="{")], 1, "flow_params", "is not valid JSON"),
     (
         "duplicate task",
-        [row(task="a"), row(task="b"), row(task="a")],
+        [task_row(task="a"), task_row(task="b"), task_row(task="a")],
         3,
         "task",
         "used by more than one task",
     ),
-    ("unknown parent", [row(task="a", parent="nowhere")], 1, "parent", "parent 'nowhere' is not a task"),
-    ("unknown dependency", [row(task="a", depends_on="ghost")], 1, "depends_on", "'ghost' is not a task"),
+    ("unknown parent", [task_row(task="a", parent="nowhere")], 1, "parent", "parent 'nowhere' is not a task"),
+    (
+        "unknown dependency",
+        [task_row(task="a", depends_on="ghost")],
+        1,
+        "depends_on",
+        "'ghost' is not a task",
+    ),
     (
         "parent in another flow",
-        [row(flow="one", task="g", function=""), row(flow="two", task="a", parent="g")],
+        [task_row(flow="one", task="g", function=""), task_row(flow="two", task="a", parent="g")],
         2,
         "parent",
         "parent 'g' is a task of flow 'one', not of 'two'",
     ),
-    ("self dependency", [row(task="a", depends_on="a")], 1, "depends_on", "cannot depend on itself"),
+    ("self dependency", [task_row(task="a", depends_on="a")], 1, "depends_on", "cannot depend on itself"),
     (
         "cycle",
-        [row(task="a", depends_on="c"), row(task="b", depends_on="a"), row(task="c", depends_on="b")],
+        [
+            task_row(task="a", depends_on="c"),
+            task_row(task="b", depends_on="a"),
+            task_row(task="c", depends_on="b"),
+        ],
         1,
         "depends_on",
         "cycle: a -> b -> c -> a",
     ),
-    ("os.system", [row(function="os.system")], 1, "function", "'os.system' is not an allowed task function"),
-    ("subprocess.run", [row(function="subprocess.run")], 1, "function", "'subprocess.run' is not an allowed"),
-    ("builtins.eval", [row(function="builtins.eval")], 1, "function", "'builtins.eval' is not an allowed"),
-    ("not a path", [row(function="rm -rf /")], 1, "function", "is not a dotted path"),
-    ("bad task name", [row(task="no spaces")], 1, "task", "may contain only letters"),
-    ("no flow name", [row(flow="")], 1, "flow", "a flow name is required"),
-    ("bad position", [row(position="first")], 1, "position", "must be a whole number >= 1"),
-    ("bad paused", [row(flow_paused="maybe")], 1, "flow_paused", "must be true or false"),
+    (
+        "os.system",
+        [task_row(function="os.system")],
+        1,
+        "function",
+        "'os.system' is not an allowed task function",
+    ),
+    (
+        "subprocess.run",
+        [task_row(function="subprocess.run")],
+        1,
+        "function",
+        "'subprocess.run' is not an allowed",
+    ),
+    (
+        "builtins.eval",
+        [task_row(function="builtins.eval")],
+        1,
+        "function",
+        "'builtins.eval' is not an allowed",
+    ),
+    ("not a path", [task_row(function="rm -rf /")], 1, "function", "is not a dotted path"),
+    ("bad task name", [task_row(task="no spaces")], 1, "task", "may contain only letters"),
+    ("no flow name", [task_row(flow="")], 1, "flow", "a flow name is required"),
+    ("bad position", [task_row(position="first")], 1, "position", "must be a whole number >= 1"),
+    ("bad paused", [task_row(flow_paused="maybe")], 1, "flow_paused", "must be true or false"),
     (
         "conflicting flow settings",
-        [row(task="a", flow_display_name="A"), row(task="b", flow_display_name="B")],
+        [task_row(task="a", flow_display_name="A"), task_row(task="b", flow_display_name="B")],
         2,
         "flow_display_name",
         "differs from the value given on an earlier row",
     ),
     (
         "bad schedule",
-        [row(flow_schedules=json.dumps([{"name": "s", "kind": "cron", "cron": "every day"}]))],
+        [task_row(flow_schedules=json.dumps([{"name": "s", "kind": "cron", "cron": "every day"}]))],
         1,
         "flow_schedules",
         "schedule 's', cron: 'every day' is not a valid cron expression",
     ),
     (
         "schedule params not an object",
-        [row(flow_schedules=json.dumps([{"name": "s", "kind": "daily", "params": [1]}]))],
+        [task_row(flow_schedules=json.dumps([{"name": "s", "kind": "daily", "params": [1]}]))],
         1,
         "flow_schedules",
         "schedule 's', params: must be a JSON object",
     ),
     (
         "unknown schedule field",
-        [row(flow_schedules=json.dumps([{"name": "s", "when": "now"}]))],
+        [task_row(flow_schedules=json.dumps([{"name": "s", "when": "now"}]))],
         1,
         "flow_schedules",
         "unknown field 'when'",
@@ -163,7 +191,7 @@ def test_unreadable_files(content, format_name, message):
 @pytest.mark.django_db
 def test_file_over_the_size_limit(settings):
     settings.FLOWFORGE_IMPORT_MAX_BYTES = 100
-    content = rows_file([row(verbose_name="x" * 200)])
+    content = rows_file([task_row(verbose_name="x" * 200)])
     issues = issues_of(content)
     assert "more than the limit of 100 bytes" in issues[0].message
 
@@ -173,7 +201,7 @@ def test_validation_never_imports_a_named_module(monkeypatch):
     """A module with an import-time side effect named in a file is refused without being imported."""
     monkeypatch.delitem(sys.modules, "tests.untrusted_tasks", raising=False)
 
-    issues = issues_of(rows_file([row(function="tests.untrusted_tasks.run")]))
+    issues = issues_of(rows_file([task_row(function="tests.untrusted_tasks.run")]))
 
     assert "'tests.untrusted_tasks.run' is not an allowed task function" in issues[0].message
     assert (issues[0].row, issues[0].column) == (1, "function")
@@ -183,7 +211,7 @@ def test_validation_never_imports_a_named_module(monkeypatch):
 @pytest.mark.django_db
 def test_module_outside_the_function_modules(settings):
     settings.FLOWFORGE_FUNCTION_MODULES = []
-    issues = issues_of(rows_file([row(function=DEMO + "prepare_batch")]))
+    issues = issues_of(rows_file([task_row(function=DEMO + "prepare_batch")]))
     assert "is not an allowed task function" in issues[0].message
 
 

@@ -29,7 +29,7 @@ from flowforge_admin.definitions.files.write import import_file
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.forms.flows import FlowForm
 from flowforge_admin.models import Flow, Task
-from tests.conftest import make_flow
+from tests.conftest import make_flow, task_row
 
 from .conftest import (
     BILLION_LAUGHS,
@@ -37,7 +37,6 @@ from .conftest import (
     export,
     header_cells,
     refused,
-    row,
     rows_file,
     sheet,
     task_cells,
@@ -72,7 +71,7 @@ pytestmark = pytest.mark.django_db
     ],
 )
 def test_a_cell_of_the_wrong_kind_is_a_row_error(stored, cells, column, message):
-    refused(json.dumps([row(**cells)]).encode(), "json", message, row=1, column=column)
+    refused(json.dumps([task_row(**cells)]).encode(), "json", message, row=1, column=column)
 
 
 def test_yaml_yes_is_not_the_name_true(stored):
@@ -102,7 +101,7 @@ CELL_VALUES = st.recursive(
 @given(
     rows=st.lists(
         st.dictionaries(st.sampled_from(COLUMNS), CELL_VALUES, max_size=10).map(
-            lambda cells: {**row(), **cells}
+            lambda cells: {**task_row(), **cells}
         ),
         min_size=1,
         max_size=3,
@@ -143,13 +142,13 @@ UNSTORABLE = [("\ud800", "lone surrogate (U+D800)"), ("\x00", "NUL character (U+
 )
 def test_unstorable_text_is_refused_at_its_cell(stored, bad, what, cells, column):
     cells = json.loads(json.dumps(cells).replace("{bad}", json.dumps(bad)[1:-1]))
-    refused(json.dumps([row(**cells)]).encode(), "json", what, row=1, column=column)
+    refused(json.dumps([task_row(**cells)]).encode(), "json", what, row=1, column=column)
 
 
 @pytest.mark.parametrize(("bad", "what"), UNSTORABLE)
 def test_unstorable_text_inside_a_json_cell_of_csv_and_an_xlsx_escape(stored, bad, what):
     escaped = json.dumps({"k": bad})
-    refused(rows_file([row(params=escaped)], "csv"), "csv", what, row=1, column="params")
+    refused(rows_file([task_row(params=escaped)], "csv"), "csv", what, row=1, column="params")
     cells = [*task_cells(2), ("F2", f"x_x{ord(bad):04X}_")]
     refused(xlsx_with_sheet(sheet([header_cells(), cells])), "xlsx", what, row=1, column="verbose_name")
 
@@ -165,7 +164,7 @@ def test_any_text_is_stored_exactly_or_refused_by_name(stored, label, params_tex
     """Any string, surrogates and NUL included: stored as written, or refused naming the character."""
     Flow.objects.filter(name="f").delete()
     before = definitions()
-    content = json.dumps([row(verbose_name=label, params={"p": params_text})]).encode()
+    content = json.dumps([task_row(verbose_name=label, params={"p": params_text})]).encode()
     plan = import_file(content, "json")
     if text.bad_text([label, params_text]):
         assert {issue.column for issue in plan.issues} <= {"verbose_name", "params"}
@@ -307,8 +306,8 @@ def pending_in_tmp(tmp_path, monkeypatch):
             xlsx_with_sheet(sheet([header_cells(), [("XFD1048576", "x")]], dimension="A1:XFD1048576")),
             f"more than {reading.MAX_ROWS} rows",
         ),
-        ("kinds.json", json.dumps([row(task=["a"])]).encode(), "must be a name (text), not a list"),
-        ("nul.json", json.dumps([row(verbose_name="\x00")]).encode(), "NUL character (U+0000)"),
+        ("kinds.json", json.dumps([task_row(task=["a"])]).encode(), "must be a name (text), not a list"),
+        ("nul.json", json.dumps([task_row(verbose_name="\x00")]).encode(), "NUL character (U+0000)"),
     ],
 )
 def test_admin_import_answers_200_with_the_message(

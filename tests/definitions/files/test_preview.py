@@ -11,9 +11,9 @@ from flowforge_admin.definitions.files.preview import plan_import
 from flowforge_admin.definitions.files.write import apply_plan, import_file
 from flowforge_admin.definitions.spec import TaskSpec
 from flowforge_admin.models import Flow, Task
-from tests.conftest import DEMO, make_flow
+from tests.conftest import DEMO, make_flow, task_row
 
-from .conftest import export, row, rows_file, snapshot, store_demo
+from .conftest import export, rows_file, snapshot, store_demo
 
 
 @pytest.mark.django_db
@@ -24,7 +24,7 @@ def test_preview_lists_added_changed_removed_tasks_and_dependency_changes():
     by_task["clean_data"]["retries"] = 4
     by_task["clean_data"]["depends_on"] = "fetch, extra"
     rows = [item for item in rows if item["task"] != "post_process"]
-    rows.append(row(flow="demo_daily_report", task="extra", function=DEMO + "prepare_batch"))
+    rows.append(task_row(flow="demo_daily_report", task="extra", function=DEMO + "prepare_batch"))
     rows[0]["flow_schedules"] = json.dumps([{"name": "nightly", "kind": "daily", "at_time": "03:00:00"}])
     before = snapshot()
 
@@ -87,9 +87,9 @@ def test_reordered_siblings_show_as_position_changes_and_are_written():
 
     make_flow("f", [TaskSpec(name="a"), TaskSpec(name="b"), TaskSpec(name="c")])
     rows = [
-        row(task="a", function="", position=3),
-        row(task="b", function="", position=1),
-        row(task="c", function="", position=2),
+        task_row(task="a", function="", position=3),
+        task_row(task="b", function="", position=1),
+        task_row(task="c", function="", position=2),
     ]
 
     plan = import_file(rows_file(rows), "json")

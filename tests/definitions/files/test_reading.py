@@ -12,12 +12,12 @@ from flowforge_admin.definitions.files import reading
 from flowforge_admin.definitions.files.formats import YAML
 from flowforge_admin.definitions.files.write import import_file
 from flowforge_admin.models import Task
+from tests.conftest import task_row
 
 from .conftest import (
     BILLION_LAUGHS,
     header_cells,
     refused,
-    row,
     rows_file,
     sheet,
     task_cells,
@@ -128,7 +128,7 @@ def test_deep_yaml_blocks_are_refused_with_their_line(stored):
 
 
 def test_deep_json_in_a_csv_cell_is_a_row_error(stored):
-    content = rows_file([row(params="[" * 5000 + "]" * 5000)], "csv")
+    content = rows_file([task_row(params="[" * 5000 + "]" * 5000)], "csv")
     refused(content, "csv", "is not valid JSON: nested more than", row=1, column="params")
 
 
@@ -140,7 +140,7 @@ def test_duplicate_json_keys_are_refused(stored):
 
 def test_too_many_rows_are_refused_in_every_text_format(stored, monkeypatch):
     monkeypatch.setattr(reading, "MAX_ROWS", 3)
-    rows = [row(task=f"t{index}") for index in range(5)]
+    rows = [task_row(task=f"t{index}") for index in range(5)]
     refused(rows_file(rows, "json"), "json", "more than 3 rows")
     refused(rows_file(rows, "csv"), "csv", "more than 3 rows")
     refused(YAML().export_data(_dataset(rows)).encode(), "yaml", "more than 3 rows")

@@ -13,9 +13,9 @@ from flowforge_admin.definitions.files.write import import_file
 from flowforge_admin.definitions.rules import validate_flow
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.models import Flow, FlowSchedule
-from tests.conftest import DEMO, make_flow
+from tests.conftest import DEMO, make_flow, task_row
 
-from .conftest import FIXTURES, FORMATS, definitions, export, row, rows_file, same_file, snapshot, store_demo
+from .conftest import FIXTURES, FORMATS, definitions, export, rows_file, same_file, snapshot, store_demo
 
 
 @pytest.mark.django_db
@@ -77,10 +77,10 @@ def test_same_file_again_changes_nothing(format_name):
 def test_rows_in_any_order():
     """A parent or dependency may be defined further down; position orders the siblings."""
     rows = [
-        row(task="c", parent="g", position=2, depends_on="b"),
-        row(task="b", parent="g", position=1),
-        row(task="d", depends_on="g", position=2),
-        row(task="g", function="", position=1),
+        task_row(task="c", parent="g", position=2, depends_on="b"),
+        task_row(task="b", parent="g", position=1),
+        task_row(task="d", depends_on="g", position=2),
+        task_row(task="g", function="", position=1),
     ]
 
     plan = import_file(rows_file(rows), "json")

@@ -15,9 +15,9 @@ from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
 from flowforge_admin.exceptions import FlowDefinitionError
 from flowforge_admin.models import Flow, Task, TaskFunction
 
-from .admin.test_tasks import add_url, form_errors, task_form_data
-from .conftest import make_flow
-from .definitions.files.conftest import issues_of, row, rows_file
+from ..admin.test_tasks import add_url, form_errors, task_form_data
+from ..conftest import make_flow, task_row
+from .files.conftest import issues_of, rows_file
 
 MODULE = "tests.reexporting_tasks"
 IMPORTED = [f"{MODULE}.run", f"{MODULE}.rmtree", f"{MODULE}.fetch_data1"]
@@ -54,7 +54,7 @@ def test_a_trusted_package_trusts_what_its_submodules_define(settings):
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", IMPORTED)
 def test_import_file_naming_an_imported_function_is_refused(path):
-    issues = issues_of(rows_file([row(function=path)]))
+    issues = issues_of(rows_file([task_row(function=path)]))
     assert len(issues) == 1
     assert (issues[0].row, issues[0].column) == (1, "function")
     assert "is imported into its module from" in issues[0].message

@@ -1,4 +1,4 @@
-"""The rules of validation.py, checked on plain FlowSpec data."""
+"""The rules of definitions/rules.py, checked on plain FlowSpec data."""
 
 import pytest
 

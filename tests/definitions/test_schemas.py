@@ -12,8 +12,8 @@ from flowforge_admin.definitions.schemas import validator_for
 from flowforge_admin.exceptions import FlowDefinitionError
 from flowforge_admin.models import Flow
 
-from . import engine_tasks as t
-from .conftest import DEMO
+from .. import engine_tasks as t
+from ..conftest import DEMO
 
 UNUSABLE = [
     ({"$ref": "#/$defs/nope"}, "the reference '#/$defs/nope' leads nowhere"),

@@ -296,3 +296,15 @@ def test_a_valid_schema_form_gives_the_values_to_launch_with():
         "legacy": 2,
         "k": 1,
     }
+
+
+def test_launch_form_shows_unreadable_extras_and_an_out_of_range_field_together():
+    flow = Flow(
+        name="etl",
+        params={},
+        params_schema={"type": "object", "properties": {"batch": {"type": "integer", "maximum": 10}}},
+    )
+    form = LaunchForm(flow, data={"batch": "11", EXTRA: "{not json"})
+    assert not form.is_valid()
+    assert form.errors["batch"] == ["11 is greater than the maximum of 10"]
+    assert form.errors[EXTRA] == ["Enter a valid JSON."]

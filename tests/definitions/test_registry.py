@@ -8,7 +8,7 @@ from django.test import override_settings
 from flowforge_admin.definitions import registry
 from flowforge_admin.models import TaskFunction
 
-from . import flow_functions
+from .. import flow_functions
 
 DEMO = "flowforge_admin.demo.tasks."
 

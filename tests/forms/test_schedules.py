@@ -6,12 +6,11 @@ import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 
-from flowforge_admin.api import register_task_pipeline
 from flowforge_admin.forms.schedules import FlowScheduleForm, describe
 from flowforge_admin.models import FlowSchedule
 from flowforge_admin.q_schedules import FIRE_FUNC
 
-from . import engine_tasks as t
+from ..conftest import schedule_form_data, sized_flow
 
 pytestmark = pytest.mark.django_db
 
@@ -20,34 +19,11 @@ UTC = datetime.UTC
 
 @pytest.fixture
 def flow():
-    return register_task_pipeline(
-        "nightly",
-        {"ok": {"function": t.echo}},
-        params={"size": 3},
-        params_schema={"type": "object", "properties": {"size": {"type": "integer", "minimum": 1}}},
-    )
-
-
-def form_data(flow, **fields):
-    data = {
-        "flow": flow.pk,
-        "name": "nightly",
-        "kind": "daily",
-        "cron": "",
-        "every_minutes": "",
-        "at_time": "02:00",
-        "weekday": "",
-        "day_of_month": "",
-        "run_at": "",
-        "params": "{}",
-        "overlap": "skip",
-    }
-    data.update(fields)
-    return data
+    return sized_flow("nightly")
 
 
 def make(flow, **fields):
-    form = FlowScheduleForm(data=form_data(flow, **fields))
+    form = FlowScheduleForm(data=schedule_form_data(flow, **fields))
     assert form.is_valid(), form.errors
     return form.save()
 
@@ -87,7 +63,7 @@ def test_each_kind_is_described_in_words(flow, fields, words):
     ],
 )
 def test_a_bad_schedule_is_a_form_error_and_writes_nothing(flow, fields, field, message):
-    form = FlowScheduleForm(data=form_data(flow, **fields))
+    form = FlowScheduleForm(data=schedule_form_data(flow, **fields))
     assert not form.is_valid()
     assert any(message in error for error in form.errors[field]), form.errors
     assert not FlowSchedule.objects.exists()

@@ -1,4 +1,4 @@
-"""A worker deletes its ORM broker message in the transaction that records the outcome (engine/inbox.py).
+"""A worker deletes its ORM broker message in the transaction that records the outcome (engine/acknowledgement.py).
 
 Django-Q2's own worker loop runs here in this process, fed the task dicts
 its pusher would hand it (the broker's payload plus ``ack_id``); what it

@@ -13,6 +13,7 @@ from flowforge_admin.db import sql
 from flowforge_admin.models import FlowRun, TaskRun
 
 from .. import engine_tasks as t
+from ..engine.conftest import statuses
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +24,6 @@ def run():
         "three", {name: {"function": t.takes_only_n, "params": {"n": 1}} for name in ("a", "b", "c")}
     )
     return launch_flow(flow)
-
-
-def statuses(run):
-    return dict(run.task_runs.values_list("task_name", "status"))
 
 
 def test_update_matches_equal_and_listed_values_and_counts_rows(run):

@@ -1,4 +1,7 @@
-"""Every error of a submission is reported at once, and imported schedules meet the admin form's checks."""
+"""Every error of a definition is reported at once, and imported schedules meet the admin form's checks.
+
+The launch form's side of "every error at once" is in tests/forms/test_launch.py.
+"""
 
 import datetime
 import json
@@ -6,17 +9,14 @@ import json
 import pytest
 from django.utils import timezone
 
-from flowforge_admin.api import register_task_pipeline
 from flowforge_admin.definitions.files.export import export_flows
 from flowforge_admin.definitions.files.preview import plan_import
 from flowforge_admin.definitions.files.write import import_file
 from flowforge_admin.definitions.rules import validate_flow
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
-from flowforge_admin.forms.launch import EXTRA, LaunchForm
 from flowforge_admin.models import Flow, FlowSchedule
 
-from . import engine_tasks as t
-from .conftest import DEMO
+from ..conftest import DEMO, sized_flow, task_row
 
 pytestmark = pytest.mark.django_db
 
@@ -27,15 +27,11 @@ def allow_demo(path):
     return None if path.startswith(DEMO) else f"{path} is not allowed"
 
 
-def row(task, depends_on="", function=F, **more):
-    return {"flow": "f", "task": task, "parent": "", "function": function, "depends_on": depends_on, **more}
-
-
 def test_import_reports_field_errors_and_the_cycle_together():
     """A bad function, a negative retries and a cycle: one upload shows all three."""
     rows = [
-        row("a", depends_on="b", function="os.system"),
-        row("b", depends_on="a", retries=-1),
+        task_row(task="a", depends_on="b", function="os.system"),
+        task_row(task="b", depends_on="a", retries=-1),
     ]
     plan = plan_import(json.dumps(rows).encode(), "json")
     found = {(issue.row, issue.column) for issue in plan.issues}
@@ -56,29 +52,12 @@ def test_validation_reports_a_nesting_cycle_beside_an_unknown_dependency():
     assert codes == {"unknown_dependency", "nesting_cycle"}
 
 
-def test_launch_form_shows_unreadable_extras_and_an_out_of_range_field_together():
-    flow = Flow(
-        name="etl",
-        params={},
-        params_schema={"type": "object", "properties": {"batch": {"type": "integer", "maximum": 10}}},
-    )
-    form = LaunchForm(flow, data={"batch": "11", EXTRA: "{not json"})
-    assert not form.is_valid()
-    assert form.errors["batch"] == ["11 is greater than the maximum of 10"]
-    assert form.errors[EXTRA] == ["Enter a valid JSON."]
-
-
 # Imported schedules ----------------------------------------------------------------
 
 
 @pytest.fixture
 def typed_flow():
-    return register_task_pipeline(
-        "f",
-        {"a": {"function": t.echo}},
-        params={"size": 3},
-        params_schema={"type": "object", "properties": {"size": {"type": "integer", "minimum": 1}}},
-    )
+    return sized_flow("f")
 
 
 def schedules_file(*schedules):
