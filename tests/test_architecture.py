@@ -8,8 +8,6 @@ a rule says "at module level".
 import ast
 from pathlib import Path
 
-import pytest
-
 import flowforge_admin
 
 APP = Path(flowforge_admin.__file__).parent
@@ -82,9 +80,6 @@ def test_definitions_import_nothing_downstream():
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="admin/run_page.py still imports engine.snapshot until FlowGraph lands"
-)
 def test_the_admin_never_imports_the_engine():
     assert offenders("admin", ["engine"]) == []
 
