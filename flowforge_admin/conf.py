@@ -44,6 +44,18 @@ DEFAULTS = {
     # FLOWFORGE_FAST_POLL_FOR seconds after it last found work, then at Q_CLUSTER's poll.
     "FLOWFORGE_FAST_POLL": 0.01,
     "FLOWFORGE_FAST_POLL_FOR": 5.0,
+    # Where task outputs that are not JSON (artifacts) are written when the project's STORAGES has
+    # no "flowforge" storage: a directory of the workers' (and, for downloads, the web server's)
+    # machine. None: "flowforge-artifacts" under BASE_DIR (or the working directory). Not the media
+    # root: a host may serve that publicly, and artifacts are only for users who may see the run.
+    "FLOWFORGE_ARTIFACT_ROOT": None,
+    # How artifacts are written, tried in order: the first whose accepts(value) is true writes it
+    # (should it fail, the next one tries). Dotted paths of Serializer classes (artifacts/serializers.py).
+    "FLOWFORGE_ARTIFACT_SERIALIZERS": [
+        "flowforge_admin.artifacts.serializers.NumpySerializer",
+        "flowforge_admin.artifacts.serializers.ParquetSerializer",
+        "flowforge_admin.artifacts.serializers.PickleSerializer",
+    ],
     # Bearer token that may read /metrics without a login; empty turns token access off.
     "FLOWFORGE_METRICS_TOKEN": "",
 }

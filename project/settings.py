@@ -251,3 +251,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# Task outputs that are not JSON (artifacts): on the workers' disk here, beside the database.
+# A deployment with several machines defines STORAGES["flowforge"] instead (for example
+# django-storages' S3 backend), or points this at a shared volume (docs/deploy.md).
+FLOWFORGE_ARTIFACT_ROOT = os.environ.get("FLOWFORGE_ARTIFACT_ROOT", str(VAR_DIR / "artifacts"))

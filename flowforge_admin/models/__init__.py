@@ -4,10 +4,12 @@ Import them from this package (``from flowforge_admin.models import Flow``).
 Submodules keep the direction of dependencies: ``functions`` needs nothing,
 ``flows`` may use ``functions``; ``runs`` (records written by the engine) may use both;
 ``events`` (a run's history, written by the actions) uses ``runs``;
+``artifacts`` (outputs that are not JSON, metrics, tags) uses ``runs``;
 ``schedules`` uses ``flows`` and ``runs`` (so ``FlowRun.schedule`` names it by string)
 and keeps its Django-Q2 row in step (:mod:`flowforge_admin.q_schedules`).
 """
 
+from .artifacts import Artifact, Metric, Tag
 from .events import RunEvent
 from .flows import Flow, Task
 from .functions import TaskFunction
@@ -15,11 +17,14 @@ from .runs import FlowRun, RunSnapshot, TaskLog, TaskRun
 from .schedules import FlowSchedule
 
 __all__ = [
+    "Artifact",
     "Flow",
     "FlowRun",
     "FlowSchedule",
+    "Metric",
     "RunEvent",
     "RunSnapshot",
+    "Tag",
     "Task",
     "TaskFunction",
     "TaskLog",
