@@ -27,7 +27,14 @@ class InvalidTransition(FlowForgeError):
 
 
 class TaskExecutionError(FlowForgeError):
-    """A task function ran but its result cannot be used (e.g. an output that is not JSON)."""
+    """A task function ran but its result cannot be used (e.g. an output that cannot be stored)."""
+
+
+class ArtifactError(TaskExecutionError):
+    """An artifact cannot be stored or loaded: missing, unreadable, or its signature does not match.
+
+    The task that needed it fails with this message, which names the artifact.
+    """
 
 
 def refusal_message(error):

@@ -33,6 +33,15 @@ def pytest_configure(config):
     config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def artifact_root(tmp_path_factory):
+    """Artifacts of every test (and of the workers it starts) go to a temporary directory, not var/."""
+    root = tmp_path_factory.mktemp("artifacts")
+    os.environ["FLOWFORGE_ARTIFACT_ROOT"] = str(root)
+    settings.FLOWFORGE_ARTIFACT_ROOT = str(root)
+    return root
+
+
 def answers(host, port):
     """Whether something accepts TCP connections on ``host:port``."""
     try:

@@ -114,8 +114,13 @@ def validate_flow(spec, check_function):
 
     # Nesting and dependency cycles are looked for even when a field is wrong, among the
     # references that are right, so that one submission reports every error it has.
-    for task, field, message, code in _graph_problems(_graph_view(by_name)):
+    graph_view = _graph_view(by_name)
+    graph_problems = list(_graph_problems(graph_view))
+    for task, field, message, code in graph_problems:
         add(task, field, message, code)
+    if not graph_problems:
+        for task, field, message, code in _upstream_parameter_problems(spec, graph_view):
+            add(task, field, message, code)
     return problems
 
 
@@ -245,6 +250,30 @@ def _graph_problems(tasks):
     path = graph.find_cycle()
     if path:
         yield path[0], "depends_on", "cycle: " + " -> ".join(path), "cycle"
+
+
+def _upstream_parameter_problems(spec, tasks):
+    """Yield (task, field, message, code) for a parameter named after a task the task waits for.
+
+    A task function's parameter named after an upstream task receives that
+    task's output: a parameter of the same name would be ambiguous.
+    """
+    graph = FlowGraph.from_tasks(tasks)
+    flow_params = set(spec.params) if isinstance(spec.params, dict) else set()
+    schema = spec.params_schema if isinstance(spec.params_schema, dict) else {}
+    if isinstance(schema.get("properties"), dict):
+        flow_params |= set(schema["properties"])
+    for task in tasks:
+        own = set(task.params) if isinstance(task.params, dict) else set()
+        for name in [*graph.upstream(task.name), *graph.children[task.name]]:
+            if name in flow_params or name in own:
+                yield (
+                    task.name,
+                    "params",
+                    f"{name!r} is both a parameter and an upstream task of {task.name!r}: a function "
+                    f"parameter named {name!r} receives that task's output; rename the parameter or the task",
+                    "parameter_named_after_upstream",
+                )
 
 
 def find_cycle(tasks):

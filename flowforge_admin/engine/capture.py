@@ -1,8 +1,9 @@
-"""Capturing what a task logs and prints, and keeping its heartbeat, while it runs.
+"""Capturing what a task logs, prints and measures, and keeping its heartbeat, while it runs.
 
-Lines are kept in memory and written in batches (every second, and at the
-end) by a small thread that also writes the heartbeat, so a long task's log
-is readable in the admin before it ends. Only records of the thread running
+Lines (and metrics and tags, ``context.log_metric``) are kept in memory and
+written in batches (every second, and at the end) by a small thread that
+also writes the heartbeat, so a long task's log and metrics are readable in
+the admin before it ends. Only records of the thread running
 the task are kept: two tasks never mix their lines.
 """
 
@@ -18,7 +19,7 @@ from django.db import connections
 from django.utils import timezone
 
 from ..conf import get_setting
-from ..models import TaskLog, TaskRun
+from ..models import Metric, Tag, TaskLog, TaskRun
 from ..states import TaskState
 
 FLUSH_SECONDS = 1.0
@@ -26,13 +27,16 @@ STDOUT, STDERR = logging.INFO, logging.WARNING
 
 
 class LogCapture:
-    """The log lines of one attempt of one task run."""
+    """The log lines, metrics and tags of one attempt of one task run."""
 
-    def __init__(self, task_run_id, attempt):
+    def __init__(self, task_run_id, attempt, run_id=None):
         self.task_run_id = task_run_id
         self.attempt = attempt
+        self.run_id = run_id
         self.thread = threading.get_ident()
         self._lines = []
+        self._metrics = []
+        self._tags = {}
         self._lock = threading.Lock()
 
     def add(self, level, source, message, when=None):
@@ -48,12 +52,45 @@ class LogCapture:
                 )
             )
 
+    def add_metric(self, name, value, step):
+        with self._lock:
+            self._metrics.append(
+                Metric(
+                    run_id=self.run_id,
+                    task_run_id=self.task_run_id,
+                    attempt=self.attempt,
+                    name=name,
+                    value=value,
+                    step=step,
+                    logged_at=timezone.now(),
+                )
+            )
+
+    def set_tag(self, key, value):
+        with self._lock:
+            self._tags[key] = value
+
     def write(self):
-        """Store the lines gathered since the last call (one query)."""
+        """Store what was gathered since the last call (a query for each kind there is)."""
         with self._lock:
             lines, self._lines = self._lines, []
+            metrics, self._metrics = self._metrics, []
+            tags, self._tags = self._tags, {}
         if lines:
             TaskLog.objects.bulk_create(lines, batch_size=500)
+        if metrics:
+            Metric.objects.bulk_create(metrics, batch_size=500)
+        if tags:
+            # The last value set wins, across writes and attempts.
+            Tag.objects.bulk_create(
+                [
+                    Tag(run_id=self.run_id, task_run_id=self.task_run_id, key=key, value=value)
+                    for key, value in tags.items()
+                ],
+                update_conflicts=True,
+                unique_fields=["task_run", "key"],
+                update_fields=["value"],
+            )
 
     @contextlib.contextmanager
     def active(self):

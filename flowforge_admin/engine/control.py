@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from ..exceptions import InvalidTransition
 from ..models import TaskLog, TaskRun
 from ..states import RUN_CANCELLABLE, RUN_FINISHED, TASK_ACTIVE, TASK_RERUNNABLE, RunState, TaskState
+from . import outputs
 from .advance import start_run, task_finished
 from .retries import attempts_after_reopen
 from .transitions import changing
@@ -112,6 +113,7 @@ def mark_task(task_run, status, reason):
             output=None,
             error=f"marked {status}: {reason}",
         )
+        outputs.discard(change, [name])
         TaskLog.objects.create(
             task_run_id=change.row(name)["pk"],
             attempt=change.row(name)["attempt"],
@@ -210,6 +212,7 @@ def _reopen(change, names, *, groups_of=(), start=True):
         traceback="",
         output=None,
     )
+    outputs.discard(change, ordered)
     _renew_retries(change, ordered)
     if ordered:
         _resume_run(change)

@@ -9,7 +9,6 @@ one at a time in the cluster's single monitor process).
 
 import datetime
 import inspect
-import json
 import logging
 import traceback
 
@@ -24,12 +23,13 @@ from ..definitions import registry
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from . import acknowledgement, dispatch, retries
-from .advance import fail_attempt, outputs_of, own_attempt, queue_attempt, task_finished
+from . import acknowledgement, dispatch, outputs, retries
+from .advance import fail_attempt, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
 from .snapshot import snapshot_of
 from .transitions import changing
+from .upstream import read_upstream
 
 logger = logging.getLogger("flowforge_admin.engine")
 
@@ -44,7 +44,7 @@ def execute_task(task_run_id, attempt, run_id=None):
         logger.info("task run %s attempt %s: not queued any more, message ignored", task_run_id, attempt)
         return
     snapshot, run_id, name = claimed
-    capture = LogCapture(task_run_id, attempt)
+    capture = LogCapture(task_run_id, attempt, run_id)
     if attempt > 1:
         # A retry's log opens with its start: the log page's "Started" for that
         # attempt (the first one's is the task run's started_at). Written with
@@ -59,7 +59,7 @@ def execute_task(task_run_id, attempt, run_id=None):
     try:
         with capture.active():
             try:
-                output = _call(snapshot, run_id, name, attempt)
+                output, stored = _call(snapshot, run_id, name, attempt, task_run_id, capture)
             except TimeoutException as error:
                 # Django-Q2 kills this process 3 s after raising it: record first.
                 timeout = snapshot.tasks[name]["timeout"]
@@ -72,7 +72,7 @@ def execute_task(task_run_id, attempt, run_id=None):
         if watched:
             heartbeats.unwatch(capture)
         capture.write()
-    record_success(run_id, name, attempt, output)
+    record_success(run_id, name, attempt, output, stored)
 
 
 def claim(task_run_id, attempt, run_id=None):
@@ -126,8 +126,8 @@ def claim(task_run_id, attempt, run_id=None):
     return snapshot_of(run_id, created_at), run_id, name
 
 
-def _call(snapshot, run_id, name, attempt):
-    """Call the task function with what it declares; return its output as JSON data."""
+def _call(snapshot, run_id, name, attempt, task_run_id, capture):
+    """Call the task function with what it declares; return its output (JSON, or the StoredValue)."""
     task = snapshot.tasks[name]
     params = {**snapshot.params, **task["params"], **snapshot.run_params}
     func = import_string(task["function"])
@@ -136,32 +136,34 @@ def _call(snapshot, run_id, name, attempt):
             f"{task['function']!r} is not an allowed task function: it is not defined in the module "
             "it is named by, nor in a module of FLOWFORGE_FUNCTION_MODULES"
         )
-    signature = inspect.signature(func)
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+    declared = inspect.signature(func).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in declared.values()):
         kwargs = dict(params)
     else:
-        kwargs = {key: value for key, value in params.items() if key in signature.parameters}
+        kwargs = {key: value for key, value in params.items() if key in declared}
     kwargs.pop("context", None)
-    if "context" in signature.parameters:
-        kwargs["context"] = TaskContext(
-            run_id=run_id,
-            flow_name=snapshot.data["flow"],
-            task_name=name,
-            attempt=attempt,
-            params=params,
-            upstream=outputs_of(run_id, [*snapshot.upstream(name), *snapshot.children[name]]),
-        )
-    return _as_json(func(**kwargs))
+    waited_for = [*snapshot.upstream(name), *snapshot.children[name]]
+    named = [upstream for upstream in waited_for if upstream in declared and upstream != "context"]
+    if named or "context" in declared:
+        upstream = read_upstream(run_id, waited_for, snapshot)
+        # A parameter named after an upstream task receives its output (registration
+        # refuses a name that is also a parameter of the flow or the task).
+        kwargs.update((upstream_name, upstream[upstream_name]) for upstream_name in named)
+        if "context" in declared:
+            kwargs["context"] = TaskContext(
+                run_id=run_id,
+                flow_name=snapshot.data["flow"],
+                task_name=name,
+                attempt=attempt,
+                params=params,
+                upstream=upstream,
+                recorder=capture,
+            )
+    return outputs.prepare(func(**kwargs), run_id=run_id, task_run_id=task_run_id, attempt=attempt)
 
 
-def _as_json(value):
-    try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as error:
-        raise TaskExecutionError(f"the task's return value cannot be stored as JSON: {error}") from error
-
-
-def record_success(run_id, name, attempt, output):
+def record_success(run_id, name, attempt, output, stored=None):
+    """Record a succeeded attempt with its output: JSON, or the artifact ``stored`` (a StoredValue)."""
     with changing(run_id, expected_move=(TaskState.RUNNING, TaskState.SUCCEEDED), worker=True) as change:
         acknowledgement.acknowledge()
         if own_attempt(change, name) and change.move(
@@ -174,11 +176,15 @@ def record_success(run_id, name, attempt, output):
             error="",
             traceback="",
         ):
+            if stored is not None:
+                outputs.attach(change.row(name)["pk"], attempt, stored)
             task_finished(change, name)
         else:
             logger.info(
                 "run %s task %s attempt %s: result discarded (cancelled or taken over)", run_id, name, attempt
             )
+            if stored is not None:
+                outputs.forget(stored)
 
 
 def _failed(capture, run_id, name, attempt, message):
