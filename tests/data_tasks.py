@@ -121,3 +121,14 @@ def measure(context):
     context.set_tag("algorithm", "ridge")  # the last value wins
     context.set_tag("features", 12)
     return "measured"
+
+
+BIG_ROWS = 10_000  # x 1 250 float64 columns: 100 MB
+
+
+def big_array():
+    return np.arange(BIG_ROWS * 1250, dtype=np.float64).reshape(BIG_ROWS, 1250)
+
+
+def array_sum(make):
+    return float(make.sum())

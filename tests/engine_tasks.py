@@ -56,6 +56,11 @@ def not_json():
     return {"value": object()}
 
 
+def unstorable():
+    """A value no serializer can write (a generator cannot be pickled)."""
+    return (n for n in range(3))
+
+
 def talk(context, lines=3, seconds=0.2):
     """Log and print ``lines`` lines naming the task, over some time."""
     for number in range(lines):

@@ -9,6 +9,7 @@ it: the Artifact row is deleted, and its file after the commit (artifacts.receiv
 """
 
 import json
+from collections.abc import Mapping
 
 from django.db import transaction
 
@@ -24,10 +25,17 @@ def prepare(value, *, run_id, task_run_id, attempt):
     or scalar, a DataFrame, a model, NaN) is an artifact.
     """
     try:
-        return json.loads(json.dumps(value, allow_nan=False)), None
+        return json.loads(json.dumps(value, allow_nan=False, default=_mapping_as_dict)), None
     except (TypeError, ValueError, RecursionError):
         pass
     return None, files.store(value, run_id=run_id, task_run_id=task_run_id, attempt=attempt)
+
+
+def _mapping_as_dict(value):
+    """JSON of a mapping that is not a dict: ``context.upstream`` returned as it is, say."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def attach(task_run_id, attempt, stored):

@@ -144,12 +144,24 @@ def test_retry_delay_waits_with_backoff(db, marker_dir, monkeypatch):
     assert [round(s) for s in slept] == [1, 2]
 
 
-def test_output_that_is_not_json_fails_the_task(db):
-    flow = register_task_pipeline("not_json", {"bad": {"function": t.not_json}})
+def test_output_that_is_not_json_is_stored_as_an_artifact(db):
+    flow = register_task_pipeline("not_json", {"obj": {"function": t.not_json}})
+    run = run_flow(flow)
+    task_run = run.task_runs.select_related("artifact").get()
+    assert task_run.status == TaskState.SUCCEEDED
+    assert task_run.output is None
+    assert task_run.artifact.serializer == "pickle"
+    assert task_run.artifact.preview["text"].startswith("{'value': <object object at 0x")
+
+
+def test_output_that_cannot_be_stored_fails_the_task(db):
+    flow = register_task_pipeline("unstorable", {"bad": {"function": t.unstorable}})
     run = run_flow(flow)
     bad = run.task_runs.get()
     assert bad.status == TaskState.FAILED
-    assert bad.error.startswith("TaskExecutionError: the task's return value cannot be stored as JSON")
+    assert bad.error.startswith(
+        "ArtifactError: the task's output (generator) cannot be stored: pickle: TypeError: cannot pickle"
+    )
 
 
 def test_timeout_in_process(db, marker_dir):

@@ -13,6 +13,7 @@ from flowforge_admin.models import Artifact, FlowRun, Metric, Tag
 from flowforge_admin.states import RunState, TaskState
 
 from .. import data_tasks as d
+from ..conftest import require_service
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +22,7 @@ PRODUCERS = ["array", "frame", "arrays", "model", "not_a_number", "int64"]
 
 @pytest.fixture
 def ml_flow(db):
+    require_service("pandas", d.pd is not None, "install pandas and pyarrow (requirements-dev.txt)")
     pipeline = {name: {"function": getattr(d, name)} for name in PRODUCERS}
     pipeline["by_context"] = {"function": d.check_context, "depends_on": PRODUCERS}
     pipeline["by_name"] = {"function": d.check_named, "depends_on": PRODUCERS}
