@@ -14,6 +14,7 @@ with the fix in its hint (README "Use Flow Forge in your Django project"):
 
 import importlib
 import importlib.util
+import os
 
 from django.apps import apps
 from django.conf import settings
@@ -168,3 +169,29 @@ def check_sqlite_backend(app_configs, **kwargs):
             id="flowforge_admin.W002",
         )
     ]
+
+
+@register(Tags.security)
+def check_artifact_root(app_configs, **kwargs):
+    """flowforge_admin.W003: artifacts are not kept where the web server may serve them as public files."""
+    from .artifacts.storage import ALIAS, artifact_root
+
+    if ALIAS in settings.STORAGES:
+        return []
+    root = os.path.realpath(artifact_root())
+    for setting in ("MEDIA_ROOT", "STATIC_ROOT"):
+        public = getattr(settings, setting, None)
+        if not public:
+            continue
+        public = os.path.realpath(os.fspath(public))
+        if root == public or root.startswith(public + os.sep):
+            return [
+                Warning(
+                    f"Task outputs (artifacts) are written under {setting} ({public}): a web server "
+                    "serving it would hand them to anyone, bypassing the admin's permission check.",
+                    hint="Set FLOWFORGE_ARTIFACT_ROOT to a directory that is not served, or define a "
+                    "private STORAGES['flowforge'].",
+                    id="flowforge_admin.W003",
+                )
+            ]
+    return []

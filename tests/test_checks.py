@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from flowforge_admin.checks import (
+    check_artifact_root,
     check_function_modules,
     check_q_cluster,
     check_required_apps,
@@ -190,3 +191,17 @@ def test_an_orm_broker_on_a_known_database_needs_no_redis(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     with override_settings(Q_CLUSTER={"name": "x", "timeout": 10, "retry": 20, "orm": "default"}):
         assert check_q_cluster(None) == []
+
+
+def test_artifacts_under_a_publicly_served_root_are_w003(tmp_path):
+    """Artifacts written under MEDIA_ROOT (served as public files by many hosts) are flowforge_admin.W003."""
+    media = tmp_path / "media"
+    with override_settings(MEDIA_ROOT=str(media), FLOWFORGE_ARTIFACT_ROOT=str(media / "artifacts")):
+        errors = check_artifact_root(None)
+        assert ids(errors) == ["flowforge_admin.W003"]
+        assert "under MEDIA_ROOT" in errors[0].msg
+    with override_settings(MEDIA_ROOT=str(media), FLOWFORGE_ARTIFACT_ROOT=str(tmp_path / "media-artifacts")):
+        assert check_artifact_root(None) == []
+    storages = {**settings.STORAGES, "flowforge": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    with override_settings(MEDIA_ROOT=str(media), FLOWFORGE_ARTIFACT_ROOT=str(media), STORAGES=storages):
+        assert check_artifact_root(None) == []
