@@ -5,10 +5,12 @@ import pickle
 import numpy as np
 import pytest
 
-from flowforge_admin.api import clear_tasks, register_task_pipeline, run_flow
+from flowforge_admin.api import cancel_run, clear_tasks, launch_flow, register_task_pipeline, run_flow
+from flowforge_admin.artifacts import files
 from flowforge_admin.artifacts.storage import get_storage
 from flowforge_admin.definitions.pipeline import FlowDefinitionError
 from flowforge_admin.engine.local import run_in_process
+from flowforge_admin.engine.worker import record_success
 from flowforge_admin.models import Artifact, FlowRun, Metric, Tag
 from flowforge_admin.states import RunState, TaskState
 
@@ -188,3 +190,17 @@ def test_a_parameter_named_after_an_upstream_task_is_refused_at_registration():
             {"data": {"function": d.array}, "train": {"function": d.use_upstream, "depends_on": ["data"]}},
             params={"data": "s3://bucket/data.csv"},
         )
+
+
+def test_the_artifact_of_a_discarded_result_is_removed(django_capture_on_commit_callbacks):
+    """A result that comes after its run was cancelled is not recorded, and its file does not stay behind."""
+    flow = register_task_pipeline("discarded", {"make": {"function": d.model}})
+    run = launch_flow(flow)  # no worker runs it: its message waits on commit, never sent here
+    task_run = run.task_runs.get()
+    cancel_run(run)
+    stored = files.store(d.model(), run_id=run.pk, task_run_id=task_run.pk, attempt=1)
+    assert get_storage().exists(stored.path)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_success(run.pk, "make", 1, None, stored)
+    assert not Artifact.objects.exists()
+    assert not get_storage().exists(stored.path)
