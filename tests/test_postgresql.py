@@ -34,6 +34,8 @@ SUITES = [
     "tests/engine/test_clear.py",
     "tests/commands/test_run_flow.py",
     "tests/engine/test_params_space.py",
+    "tests/engine/test_outputs.py",
+    "tests/artifacts",
 ]
 
 # A marker, not require_service: nothing is missing then, so FLOWFORGE_REQUIRE_ALL=1 has nothing to
