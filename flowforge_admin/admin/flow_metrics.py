@@ -7,13 +7,11 @@ run's tasks). The page draws it with Chart.js (js/metrics_chart.js).
 
 import math
 
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 
-from ..models import FlowRun, Metric
-from .run_metrics import last_first
+from ..models import FlowRun
+from .run_metrics import last_values
 
 # The chart shows this many of the flow's newest runs, oldest left.
 CHART_RUNS = 50
@@ -31,14 +29,8 @@ def flow_metrics_chart(flow):
     if not runs:
         return None
     runs.reverse()
-    last = (
-        Metric.objects.filter(run_id__in=[run["id"] for run in runs])
-        .annotate(position=Window(RowNumber(), partition_by=[F("run_id"), F("name")], order_by=last_first()))
-        .filter(position=1)
-        .values_list("run_id", "name", "value")
-    )
     values = {}
-    for run_id, name, value in last:
+    for run_id, name, value in last_values(run["id"] for run in runs):
         # JSON has no infinity: an infinite value leaves a gap, like NaN.
         values.setdefault(name, {})[run_id] = value if value is not None and math.isfinite(value) else None
     if not values:

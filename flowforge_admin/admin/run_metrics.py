@@ -127,6 +127,16 @@ def run_series(run):
     return sorted(series.values(), key=lambda s: (s.task_name, s.name))
 
 
+def last_values(run_ids):
+    """Return (run id, name, value) of each run's last value of each metric, over all its tasks: one query."""
+    return (
+        Metric.objects.filter(run_id__in=list(run_ids))
+        .annotate(position=Window(RowNumber(), partition_by=[F("run_id"), F("name")], order_by=last_first()))
+        .filter(position=1)
+        .values_list("run_id", "name", "value")
+    )
+
+
 def run_tags(run):
     """Return the run's tags (key, value, task name), by key: one query."""
     return list(

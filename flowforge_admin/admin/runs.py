@@ -33,6 +33,7 @@ from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
 from ..templatetags.flowforge import breakable, duration, local_datetime, status_badge
 from . import run_live, run_metrics, run_page
+from .compare import CompareRunsMixin
 from .date_hierarchy import DrillDownChangeList
 from .graph import graph_urls
 from .paginator import EstimatedCountPaginator
@@ -46,7 +47,7 @@ method_require_post = method_decorator(require_POST)
 
 
 @admin.register(FlowRun)
-class FlowRunAdmin(admin.ModelAdmin):
+class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
     """Run records are written by the engine only: this admin reads them and offers the controls."""
 
     list_display = ["run", "flow_link", "status_badge", "trigger", "started", "run_duration", "tasks_done"]
