@@ -40,18 +40,68 @@ function datasets(data, palette) {
   });
 }
 
-function applyTheme(chart, palette) {
+/**
+ * True when one line's range is small beside all the lines' range (an accuracy near a row count):
+ * on one shared axis it would look flat, so each line then gets its own scale.
+ */
+export function needsOwnScales(lines) {
+  const spans = lines
+    .map((line) => line.values.filter((v) => v !== null))
+    .filter((values) => values.length)
+    .map((values) => [Math.min(...values), Math.max(...values)]);
+  if (spans.length < 2) return false;
+  const low = Math.min(...spans.map((s) => s[0]));
+  const high = Math.max(...spans.map((s) => s[1]));
+  const whole = high - low;
+  return spans.some(([a, b]) => (b - a || Math.abs(b) || 1) * 5 < whole);
+}
+
+function axis(colour, palette, position, onChart) {
+  return {
+    position,
+    grace: "5%",
+    ticks: { color: colour },
+    grid: { color: palette.grid, drawOnChartArea: onChart },
+    border: { color: colour },
+  };
+}
+
+/**
+ * The y axes: one shared axis, or one per line ("own" scales), of which the first two visible
+ * lines show theirs (left and right, in the line's colour); hover a point for any value.
+ */
+function yScales(chart, own, palette) {
+  const scales = {};
+  if (!own) {
+    chart.data.datasets.forEach((dataset) => (dataset.yAxisID = "y"));
+    scales.y = axis(palette.quiet, palette, "left", true);
+    return scales;
+  }
+  let shown = 0;
+  chart.data.datasets.forEach((dataset, i) => {
+    const id = `y${i}`;
+    dataset.yAxisID = id;
+    const visible = chart.isDatasetVisible(i) && shown < 2;
+    scales[id] = { ...axis(dataset.borderColor, palette, shown ? "right" : "left", !shown), display: visible };
+    if (visible) shown += 1;
+  });
+  return scales;
+}
+
+function applyTheme(chart, palette, own) {
   chart.data.datasets.forEach((dataset, i) => {
     const colour = palette.series[i % SERIES_COLOURS];
     dataset.borderColor = colour;
     dataset.backgroundColor = colour;
   });
-  const { scales, plugins } = chart.options;
-  for (const axis of [scales.x, scales.y]) {
-    axis.ticks.color = palette.quiet;
-    axis.grid.color = palette.grid;
-    axis.border.color = palette.quiet;
-  }
+  const { plugins } = chart.options;
+  // New plain objects each time (the chart's own options are proxies; do not reuse them).
+  const x = {
+    ticks: { autoSkip: true, maxRotation: 0, color: palette.quiet },
+    grid: { color: palette.grid },
+    border: { color: palette.quiet },
+  };
+  chart.options.scales = { x, ...yScales(chart, own, palette) };
   plugins.legend.labels.color = palette.fg;
   plugins.tooltip.backgroundColor = palette.fg;
   plugins.tooltip.titleColor = palette.bg;
@@ -61,6 +111,8 @@ function applyTheme(chart, palette) {
 function draw(box, data) {
   const palette = colours();
   const runUrl = (id) => box.dataset.runUrl.replace("/0/", `/${id}/`);
+  const toggle = box.parentElement.querySelector(".ff-own-scales");
+  let own = needsOwnScales(data.lines);
   const chart = new window.Chart(box.querySelector("canvas"), {
     type: "line",
     data: { labels: data.labels, datasets: datasets(data, palette) },
@@ -69,12 +121,16 @@ function draw(box, data) {
       maintainAspectRatio: false,
       animation: false,
       interaction: { mode: "index", intersect: false },
-      scales: {
-        x: { ticks: { autoSkip: true, maxRotation: 0 }, grid: {}, border: {} },
-        y: { ticks: {}, grid: {}, border: {} },
-      },
       plugins: {
-        legend: { position: "bottom", labels: { usePointStyle: true, boxHeight: 6 } },
+        legend: {
+          position: "bottom",
+          labels: { usePointStyle: true, boxHeight: 6 },
+          // Hiding a line may hand its axis to the next one.
+          onClick: (event, item, legend) => {
+            window.Chart.defaults.plugins.legend.onClick.call(legend, event, item, legend);
+            redraw();
+          },
+        },
         tooltip: {
           callbacks: {
             title: (items) => (items.length ? data.labels[items[0].dataIndex].join(" · ") : ""),
@@ -89,12 +145,22 @@ function draw(box, data) {
       },
     },
   });
-  applyTheme(chart, palette);
-  chart.update();
-  onThemeChange(() => {
-    applyTheme(chart, colours());
+  function redraw() {
+    applyTheme(chart, colours(), own);
     chart.update();
-  });
+    box.dataset.scales = own ? "own" : "shared";
+  }
+  if (toggle) {
+    toggle.hidden = data.lines.length < 2;
+    const input = toggle.querySelector("input");
+    input.checked = own;
+    input.addEventListener("change", () => {
+      own = input.checked;
+      redraw();
+    });
+  }
+  redraw();
+  onThemeChange(redraw);
   return chart;
 }
 
