@@ -171,3 +171,11 @@ def test_the_compare_action_opens_the_runs_side_by_side(browser, logged_in, trai
     screenshot("metrics_compare")
     set_theme(browser, "dark")
     screenshot("metrics_compare_dark")
+    browser.execute_script("document.querySelector('.ff-compare-tags').scrollIntoView();")
+    screenshot("metrics_compare_tasks_dark")
+    # The run columns line up from one table to the next.
+    lefts = browser.execute_script(
+        "return [...document.querySelectorAll('.ff-compare-runs, .ff-compare-params, .ff-compare-metrics')]"
+        ".map(box => box.querySelector('thead th:nth-child(3)').getBoundingClientRect().left);"
+    )
+    assert len(set(lefts)) == 1, lefts
