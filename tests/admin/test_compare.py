@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from flowforge_admin.admin.run_comparison import lower_is_better
+from flowforge_admin.admin.run_comparison import compare, lower_is_better
 from flowforge_admin.api import register_task_pipeline, run_flow
 from flowforge_admin.models import Artifact, Metric, Tag
 
@@ -269,8 +269,6 @@ def test_the_page_costs_the_same_queries_for_2_small_and_5_big_runs(stakeholder_
 
 
 def test_the_comparison_is_three_queries_after_the_runs(flow, django_assert_num_queries):
-    from flowforge_admin.admin.run_comparison import compare
-
     runs = [run_flow(flow) for _ in range(3)]
     with django_assert_num_queries(3):
         comparison = compare(runs)

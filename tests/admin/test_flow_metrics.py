@@ -4,6 +4,8 @@ import json
 import math
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from flowforge_admin.admin.flow_metrics import CHART_RUNS, flow_metrics_chart
@@ -97,3 +99,21 @@ def test_the_chart_is_two_queries_whatever_the_runs_and_metrics(flow, django_ass
         chart = flow_metrics_chart(flow)
     assert len(chart["lines"]) == 3
     assert len(chart["runs"]) == 12
+
+
+def test_the_flow_page_costs_the_same_queries_for_few_and_many_runs_with_metrics(flow, admin_client):
+    url = reverse("admin:flowforge_admin_flow_change", args=[flow.pk])
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(url).status_code == 200
+        return len(captured)
+
+    run = run_flow(flow)
+    log(run, "loss", 1.0)
+    few = queries()
+    for i in range(10):
+        run = run_flow(flow)
+        for name in ("loss", "accuracy", "f1"):
+            log(run, name, i / 10, step=i)
+    assert queries() == few

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from flowforge_admin.admin.run_metrics import SPARK_POINTS, metric_text, run_series
+from flowforge_admin.admin.run_metrics import SPARK_POINTS, metric_text, metrics_context, run_series
 from flowforge_admin.api import register_task_pipeline, run_flow
 from flowforge_admin.models import Metric, Tag
 
@@ -134,8 +134,6 @@ def test_the_section_costs_the_same_queries_for_1_and_many_series(admin_client, 
 
 def test_the_metrics_and_tags_are_two_queries(run, django_assert_num_queries):
     log(run, "train", "loss", 1.0, 0)
-    from flowforge_admin.admin.run_metrics import metrics_context
-
     with django_assert_num_queries(2):
         context = metrics_context(run)
         assert len(context["metric_series"]) == 1
