@@ -19,6 +19,7 @@ from ..forms.flows import FlowForm
 from ..forms.launch import LaunchForm
 from ..models import Flow, FlowRun, Task
 from ..templatetags.flowforge import breakable, local_datetime, status_badge
+from .flow_metrics import flow_metrics_chart
 from .graph import graph_urls
 from .grid import GRID_RUNS, build_run_grid
 from .imports import FlowImportExportMixin
@@ -57,7 +58,13 @@ class FlowAdmin(StoredJSONDisplayMixin, FlowImportExportMixin, admin.ModelAdmin)
     launch_selected_template = "admin/flowforge_admin/flow/launch_selected.html"
 
     class Media:
-        css = {"all": ["flowforge_admin/css/admin.css", "flowforge_admin/css/flows.css"]}
+        css = {
+            "all": [
+                "flowforge_admin/css/admin.css",
+                "flowforge_admin/css/flows.css",
+                "flowforge_admin/css/metrics.css",
+            ]
+        }
 
     def get_queryset(self, request):
         # The newest run's id, status and time in the same query as the
@@ -176,6 +183,7 @@ class FlowAdmin(StoredJSONDisplayMixin, FlowImportExportMixin, admin.ModelAdmin)
             context["can_launch"] = self.has_launch_permission(request, obj)
             context["run_grid"] = build_run_grid(obj, tasks)
             context["grid_runs"] = GRID_RUNS
+            context["metrics_chart"] = flow_metrics_chart(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):

@@ -32,7 +32,8 @@ from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
 from ..templatetags.flowforge import breakable, duration, local_datetime, status_badge
-from . import run_live, run_page
+from . import run_live, run_metrics, run_page
+from .compare import CompareRunsMixin
 from .date_hierarchy import DrillDownChangeList
 from .graph import graph_urls
 from .paginator import EstimatedCountPaginator
@@ -46,7 +47,7 @@ method_require_post = method_decorator(require_POST)
 
 
 @admin.register(FlowRun)
-class FlowRunAdmin(admin.ModelAdmin):
+class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
     """Run records are written by the engine only: this admin reads them and offers the controls."""
 
     list_display = ["run", "flow_link", "status_badge", "trigger", "started", "run_duration", "tasks_done"]
@@ -68,7 +69,13 @@ class FlowRunAdmin(admin.ModelAdmin):
     view_on_site = False
 
     class Media:
-        css = {"all": ["flowforge_admin/css/admin.css", "flowforge_admin/css/runs.css"]}
+        css = {
+            "all": [
+                "flowforge_admin/css/admin.css",
+                "flowforge_admin/css/runs.css",
+                "flowforge_admin/css/metrics.css",
+            ]
+        }
 
     # The list --------------------------------------------------------------
 
@@ -206,6 +213,7 @@ class FlowRunAdmin(admin.ModelAdmin):
             context.update(self.page_context(request, obj))
             context["events"] = self.get_run_events(obj)
             context["events_limit"] = HISTORY_EVENTS
+            context.update(run_metrics.metrics_context(obj))
             context["title"] = f"{obj.flow_name} #{obj.pk}"
             context["subtitle"] = None  # the title says it already
         return super().render_change_form(request, context, add, change, form_url, obj)
