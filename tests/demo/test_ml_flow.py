@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from flowforge_admin.api import run_flow
 from flowforge_admin.models import Artifact, Metric, Tag
@@ -77,3 +78,9 @@ def test_loss_per_epoch_and_test_metrics_are_recorded(ml_run):
         "algorithm": "ridge regression (gradient descent)",
         "n_features": "3",
     }
+
+
+def test_the_run_page_shows_the_run(ml_run, admin_client):
+    response = admin_client.get(reverse("admin:flowforge_admin_flowrun_change", args=[ml_run.pk]))
+    assert response.status_code == 200
+    assert "fit_linear_model" in response.text
