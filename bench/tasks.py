@@ -19,3 +19,24 @@ def plain_hop(remaining, done_file):
 
 def touch(path):
     Path(path).touch()
+
+
+# bench_artifacts.py: a large output passed from one task to the next, or only its length.
+
+
+def make_array(megabytes=100):
+    """A float64 array of ``megabytes`` MB: not JSON, so it becomes an artifact."""
+    import numpy
+
+    return numpy.full(megabytes * 2**20 // 8, 1.5)
+
+
+def make_array_keep_length(megabytes=100):
+    """The same work as make_array, but only the array's length leaves the task (JSON)."""
+    return len(make_array(megabytes))
+
+
+def array_length(context):
+    """The length of what the task ``produce`` made: the array itself, or its length."""
+    value = context.upstream["produce"]
+    return value if isinstance(value, int) else len(value)

@@ -34,7 +34,10 @@ register_task_pipeline(
 register_task_pipeline(
     flow_name="demo_pipeline_simple_ml",
     display_name="Simple ML pipeline",
-    description="Generate data, train a linear model in a nested group, evaluate it.",
+    description=(
+        "NumPy arrays and a model passed between tasks as artifacts: generate data, split it and "
+        "train a linear model in a nested group (its loss logged per epoch), evaluate it (rmse, r2, mae)."
+    ),
     params={"n_points": 200},
     # Checked at every launch (admin, code, schedule); the admin's Run form is built from it.
     params_schema={
@@ -45,19 +48,19 @@ register_task_pipeline(
                 "minimum": 10,
                 "maximum": 100000,
                 "title": "Number of points",
-                "description": "How many noisy points generate_data makes.",
+                "description": "How many noisy rows (3 features each) generate_data makes.",
             },
             "noise": {
                 "type": "number",
                 "minimum": 0,
                 "default": 0.5,
-                "description": "Standard deviation of the noise added to each point.",
+                "description": "Standard deviation of the noise added to each target.",
             },
             "test_fraction": {
                 "enum": [0.1, 0.25, 0.5],
                 "default": 0.25,
                 "title": "Test share",
-                "description": "Share of the points split_data keeps aside to evaluate the model.",
+                "description": "Share of the rows split_data keeps aside to evaluate the model.",
             },
             "max_rmse": {
                 "type": "number",

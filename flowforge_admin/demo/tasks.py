@@ -1,16 +1,23 @@
-"""Task functions of the demo flows (standard library only).
+"""Task functions of the demo flows (the standard library, and NumPy for the ML flow).
 
 Kept apart from ``flows.py`` on purpose: a worker imports this module to run
 a task, and registration there would run again for nothing.
 
-Each function takes the run's parameters it declares as keyword arguments,
-and ``context`` when it needs the outputs of its upstream tasks
-(``context.upstream``, a dict of task name to output).
+Each function takes the run's parameters it declares as keyword arguments;
+``context`` when it needs the outputs of its upstream tasks
+(``context.upstream``, a mapping of task name to output) or records metrics
+and tags (``context.log_metric``, ``log_metrics``, ``set_tag``); and a
+parameter named after an upstream task to receive that task's output.
+
+The ML flow passes what ML work passes: NumPy arrays, a tuple of them, a
+model object. Those are not JSON, so the engine stores each as an artifact
+and gives the next task the value itself.
 """
 
 import logging
-import random
 import statistics
+
+import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -78,49 +85,101 @@ def post_process(context=None, report_title="Daily report"):
     }
 
 
-# An ML-style pipeline with a nested group --------------------------------------------
+# An ML pipeline with a nested group: NumPy arrays and a model between tasks ------------
 
 
-def generate_data(n_points=200, slope=2.0, intercept=1.0, noise=0.5, seed=7):
-    """Generate noisy points on a line y = slope * x + intercept."""
-    rng = random.Random(seed)
-    points = [[x / 10, slope * x / 10 + intercept + rng.gauss(0, noise)] for x in range(n_points)]
-    logger.info("generated %d points", len(points))
-    return points
+class LinearModel:
+    """A linear model ``y = X @ weights + bias``, as fit_linear_model trains it.
+
+    A plain object, not JSON: the engine stores it as an artifact (pickled)
+    and hands it to the tasks downstream as this object again.
+    """
+
+    algorithm = "ridge regression (gradient descent)"
+
+    def __init__(self, weights, bias, l2):
+        self.weights = weights
+        self.bias = bias
+        self.l2 = l2
+
+    def predict(self, X):
+        """Return the predicted targets of the rows of ``X``."""
+        return X @ self.weights + self.bias
+
+    def __repr__(self):
+        weights = np.array2string(self.weights, precision=3, separator=", ")
+        return f"LinearModel(weights={weights}, bias={self.bias:.3f}, l2={self.l2})"
 
 
-def split_data(context=None, test_fraction=0.25, seed=7):
-    """Shuffle the points and split them into a training and a test set."""
-    points = list(_upstream(context, "generate_data", []))
-    random.Random(seed).shuffle(points)
-    cut = int(len(points) * (1 - test_fraction))
-    return {"train": points[:cut], "test": points[cut:]}
+def generate_data(n_points=200, n_features=3, noise=0.5, seed=7):
+    """Generate ``n_points`` rows of features ``X`` and noisy targets ``y``; return the arrays (X, y).
+
+    The targets follow ``y = X @ w + 1`` with ``w`` evenly spaced from 2 to -1,
+    plus Gaussian noise of standard deviation ``noise``.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_points, n_features))
+    y = X @ np.linspace(2.0, -1.0, n_features) + 1.0 + rng.normal(0.0, noise, n_points)
+    logger.info("generated %d points of %d features", n_points, n_features)
+    return X, y
 
 
-def fit_linear_model(context=None):
-    """Fit y = slope * x + intercept by least squares (statistics.linear_regression)."""
-    train = (_upstream(context, "split_data", {}) or {}).get("train", [])
-    xs, ys = [x for x, _ in train], [y for _, y in train]
-    slope, intercept = statistics.linear_regression(xs, ys)
-    logger.info("fitted slope=%.3f intercept=%.3f", slope, intercept)
-    return {"slope": slope, "intercept": intercept}
+def split_data(context, test_fraction=0.25, seed=7):
+    """Shuffle the rows and split them; return the arrays (X_train, X_test, y_train, y_test)."""
+    X, y = context.upstream["generate_data"]
+    order = np.random.default_rng(seed).permutation(len(y))
+    cut = int(len(y) * (1 - test_fraction))
+    train, test = order[:cut], order[cut:]
+    return X[train], X[test], y[train], y[test]
 
 
-def train_model(context=None):
-    """Gather what the group's children made: the model and its training size."""
-    model = _upstream(context, "fit_linear_model", {}) or {}
-    split = _upstream(context, "split_data", {}) or {}
-    return {"model": model, "train_size": len(split.get("train", [])), "test": split.get("test", [])}
+def fit_linear_model(context, epochs=50, learning_rate=0.05, l2=0.01):
+    """Train a LinearModel by full-batch gradient descent; log the training loss of each epoch.
+
+    The loss is the mean squared error plus the ridge penalty ``l2 * |w|^2``,
+    logged as metric ``loss`` at step ``epoch``.
+    """
+    X, _, y, _ = context.upstream["split_data"]
+    weights, bias = np.zeros(X.shape[1]), 0.0
+    for epoch in range(epochs):
+        error = X @ weights + bias - y
+        context.log_metric("loss", np.mean(error**2) + l2 * weights @ weights, step=epoch)
+        weights = weights - learning_rate * (2 * X.T @ error / len(y) + 2 * l2 * weights)
+        bias = bias - learning_rate * 2 * error.mean()
+    model = LinearModel(weights, float(bias), l2)
+    logger.info("fitted %r in %d epochs", model, epochs)
+    return model
 
 
-def evaluate_model(context=None, max_rmse=1.0):
-    """Measure the model's root mean squared error on the test set."""
-    trained = _upstream(context, "train_model", {}) or {}
-    model, test = trained.get("model", {}), trained.get("test", [])
-    errors = [(model["slope"] * x + model["intercept"] - y) ** 2 for x, y in test]
-    rmse = statistics.fmean(errors) ** 0.5 if errors else 0.0
-    logger.info("test RMSE %.4f (limit %.2f)", rmse, max_rmse)
-    return {"rmse": round(rmse, 6), "passed": rmse <= max_rmse}
+def train_model(split_data, fit_linear_model):
+    """Gather what the group's children made: the model and the test set; return (model, X_test, y_test).
+
+    Its parameters are named after its children, so it receives their outputs.
+    """
+    _, X_test, _, y_test = split_data
+    return fit_linear_model, X_test, y_test
+
+
+def evaluate_model(train_model, context, max_rmse=1.0):
+    """Measure the model on the test set: log rmse, r2 and mae with the model's tags; return them.
+
+    ``passed`` says whether the RMSE is at most ``max_rmse``.
+    """
+    model, X, y = train_model
+    errors = model.predict(X) - y
+    metrics = {
+        "rmse": float(np.sqrt(np.mean(errors**2))),
+        "r2": float(1 - np.sum(errors**2) / np.sum((y - y.mean()) ** 2)),
+        "mae": float(np.mean(np.abs(errors))),
+    }
+    context.log_metrics(metrics)
+    context.set_tag("algorithm", model.algorithm)
+    context.set_tag("n_features", X.shape[1])
+    logger.info("test RMSE %.4f (limit %.2f)", metrics["rmse"], max_rmse)
+    return {
+        **{name: round(value, 6) for name, value in metrics.items()},
+        "passed": metrics["rmse"] <= max_rmse,
+    }
 
 
 # A flow with a task that fails ------------------------------------------------------
