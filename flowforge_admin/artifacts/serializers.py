@@ -18,6 +18,8 @@ from django.utils.module_loading import import_string
 
 from ..conf import get_setting
 
+WRITE_BYTES = 16 << 20  # an array is written in slices of this size
+
 
 class Serializer:
     """Writes values of some types to a binary stream and reads them back from bytes."""
@@ -34,7 +36,7 @@ class Serializer:
         raise NotImplementedError
 
     def load(self, data):
-        """Return the value written as ``data`` (a bytearray whose signature was checked)."""
+        """Return the value written as ``data`` (a writable buffer whose signature was checked)."""
         raise NotImplementedError
 
 
@@ -51,13 +53,25 @@ class NumpySerializer(Serializer):
     def dump(self, value, stream):
         import numpy
 
-        numpy.lib.format.write_array(stream, value, allow_pickle=False)
+        if not (value.flags.c_contiguous or value.flags.f_contiguous):
+            value = numpy.ascontiguousarray(value)
+        header = numpy.lib.format.header_data_from_array_1_0(value)
+        try:
+            numpy.lib.format.write_array_header_1_0(stream, header)
+        except ValueError:  # a header too long for version 1.0 (a dtype of many fields)
+            numpy.lib.format.write_array_header_2_0(stream, header)
+        # The array's memory as it is, in slices: no copy (numpy.save copies it through a buffer).
+        # Read-only views, so that the signature may hash them in place.
+        in_memory_order = value.T if header["fortran_order"] else value
+        data = memoryview(in_memory_order.reshape(-1).view(numpy.uint8)).toreadonly()
+        for start in range(0, data.nbytes, WRITE_BYTES):
+            stream.write(data[start : start + WRITE_BYTES])
 
     def load(self, data):
         import numpy
 
         # The header, then the data read in place (no copy of a large array).
-        header = io.BytesIO(bytes(memoryview(data)[: 1 << 16]))
+        header = io.BytesIO(memoryview(data).cast("B")[: 1 << 16].tobytes())
         version = numpy.lib.format.read_magic(header)
         read_header = {
             (1, 0): numpy.lib.format.read_array_header_1_0,

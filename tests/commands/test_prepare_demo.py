@@ -92,6 +92,22 @@ class TestDemoFlow:
             prepare_demo()
         assert not Flow.objects.filter(name="demo_daily_report").exists()
 
+    def test_the_ml_demo_gets_three_runs_with_metrics_once(self):
+        """The demo ML flow runs three times, better each time; a second prepare_demo adds none."""
+        out = prepare_demo()
+
+        flow = Flow.objects.get(name="demo_pipeline_simple_ml")
+        runs = list(flow.runs.order_by("pk"))
+        assert [run.status for run in runs] == ["succeeded"] * 3
+        assert (
+            f"Ran demo_pipeline_simple_ml #{runs[0].pk} with {{'n_points': 100, 'noise': 1.0}}: succeeded."
+            in out
+        )
+        rmse = [run.metrics.get(name="rmse").value for run in runs]
+        assert rmse == sorted(rmse, reverse=True)
+        assert "has runs already; none added" in prepare_demo()
+        assert flow.runs.count() == 3
+
     def test_every_tree_is_consistent(self):
         """After loading, the nested-set fields of every task agree with the parent links."""
         prepare_demo()
