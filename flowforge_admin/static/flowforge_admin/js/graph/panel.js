@@ -166,12 +166,13 @@ export function showPanel(ctx, name) {
   body.push(el("h2", { text: task.label }));
   body.push(el("p", { className: "ff-muted ff-graph-name" }, el("code", { text: task.name })));
   body.push(facts(ctx, name));
+  // What the run made of the task first: its error or its output, then its definition.
+  if (status && status.error) body.push(el("h3", { text: "Error" }), block(status.error, "ff-graph-pre ff-graph-error"));
+  if (status && status.output) body.push(...outputSection(ctx, name, status));
   if (task.docstring) body.push(el("h3", { text: "Description" }), block(task.docstring, "ff-graph-doc"));
   if (Object.keys(task.params).length) {
     body.push(el("h3", { text: "Default parameters" }), block(JSON.stringify(task.params, null, 2)));
   }
-  if (status && status.error) body.push(el("h3", { text: "Error" }), block(status.error, "ff-graph-pre ff-graph-error"));
-  if (status && status.output) body.push(...outputSection(ctx, name, status));
   if (task.source) {
     body.push(el("details", { className: "ff-graph-source" }, el("summary", { text: "Source code" }), block(task.source)));
   }
