@@ -79,6 +79,13 @@ class OutputSummary:
         return reverse("admin:flowforge_admin_flowrun_output", args=[self.run_id, self.task_run_id])
 
     @property
+    def panel_whole_url(self):
+        """The whole JSON output, when the panel's short text leaves something out."""
+        if self.kind != "json" or len(short_json(self.preview.get("value"))) <= COMPACT_JSON_CHARS:
+            return None
+        return reverse("admin:flowforge_admin_flowrun_output", args=[self.run_id, self.task_run_id])
+
+    @property
     def page(self):
         """The preview as the run page and the log page draw it."""
         if self.kind == "json":

@@ -150,6 +150,19 @@ def test_the_panels_json_preview_is_short_pretty_text(admin_client, run):
     assert "&quot;rows&quot;: 3" in answer["html"]
 
 
+def test_a_long_json_output_links_to_the_whole_from_the_page_and_the_panel(admin_client):
+    run = launch_flow(register_task_pipeline("long", {"a": {"function": t.echo}}))
+    run.task_runs.update(output={"values": list(range(500))})
+    task_run = task_run_of(run, "a")
+    whole = reverse("admin:flowforge_admin_flowrun_output", args=[run.pk, task_run.pk])
+    row = row_html(admin_client.get(page_url(run)).text, "a")
+    assert f"… {500 - outputs.TREE_ITEMS} more" in row
+    assert f'href="{whole}"' in row
+    panel = admin_client.get(preview_url(task_run)).json()["output"]["html"]
+    assert f'href="{whole}"' in panel
+    assert admin_client.get(whole).json() == {"values": list(range(500))}
+
+
 def test_the_panel_shows_a_few_values_of_an_array(admin_client, run):
     html = admin_client.get(preview_url(task_run_of(run, "make_array"))).json()["output"]["html"]
     assert "[0.5, 1.25, 2.0, nan, inf, 0, 1, 2, 3, 4, … 2990 more]" in html
@@ -308,10 +321,13 @@ def test_the_run_page_takes_as_many_queries_for_1000_artifacts_as_for_5(admin_cl
     for run in (small, large):
         admin_client.get(page_url(run))  # the first look at a run reads its snapshot, once per process
         page, response = count_queries(admin_client, page_url(run), {"tasks": 2} if run is large else {})
-        live, _ = count_queries(admin_client, reverse("admin:flowforge_admin_flowrun_live", args=[run.pk]))
+        live, answer = count_queries(
+            admin_client, reverse("admin:flowforge_admin_flowrun_live", args=[run.pk])
+        )
         counted[run.pk] = (page, live)
         shown = min(TASKS_PER_PAGE, run.task_runs.count())
         assert response.text.count("numpy.ndarray</code> · ") == shown
+        assert answer.json()["html"]["tasks"].count("shape <code>1000 × 3</code>") == shown
     assert counted[small.pk] == counted[large.pk]
 
 
