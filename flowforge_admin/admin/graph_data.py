@@ -12,7 +12,8 @@ from django.utils import timezone
 from ..definitions.store import read_task_rows
 from ..models import Task, TaskRun
 from ..states import TaskState
-from .run_page import output_preview
+from ..templatetags.flowforge import human_bytes
+from .outputs import json_size
 
 # What the drawing needs of a TaskRun, read with .values() (no model instances).
 TASK_RUN_FIELDS = [
@@ -25,6 +26,9 @@ TASK_RUN_FIELDS = [
     "finished_at",
     "output",
     "error",
+    # The artifact's type and size, joined in the same query (None without one).
+    "artifact__type_name",
+    "artifact__size",
 ]
 
 
@@ -104,13 +108,28 @@ def iso(value):
     return value.isoformat() if value else None
 
 
-def task_run_entry(row, run_id):
-    """The live part of one task run: status, attempts, times, output, error and links.
+def output_entry(row, run_id):
+    """The output's type and size, and where the panel fetches its preview; None without output.
 
-    The output is sent as the run page shows it, cut to its beginning (with a
-    link to the whole), so that polling a big run stays light.
+    Only these: the drawing polls every task's entry while the run goes on,
+    and previews (a DataFrame's rows, a JSON tree) would multiply each poll's
+    size; the panel fetches the one it shows (output_views.preview_view).
     """
-    output, cut = output_preview(row["output"])
+    if row["artifact__type_name"] is not None:
+        type_name, size = row["artifact__type_name"], row["artifact__size"]
+    elif row["output"] is not None:
+        type_name, size = type(row["output"]).__name__, json_size(row["output"])
+    else:
+        return None
+    return {
+        "type": type_name,
+        "size": human_bytes(size),
+        "preview_url": reverse("admin:flowforge_admin_flowrun_output_preview", args=[run_id, row["id"]]),
+    }
+
+
+def task_run_entry(row, run_id):
+    """The live part of one task run: status, attempts, times, output summary, error and links."""
     return {
         "status": row["status"],
         "label": str(TaskState(row["status"]).label),
@@ -118,10 +137,7 @@ def task_run_entry(row, run_id):
         "max_attempts": row["max_attempts"],
         "started_at": iso(row["started_at"]),
         "finished_at": iso(row["finished_at"]),
-        "output": output,
-        "output_url": reverse("admin:flowforge_admin_flowrun_output", args=[run_id, row["id"]])
-        if cut
-        else None,
+        "output": output_entry(row, run_id),
         "error": row["error"],
         "log_url": reverse("admin:flowforge_admin_taskrun_log", args=[row["id"]]),
     }

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import logs_query
 from ..models import FlowRun, TaskRun
 from ..templatetags.flowforge import LABELS, breakable, duration, local_datetime, status_badge
+from .outputs import summarize
 
 
 class LogFilterForm(forms.Form):
@@ -180,6 +181,7 @@ class TaskRunAdmin(admin.ModelAdmin):
             # Follow a running attempt from the last line shown, when the page shows the end of the log.
             "follow": page.newer_after is None and not self.attempt_finished(task_run, log_filter),
             "follow_after": page.last_id or after or (before - 1 if before else 0),
+            "output": self.get_output(task_run),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.log_template, context)
@@ -226,6 +228,14 @@ class TaskRunAdmin(admin.ModelAdmin):
             "source": line.source,
             "message": line.message,
         }
+
+    def get_output(self, task_run):
+        """The task run's OutputSummary, or None: its output and artifact, read for the page only (one query).
+
+        The queryset leaves the output in the database (the page's poll reads none).
+        """
+        with_output = TaskRun.objects.select_related("artifact").defer("traceback").get(pk=task_run.pk)
+        return summarize(with_output)
 
     def attempt_finished(self, task_run, log_filter):
         """Whether the attempt is over: no new line will come for it.

@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from ..actions.runs import (
     CONTROL_PERMISSION,
@@ -32,7 +32,7 @@ from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
 from ..templatetags.flowforge import breakable, duration, local_datetime, status_badge
-from . import run_live, run_metrics, run_page
+from . import output_views, run_live, run_metrics, run_page
 from .compare import CompareRunsMixin
 from .date_hierarchy import DrillDownChangeList
 from .graph import graph_urls
@@ -44,6 +44,7 @@ HISTORY_EVENTS = 50
 
 # Every state change is a POST (with Django's CSRF check); a GET gets 405.
 method_require_post = method_decorator(require_POST)
+method_require_get = method_decorator(require_GET)
 
 
 @admin.register(FlowRun)
@@ -74,6 +75,7 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
                 "flowforge_admin/css/admin.css",
                 "flowforge_admin/css/runs.css",
                 "flowforge_admin/css/metrics.css",
+                "flowforge_admin/css/outputs.css",
             ]
         }
 
@@ -176,6 +178,12 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
             ("<int:run_id>/tasks/<int:task_run_id>/retry/", self.retry_view, "retry"),
             ("<int:run_id>/tasks/<int:task_run_id>/mark/", self.mark_view, "mark"),
             ("<int:run_id>/tasks/<int:task_run_id>/output/", self.output_view, "output"),
+            (
+                "<int:run_id>/tasks/<int:task_run_id>/output/preview/",
+                self.output_preview_view,
+                "output_preview",
+            ),
+            ("<int:run_id>/tasks/<int:task_run_id>/artifact/", self.artifact_view, "artifact"),
         ]
         custom = [
             path(route, self.admin_site.admin_view(view), name=f"flowforge_admin_flowrun_{name}")
@@ -233,9 +241,9 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
             raise PermissionDenied
         return flow_run
 
-    def get_task_run(self, flow_run, task_run_id):
+    def get_task_run(self, flow_run, task_run_id, related=()):
         try:
-            return flow_run.task_runs.get(pk=task_run_id)
+            return flow_run.task_runs.select_related(*related).get(pk=task_run_id)
         except TaskRun.DoesNotExist:
             raise Http404("no such task in this run") from None
 
@@ -271,7 +279,7 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
         if changed:
             # Whole rows (outputs, errors) of the changed task runs only, in page order.
             names = {task_run.task_name for task_run in changed}
-            rows = run_page.task_rows(
+            rows = run_page.task_rows(  # with their artifacts (one join)
                 flow_run,
                 [name for name in task_page.names if name in names],
                 task_runs=flow_run.task_runs.filter(pk__in=[task_run.pk for task_run in changed]),
@@ -306,6 +314,15 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
         """A task run's whole output, as JSON (the page shows only its beginning)."""
         task_run = self.get_task_run(self.get_run(request, run_id), task_run_id)
         return JsonResponse(task_run.output, safe=False, json_dumps_params={"indent": 2})
+
+    @method_require_get
+    def artifact_view(self, request, run_id, task_run_id):
+        """The task run's artifact file, as an attachment; the download is audited (output_views)."""
+        return output_views.artifact_view(self, request, run_id, task_run_id)
+
+    def output_preview_view(self, request, run_id, task_run_id):
+        """The output's type, size and compact preview, for the graph's panel (output_views)."""
+        return output_views.preview_view(self, request, run_id, task_run_id)
 
     def change_state(self, request, flow_run, action):
         """Execute ``action``; report its refusal, or its record, as a message."""

@@ -1,6 +1,7 @@
 """Template helpers shared by every Flow Forge admin page."""
 
 from django import template
+from django.template.defaultfilters import filesizeformat
 from django.utils.formats import date_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
@@ -53,6 +54,14 @@ def duration(seconds):
         return f"{minutes}m {seconds:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m"
+
+
+@register.filter
+def human_bytes(size):
+    """Format a number of bytes as 512 bytes, 3.1 KB or 7.6 MB (powers of 1 024, as Django's filesizeformat)."""
+    if size is None:
+        return "—"
+    return filesizeformat(size).replace("\xa0", " ")
 
 
 @register.filter

@@ -5,10 +5,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from flowforge_admin.admin.run_page import OUTPUT_PREVIEW_CHARS
+from flowforge_admin.admin.outputs import json_size
 from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
 from flowforge_admin.definitions.spec import TaskSpec
 from flowforge_admin.models import Flow, Task
+from flowforge_admin.templatetags.flowforge import human_bytes
 
 from .. import engine_tasks as t
 from ..conftest import chain_tasks, make_flow
@@ -143,8 +144,13 @@ def test_run_json_gives_each_task_its_status_attempts_and_log_link(admin_client,
     assert statuses["inner1"]["attempt"] == 1
     task_run = run.task_runs.get(task_name="last")
     assert statuses["last"]["log_url"] == reverse("admin:flowforge_admin_taskrun_log", args=[task_run.pk])
-    assert statuses["inner2"]["output"].startswith("{")  # echo's output, as pretty JSON text
-    assert statuses["inner2"]["output_url"] is None  # short: nothing cut
+    inner2 = run.task_runs.get(task_name="inner2")
+    assert statuses["inner2"]["output"] == {  # echo's output: its type and size, its preview on demand
+        "type": "dict",
+        "size": human_bytes(json_size(inner2.output)),
+        "preview_url": reverse("admin:flowforge_admin_flowrun_output_preview", args=[run.pk, inner2.pk]),
+    }
+    assert statuses["last"]["output"] is None
     assert statuses["start"]["started_at"]
     assert statuses["start"]["finished_at"]
 
@@ -238,10 +244,10 @@ def test_the_predecessors_conceptual_view_redirects_to_the_first_flows_graph(adm
     assert admin_client.get(url)["Location"] == reverse("admin:flowforge_admin_flow_graph", args=[first.pk])
 
 
-def test_a_long_output_is_cut_with_a_link_to_the_whole(admin_client):
+def test_the_polled_json_carries_no_preview_however_long_the_output(admin_client):
     flow = register_task_pipeline("loud", {"big": {"function": t.echo, "params": {"text": "x" * 5000}}})
     run = run_flow(flow)
-    status = admin_client.get(run_data_url(run)).json()["statuses"]["big"]
-    assert len(status["output"]) == OUTPUT_PREVIEW_CHARS
-    task_run = run.task_runs.get(task_name="big")
-    assert status["output_url"] == reverse("admin:flowforge_admin_flowrun_output", args=[run.pk, task_run.pk])
+    response = admin_client.get(run_data_url(run), {"statuses": 1})  # what the drawing polls
+    assert "x" * 100 not in response.text
+    output = run.task_runs.get(task_name="big").output
+    assert response.json()["statuses"]["big"]["output"]["size"] == human_bytes(json_size(output))

@@ -202,7 +202,7 @@ def test_the_first_poll_sends_the_page_then_only_the_rows_that_changed(admin_cli
     record_success(run.pk, "t7", 1, output={"rows": 3})
     done = poller.poll()
     assert done["tasks"] == {"t7": "succeeded"}
-    assert "&quot;rows&quot;: 3" in done["html"]["rows"]
+    assert '<span class="ff-tree-key">rows</span>: <span class="ff-tree-num">3</span>' in done["html"]["rows"]
     assert done["durations"] == {}
 
 

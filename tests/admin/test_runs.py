@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from flowforge_admin.admin.run_page import OUTPUT_PREVIEW_CHARS
+from flowforge_admin.admin.outputs import TREE_TEXT
 from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
 from flowforge_admin.engine.snapshot import Snapshot
 from flowforge_admin.models import FlowRun
@@ -139,7 +139,7 @@ def test_long_output_is_cut_on_the_page_and_whole_at_show_all(admin_client):
     text = admin_client.get(page_url(run)).text
     output_url = reverse("admin:flowforge_admin_flowrun_output", args=[run.pk, task_run.pk])
     assert "x" * 5000 not in text
-    assert "x" * (OUTPUT_PREVIEW_CHARS // 2) in text
+    assert "x" * TREE_TEXT + "…" in text
     assert output_url in text
     whole = admin_client.get(output_url)
     assert whole.json()["kwargs"]["text"] == "x" * 5000

@@ -7,6 +7,62 @@
 
 import { el, statusBadge } from "./dom.js";
 
+/*
+ * Output previews, fetched when a task is shown (its entry in the polled JSON carries only
+ * the output's type and size: previews of every task in each poll would weigh far more).
+ * Keyed by task run and attempt end, so the panel, redrawn at each poll, does not fetch again.
+ * A preview is the HTML of the admin's one output template (outputs/_preview.html, escaped
+ * by Django), the same the run page and the log page show.
+ */
+const previews = new Map();
+
+function fillPreview(box, html) {
+  if (html === null) {
+    box.replaceChildren(el("p", { className: "ff-muted", text: "The preview could not be loaded." }));
+    return;
+  }
+  const template = document.createElement("template");
+  template.innerHTML = html;
+  box.replaceChildren(template.content);
+}
+
+async function fetchPreview(ctx, key, url, name) {
+  let html = null;
+  try {
+    const response = await fetch(url, { credentials: "same-origin" });
+    if (response.ok) {
+      const data = await response.json();
+      html = data.output ? data.output.html : "";
+      previews.set(key, html);
+    }
+  } catch (error) {
+    // A dropped connection: the next redraw of the panel asks again.
+  }
+  if (html === null) previews.delete(key);
+  const box = document.getElementById("ff-graph-output");
+  if (box && box.dataset.outputOf === name && ctx.state.selected === name) fillPreview(box, html);
+}
+
+function outputSection(ctx, name, status) {
+  const { output } = status;
+  const key = `${output.preview_url}@${status.attempt}@${status.finished_at || ""}`;
+  const box = el("div", { id: "ff-graph-output", className: "ff-graph-output", "data-output-of": name });
+  const cached = previews.get(key);
+  if (typeof cached === "string") fillPreview(box, cached);
+  else {
+    box.append(el("p", { className: "ff-muted", text: "Loading the preview…" }));
+    if (!previews.has(key)) {
+      previews.set(key, undefined);
+      fetchPreview(ctx, key, output.preview_url, name);
+    }
+  }
+  return [
+    el("h3", { text: "Output" }),
+    el("p", { className: "ff-graph-output-summary" }, el("code", { text: output.type }), ` · ${output.size}`),
+    box,
+  ];
+}
+
 function taskLinks(ctx, names) {
   if (!names.length) return el("span", { className: "ff-muted", text: "—" });
   const list = el("ul", { className: "ff-graph-links" });
@@ -110,16 +166,12 @@ export function showPanel(ctx, name) {
   body.push(el("h2", { text: task.label }));
   body.push(el("p", { className: "ff-muted ff-graph-name" }, el("code", { text: task.name })));
   body.push(facts(ctx, name));
+  // What the run made of the task first: its error or its output, then its definition.
+  if (status && status.error) body.push(el("h3", { text: "Error" }), block(status.error, "ff-graph-pre ff-graph-error"));
+  if (status && status.output) body.push(...outputSection(ctx, name, status));
   if (task.docstring) body.push(el("h3", { text: "Description" }), block(task.docstring, "ff-graph-doc"));
   if (Object.keys(task.params).length) {
     body.push(el("h3", { text: "Default parameters" }), block(JSON.stringify(task.params, null, 2)));
-  }
-  if (status && status.error) body.push(el("h3", { text: "Error" }), block(status.error, "ff-graph-pre ff-graph-error"));
-  if (status && status.output) {
-    body.push(el("h3", { text: "Output" }), block(status.output));
-    if (status.output_url) {
-      body.push(el("p", {}, el("a", { href: status.output_url, text: "The whole output (JSON)" })));
-    }
   }
   if (task.source) {
     body.push(el("details", { className: "ff-graph-source" }, el("summary", { text: "Source code" }), block(task.source)));

@@ -1,0 +1,121 @@
+"""The run admin's views of one task run's output: its artifact's file (audited) and its preview.
+
+- ``artifact``: the artifact's file, streamed from the artifact storage as
+  an attachment; each download is recorded in the run's History (a
+  RunEvent) and logged on ``flowforge_admin.audit``. GET only: it changes
+  nothing else. The file's bytes pass through untouched: the web process
+  never loads an artifact.
+- ``output/preview``: the output's type, size and compact preview as JSON,
+  which the run graph's panel fetches when a task is selected.
+
+Both need the view permission on runs (FlowRunAdmin.get_run): 403 without it.
+"""
+
+import logging
+import os
+
+from django.http import FileResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+
+from ..artifacts.storage import get_storage
+from ..models import RunEvent
+from .outputs import artifact_of, summarize
+
+audit_log = logging.getLogger("flowforge_admin.audit")
+
+
+def download_filename(flow_run, task_run, artifact):
+    """``<flow>-<run>-<task>.<ext>``, the extension of the stored file's name (``.bin`` without one)."""
+    extension = os.path.splitext(artifact.path)[1] or ".bin"
+    return f"{flow_run.flow_name}-{flow_run.pk}-{task_run.task_name}{extension}"
+
+
+def not_found(model_admin, request, flow_run, task_run, message):
+    """A 404 page in the admin's layout that says what is missing (never a bare error)."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": message,
+        "opts": model_admin.opts,
+        "run": flow_run,
+        "task_run": task_run,
+        "message": message,
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(
+        request, "admin/flowforge_admin/flowrun/artifact_missing.html", context, status=404
+    )
+
+
+def artifact_view(model_admin, request, run_id, task_run_id):
+    """Stream the task run's artifact file; record who downloaded it."""
+    flow_run = model_admin.get_run(request, run_id)
+    task_run = model_admin.get_task_run(flow_run, task_run_id, related=["artifact"])
+    artifact = artifact_of(task_run)
+    if artifact is None:
+        return not_found(
+            model_admin,
+            request,
+            flow_run,
+            task_run,
+            f"Task {task_run.task_name} of this run has no stored output file to download.",
+        )
+    try:
+        file = get_storage().open(artifact.path, "rb")
+    except OSError:  # FileNotFoundError, or a storage that cannot read it
+        audit_log.warning(
+            "The output file %s of task %s (run #%s) is missing from the artifact storage.",
+            artifact.path,
+            task_run.task_name,
+            flow_run.pk,
+        )
+        return not_found(
+            model_admin,
+            request,
+            flow_run,
+            task_run,
+            f"The output file of task {task_run.task_name} is missing from the artifact storage.",
+        )
+    summary = summarize(task_run)
+    message = (
+        f"Downloaded the output of task {task_run.task_name} ({summary.type_name}, {summary.size_text})."
+    )
+    RunEvent.objects.create(
+        run=flow_run, user=request.user, action=RunEvent.Action.DOWNLOAD_ARTIFACT, message=message
+    )
+    audit_log.info("%s (run #%s, user %s)", message, flow_run.pk, request.user.get_username())
+    return FileResponse(
+        file,
+        as_attachment=True,
+        filename=download_filename(flow_run, task_run, artifact),
+        content_type="application/octet-stream",
+    )
+
+
+def preview_view(model_admin, request, run_id, task_run_id):
+    """The output's type, size, links and compact preview (HTML of the shared include), as JSON.
+
+    The graph polls every task's status while a run goes on; sending every
+    preview with each poll would multiply its size by the tasks' outputs, so
+    the poll carries only each output's type and size, and the panel asks
+    here for the one task it shows.
+    """
+    flow_run = model_admin.get_run(request, run_id)
+    task_run = model_admin.get_task_run(flow_run, task_run_id, related=["artifact"])
+    summary = summarize(task_run)
+    if summary is None:
+        return JsonResponse({"output": None})
+    html = render_to_string(
+        "admin/flowforge_admin/outputs/_preview.html", {"output": summary, "compact": True}, request=request
+    )
+    return JsonResponse(
+        {
+            "output": {
+                "type": summary.type_name,
+                "size": summary.size_text,
+                "kind": summary.kind,
+                "download_url": summary.download_url,
+                "html": html,
+            }
+        }
+    )
