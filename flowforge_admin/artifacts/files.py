@@ -23,6 +23,8 @@ from .storage import get_storage
 
 logger = logging.getLogger("flowforge_admin.artifacts")
 
+READ_BYTES = 16 << 20  # a file is read (and hashed) in slices of this size
+
 
 @dataclass(frozen=True)
 class StoredValue:
@@ -96,11 +98,8 @@ class _SigningWriter:
         self.closed = False
 
     def write(self, data):
-        written = self.file.write(data)
-        # Hashed in place when the serializer cannot change it any more (bytes, a read-only view).
-        stable = isinstance(data, bytes) or (isinstance(data, memoryview) and data.readonly)
-        self.digest.update(data, stable=stable)
-        return written
+        self.digest.update(data)
+        return self.file.write(data)
 
     def tell(self):
         return self.digest.size
@@ -161,11 +160,11 @@ def _read(path, where):
         with storage.open(path, "rb") as file:
             done = 0
             while done < size:
-                chunk = view[done : min(size, done + signing.CHUNK_BYTES)]
+                chunk = view[done : min(size, done + READ_BYTES)]
                 count = _read_into(file, chunk)
                 if not count:
                     break
-                digest.update(chunk[:count], stable=True)
+                digest.update(chunk[:count])
                 done += count
             if done != size or file.read(1):
                 raise ArtifactError(f"{where} changed size while it was read")

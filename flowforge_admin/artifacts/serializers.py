@@ -61,9 +61,8 @@ class NumpySerializer(Serializer):
         except ValueError:  # a header too long for version 1.0 (a dtype of many fields)
             numpy.lib.format.write_array_header_2_0(stream, header)
         # The array's memory as it is, in slices: no copy (numpy.save copies it through a buffer).
-        # Read-only views, so that the signature may hash them in place.
         in_memory_order = value.T if header["fortran_order"] else value
-        data = memoryview(in_memory_order.reshape(-1).view(numpy.uint8)).toreadonly()
+        data = memoryview(in_memory_order.reshape(-1).view(numpy.uint8))
         for start in range(0, data.nbytes, WRITE_BYTES):
             stream.write(data[start : start + WRITE_BYTES])
 
