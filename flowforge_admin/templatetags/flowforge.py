@@ -1,5 +1,7 @@
 """Template helpers shared by every Flow Forge admin page."""
 
+import re
+
 from django import template
 from django.template.defaultfilters import filesizeformat
 from django.utils.formats import date_format
@@ -31,10 +33,15 @@ def local_datetime(moment, fmt="Y-m-d H:i"):
     return format_html('<span class="ff-unbroken">{}</span> <span class="ff-unbroken">{}</span>', day, time)
 
 
+_BREAKS = re.compile(r"(?<=[_.])")
+
+
 @register.filter
 def breakable(name):
-    """A machine name that may wrap after its underscores (a narrow list column stays readable)."""
-    return mark_safe("_<wbr>".join(escape(part) for part in str(name).split("_")))
+    """A machine name or dotted path that may wrap after its underscores and dots (a narrow column stays readable)."""
+    return mark_safe(
+        "".join(escape(part) + ("<wbr>" if part[-1:] in "_." else "") for part in _BREAKS.split(str(name)))
+    )
 
 
 @register.filter

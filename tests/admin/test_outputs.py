@@ -64,14 +64,14 @@ EXPECTED = {
         '<span class="ff-tree-count">2 items</span>',
     ],
     "make_array": [
-        "<code>numpy.ndarray</code> · 7.6 MB",
+        "<code>numpy.<wbr>ndarray</code> · 7.6 MB",
         "shape <code>1000 × 3</code>",
         "dtype <code>float64</code>",
         "[0.5, 1.25, 2.0, nan, inf, 0, 1,",
         "… 2980 more]",
     ],
     "make_frame": [
-        "<code>pandas.DataFrame</code> · 12.1 KB",
+        "<code>pandas.<wbr>DataFrame</code> · 12.1 KB",
         "shape <code>500 × 3</code>",
         'city<br><span class="ff-output-dtype">object</span>',
         "<td>Paris</td><td>3</td><td>0.5</td>",
@@ -326,7 +326,7 @@ def test_the_run_page_takes_as_many_queries_for_1000_artifacts_as_for_5(admin_cl
         )
         counted[run.pk] = (page, live)
         shown = min(TASKS_PER_PAGE, run.task_runs.count())
-        assert response.text.count("numpy.ndarray</code> · ") == shown
+        assert response.text.count("numpy.<wbr>ndarray</code> · ") == shown
         assert answer.json()["html"]["tasks"].count("shape <code>1000 × 3</code>") == shown
     assert counted[small.pk] == counted[large.pk]
 
