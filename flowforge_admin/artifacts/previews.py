@@ -79,13 +79,14 @@ def _frame(frame):
 
 
 def _scalar(item):
-    """A JSON number for a finite number, text for anything else (nan, inf, complex, bytes ...)."""
+    """A JSON number for a finite number (floats to six significant digits), text for anything else."""
     if isinstance(item, bool) or item is None:
         return item
     if isinstance(item, int):
         return item if abs(item) < 2**53 else str(item)
     if isinstance(item, float):
-        return item if math.isfinite(item) else str(item)
+        # Six significant digits: a preview to read, not the data (the download has every digit).
+        return float(f"{item:.6g}") if math.isfinite(item) else str(item)
     return _cut(str(item), CELL_CHARS)
 
 
