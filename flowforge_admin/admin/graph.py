@@ -2,7 +2,8 @@
 
 Both pages share one template and one script; each has a JSON endpoint at
 ``graph/data/`` under it. View permission on the model is enough to see
-them; edit links to tasks appear only for users who may change tasks.
+them; edit links to tasks appear only for users who may change tasks, and
+the run panel's Clear button only for users who may control runs.
 The routes are added by FlowAdmin and FlowRunAdmin (``graph_urls``).
 """
 
@@ -14,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
+from ..actions.runs import CONTROL_PERMISSION
 from ..models import Flow, FlowRun
 from . import graph_data
 
@@ -122,9 +124,12 @@ def run_page(model_admin, request, object_id):
 def run_data(model_admin, request, object_id):
     """The run's drawing; with ``?statuses=1`` only the statuses, for the live refresh."""
     flow_run = get_run(model_admin, request, object_id)
+    can_control = request.user.has_perm(CONTROL_PERMISSION)
     if request.GET.get("statuses"):
-        return JsonResponse(graph_data.run_statuses(flow_run))
-    return JsonResponse(graph_data.run_graph(flow_run, can_change=can_change_tasks(request)))
+        return JsonResponse(graph_data.run_statuses(flow_run, can_control=can_control))
+    return JsonResponse(
+        graph_data.run_graph(flow_run, can_change=can_change_tasks(request), can_control=can_control)
+    )
 
 
 def conceptual_dag_redirect(request):

@@ -128,9 +128,13 @@ def output_entry(row, run_id):
     }
 
 
-def task_run_entry(row, run_id):
-    """The live part of one task run: status, attempts, times, output summary, error and links."""
-    return {
+def task_run_entry(row, run_id, can_control=False):
+    """The live part of one task run: status, attempts, times, output summary, error and links.
+
+    ``clear_url`` (where the panel's Clear button posts) only for a user who
+    may control runs; the panel offers it for finished tasks.
+    """
+    entry = {
         "status": row["status"],
         "label": str(TaskState(row["status"]).label),
         "attempt": row["attempt"],
@@ -141,6 +145,9 @@ def task_run_entry(row, run_id):
         "error": row["error"],
         "log_url": reverse("admin:flowforge_admin_taskrun_log", args=[row["id"]]),
     }
+    if can_control:
+        entry["clear_url"] = reverse("admin:flowforge_admin_flowrun_clear", args=[run_id, row["id"]])
+    return entry
 
 
 def run_header(flow_run):
@@ -153,16 +160,16 @@ def run_header(flow_run):
     }
 
 
-def run_statuses(flow_run):
+def run_statuses(flow_run, *, can_control=False):
     """Return ``{"run": header, "statuses": {task: entry}}`` (one query): what the live view polls."""
     rows = TaskRun.objects.filter(run=flow_run).values(*TASK_RUN_FIELDS)
     return {
         "run": run_header(flow_run),
-        "statuses": {row["task_name"]: task_run_entry(row, flow_run.pk) for row in rows},
+        "statuses": {row["task_name"]: task_run_entry(row, flow_run.pk, can_control) for row in rows},
     }
 
 
-def run_graph(flow_run, *, can_change=False):
+def run_graph(flow_run, *, can_change=False, can_control=False):
     """The run view: the run's snapshot (not today's flow), its statuses and the tasks' texts.
 
     The snapshot gives the structure, so a run draws as it ran after its
@@ -184,5 +191,5 @@ def run_graph(flow_run, *, can_change=False):
         "tasks": tasks,
         "legend": legend(),
         "time_zone": time_zone(),
-        **run_statuses(flow_run),
+        **run_statuses(flow_run, can_control=can_control),
     }

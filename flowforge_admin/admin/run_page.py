@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from ..definitions.snapshots import stored_definition
-from ..states import TASK_RERUNNABLE
+from ..states import TASK_FINISHED, TASK_RERUNNABLE
 from ..templatetags.flowforge import duration
 from .outputs import summarize
 
@@ -54,6 +54,11 @@ class TaskRow:
     @property
     def can_mark(self):
         return not self.is_group
+
+    @property
+    def can_clear(self):
+        """Finished tasks (succeeded ones too) and groups can be cleared: run again as new attempts."""
+        return self.task_run.status in TASK_FINISHED
 
 
 def seconds_between(start, end=None):

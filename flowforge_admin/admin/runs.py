@@ -2,7 +2,7 @@
 
 Run records are written by the engine only; people change them through the
 actions (:mod:`flowforge_admin.actions.runs`: cancel, re-run failed, retry,
-mark, launch again), each behind its permission, by POST; the action records
+mark, clear, launch again), each behind its permission, by POST; the action records
 the change in the run's history and the admin log.
 """
 
@@ -32,7 +32,7 @@ from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
 from ..templatetags.flowforge import breakable, duration, local_datetime, status_badge
-from . import output_views, run_live, run_metrics, run_page
+from . import clear_views, output_views, run_live, run_metrics, run_page
 from .compare import CompareRunsMixin
 from .date_hierarchy import DrillDownChangeList
 from .graph import graph_urls
@@ -177,6 +177,7 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
             ("<int:run_id>/relaunch/", self.relaunch_view, "relaunch"),
             ("<int:run_id>/tasks/<int:task_run_id>/retry/", self.retry_view, "retry"),
             ("<int:run_id>/tasks/<int:task_run_id>/mark/", self.mark_view, "mark"),
+            ("<int:run_id>/tasks/<int:task_run_id>/clear/", self.clear_view, "clear"),
             ("<int:run_id>/tasks/<int:task_run_id>/output/", self.output_view, "output"),
             (
                 "<int:run_id>/tasks/<int:task_run_id>/output/preview/",
@@ -365,6 +366,10 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
         return self.change_state(
             request, flow_run, MarkTaskAction(task_run, status, reason, user=request.user)
         )
+
+    @method_require_post
+    def clear_view(self, request, run_id, task_run_id):
+        return clear_views.clear_view(self, request, run_id, task_run_id)
 
     @method_require_post
     def relaunch_view(self, request, run_id):

@@ -2,7 +2,7 @@
    the run is not finished and swaps in the parts that changed. It sends back
    the marker of the last answer, and gets only the task rows changed since
    (or the whole table when there is no marker or the page's rows changed).
-   A task row the user is working in (a Mark form open, a field focused) is
+   A task row the user is working in (a Mark or Clear form open, a field focused) is
    left alone until the user leaves it. */
 "use strict";
 (function () {
@@ -20,7 +20,7 @@
   }
 
   function isBusy(row) {
-    return row.contains(document.activeElement) || row.querySelector("details.ff-mark[open]") !== null;
+    return row.contains(document.activeElement) || row.querySelector("details.ff-mark[open], details.ff-clear[open]") !== null;
   }
 
   function openDetails(row) {

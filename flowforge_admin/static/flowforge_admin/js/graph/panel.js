@@ -1,6 +1,6 @@
 /*
  * The side panel: everything known about the selected task (its status in a run,
- * its definition, links to its neighbours, logs and edit page). Its buttons call
+ * its definition, links to its neighbours, logs and edit page, and Clear). Its buttons call
  * back through ``ctx.commands`` (select, toggleGroup), so this module needs no
  * import of the interaction that opens it.
  */
@@ -143,6 +143,50 @@ function facts(ctx, name) {
   return list;
 }
 
+/* The statuses a task can be cleared from (states.TASK_FINISHED), as on the run page. */
+const CLEARABLE = new Set(["succeeded", "failed", "upstream_failed", "cancelled"]);
+/* The Clear form's choices survive the panel's redraw at each poll. */
+const clearChoice = { openFor: null, downstream: true };
+
+/**
+ * Clear: the task (a group: its tasks) and, when ticked, what waits for it run again as new
+ * attempts. An ordinary form POST (with the page's CSRF token); the answer sends the
+ * browser back to this graph, with the message. Only in ``status.clear_url``'s presence:
+ * the JSON carries it for users who may control runs.
+ */
+function clearForm(ctx, task, status) {
+  if (!status || !status.clear_url || !CLEARABLE.has(status.status)) return null;
+  const isGroup = ctx.model.isGroup(task.name);
+  const question = isGroup
+    ? `Clear group ${task.name}? Its tasks run again as new attempts.`
+    : `Clear task ${task.name}? It runs again as a new attempt.`;
+  const checkbox = el("input", { type: "checkbox", name: "downstream", value: "1", checked: clearChoice.downstream });
+  checkbox.addEventListener("change", () => { clearChoice.downstream = checkbox.checked; });
+  const form = el(
+    "form",
+    { method: "post", action: status.clear_url, className: "ff-graph-clear-form" },
+    el("input", { type: "hidden", name: "csrfmiddlewaretoken", value: ctx.root.dataset.csrfToken || "" }),
+    el("input", { type: "hidden", name: "back", value: "graph" }),
+    el("input", { type: "hidden", name: "downstream", value: "0" }),
+    el("label", { className: "ff-graph-clear-downstream" }, checkbox, " with the tasks downstream"),
+    el("button", { type: "submit", className: "button", text: "Clear" }),
+  );
+  form.addEventListener("submit", (event) => {
+    if (!window.confirm(question)) event.preventDefault();
+  });
+  const details = el(
+    "details",
+    { className: "ff-graph-clear", open: clearChoice.openFor === task.name },
+    el("summary", { className: "button", text: "Clear…" }),
+    form,
+  );
+  details.addEventListener("toggle", () => {
+    if (details.open) clearChoice.openFor = task.name;
+    else if (clearChoice.openFor === task.name) clearChoice.openFor = null;
+  });
+  return details;
+}
+
 function actions(task, status) {
   const links = el("p", { className: "ff-graph-actions" });
   if (status) links.append(el("a", { href: status.log_url, className: "button", text: "Logs" }));
@@ -177,6 +221,8 @@ export function showPanel(ctx, name) {
     body.push(el("details", { className: "ff-graph-source" }, el("summary", { text: "Source code" }), block(task.source)));
   }
   body.push(actions(task, status));
+  const clear = clearForm(ctx, task, status);
+  if (clear) body.push(clear);
   document.getElementById("ff-graph-panel-body").replaceChildren(...body);
   ctx.panel.hidden = false;
   ctx.root.dataset.panel = name;
