@@ -64,6 +64,7 @@ def test_fields_follow_the_type_of_each_default():
         "opts": JSONValueField,
         "none": JSONValueField,
         EXTRA: JSONValueField,
+        LOGICAL_DATE: forms.DateTimeField,
     }
     assert form.fields["flag"].required is False
     assert {name: form[name].initial for name in ("title", "flag", "n", "items")} == {
