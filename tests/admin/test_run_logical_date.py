@@ -45,3 +45,12 @@ def test_the_list_filters_by_logical_date(admin_client, runs):
     response = admin_client.get(f"{LIST}?logical_date__gte={since}")
     assert [run.pk for run in response.context["cl"].result_list] == [today.pk]
     assert "By logical date" in response.text
+
+
+def test_the_run_page_shows_the_logical_date_and_data_interval(admin_client):
+    flow = register_task_pipeline("dated", {"dates": {"function": t.dates}})
+    day = datetime.datetime(2026, 1, 20, 6, tzinfo=datetime.UTC)
+    run = launch_flow(flow, logical_date=day, data_interval=(day - datetime.timedelta(days=1), day))
+    text = admin_client.get(reverse("admin:flowforge_admin_flowrun_change", args=[run.pk])).text
+    assert "logical date 2026-01-20 06:00:00" in text
+    assert "data interval 2026-01-19 06:00:00 – 2026-01-20 06:00:00" in text
