@@ -54,3 +54,13 @@ def test_the_run_page_shows_the_logical_date_and_data_interval(admin_client):
     text = admin_client.get(reverse("admin:flowforge_admin_flowrun_change", args=[run.pk])).text
     assert "logical date 2026-01-20 06:00:00" in text
     assert "data interval 2026-01-19 06:00:00 – 2026-01-20 06:00:00" in text
+
+
+def test_the_flow_grid_labels_its_columns_by_logical_date(admin_client):
+    from flowforge_admin.admin.grid import build_run_grid
+
+    flow = register_task_pipeline("dated", {"dates": {"function": t.dates}})
+    run = launch_flow(flow, logical_date=datetime.datetime(2025, 12, 24, 18, 30, tzinfo=datetime.UTC))
+    [column] = build_run_grid(flow, []).columns
+    assert column.short_date == "12-24 18:30"
+    assert column.title == f"Run #{run.pk}, queued, logical date 2025-12-24 18:30"
