@@ -1,10 +1,13 @@
 """Runs' logical date and data interval; schedules pass their intended fire time.
 
-Existing runs get their creation time as logical date. The Django-Q2 rows of
+Existing runs get their creation time as logical date; the column defaults to
+the insert's time in the database too, for the previous release's code that
+may still launch runs during an upgrade. The Django-Q2 rows of
 existing schedules are told to pass the time they were due as the
 ``intended_date`` keyword (q_schedules.sync_q_schedule sets it on new ones).
 """
 
+import django.db.models.functions.datetime
 import django.utils.timezone
 from django.db import migrations, models
 from django.db.models import F
@@ -49,7 +52,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="flowrun",
             name="logical_date",
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name="logical date"),
+            field=models.DateTimeField(
+                db_default=django.db.models.functions.datetime.Now(),
+                default=django.utils.timezone.now,
+                verbose_name="logical date",
+            ),
         ),
         migrations.AddIndex(
             model_name="flowrun",

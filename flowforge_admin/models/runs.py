@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -56,7 +57,8 @@ class FlowRun(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     # The moment of data the run is for (Airflow's logical date): the launch
     # moment unless given; a schedule's run gets the fire time it stands for.
-    logical_date = models.DateTimeField(_("logical date"), default=timezone.now)
+    # db_default: the previous release's code, still running during an upgrade, inserts runs without it.
+    logical_date = models.DateTimeField(_("logical date"), default=timezone.now, db_default=Now())
     data_interval_start = models.DateTimeField(_("data interval start"), null=True, blank=True)
     data_interval_end = models.DateTimeField(_("data interval end"), null=True, blank=True)
     # Task runs by status, kept in the same transactions as the task runs
