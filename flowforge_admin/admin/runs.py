@@ -119,7 +119,7 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("logical date"), ordering="logical_date")
     def logical(self, flow_run):
-        return local_datetime(flow_run.logical_date, "Y-m-d H:i:s")
+        return local_datetime(flow_run.logical_date, "Y-m-d H:i")
 
     @admin.display(description=_("started"), ordering="started_at")
     def started(self, flow_run):
