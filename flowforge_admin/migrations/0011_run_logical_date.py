@@ -4,7 +4,9 @@ Existing runs get their creation time as logical date; the column defaults to
 the insert's time in the database too, for the previous release's code that
 may still launch runs during an upgrade. The Django-Q2 rows of
 existing schedules are told to pass the time they were due as the
-``intended_date`` keyword (q_schedules.sync_q_schedule sets it on new ones).
+``intended_date`` keyword (q_schedules.sync_q_schedule sets it on new ones);
+a worker of the previous release does not take it, so a fire it picks up
+during the upgrade fails once.
 """
 
 import django.db.models.functions.datetime
