@@ -94,7 +94,7 @@ def register_task_pipeline(
     return flow
 
 
-def launch_flow(flow, params=None, *, triggered_by=None):
+def launch_flow(flow, params=None, *, triggered_by=None, logical_date=None, data_interval=None):
     """Start a run of ``flow`` (a Flow or its name) on the workers; return the queued FlowRun.
 
     Returns at once. ``params`` override the flow's and the tasks' default
@@ -102,19 +102,31 @@ def launch_flow(flow, params=None, *, triggered_by=None):
     ``django.core.exceptions.ValidationError``, a paused flow raises
     :class:`~flowforge_admin.exceptions.InvalidTransition`; then nothing is created.
     ``triggered_by`` is the user launching it (who needs ``launch_flow``), or
-    None for code.
+    None for code. ``logical_date`` is the moment of data the run is for
+    (default: now) and ``data_interval`` an optional (start, end) pair;
+    tasks read them from their context.
     """
-    return LaunchFlowAction(flow, params, user=triggered_by).execute()
+    action = LaunchFlowAction(
+        flow, params, user=triggered_by, logical_date=logical_date, data_interval=data_interval
+    )
+    return action.execute()
 
 
-def run_flow(flow, params=None, *, user=None):
+def run_flow(flow, params=None, *, user=None, logical_date=None, data_interval=None):
     """Run the whole flow in this process with the same engine code; return the finished run.
 
     For scripts, notebooks and debugging: no worker is needed. Task failures
     are recorded in the run, not raised. The launch is checked and recorded as
     :func:`launch_flow`'s is (``user`` needs ``launch_flow``).
     """
-    action = LaunchFlowAction(flow, params, user=user, how="Run in this process from code")
+    action = LaunchFlowAction(
+        flow,
+        params,
+        user=user,
+        how="Run in this process from code",
+        logical_date=logical_date,
+        data_interval=data_interval,
+    )
     return run_in_process(action.execute)
 
 

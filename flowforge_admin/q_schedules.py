@@ -16,6 +16,7 @@ from django_q.models import Schedule
 # importing the engine here would be a cycle (tests/engine/test_entry_points.py
 # checks that it resolves to the function).
 FIRE_FUNC = "flowforge_admin.engine.schedule_fire.fire"
+INTENDED_DATE_KWARG = "intended_date"
 
 
 def cluster_name():
@@ -30,6 +31,9 @@ def sync_q_schedule(schedule):
     q.func = FIRE_FUNC
     q.args = repr((schedule.pk,))
     q.kwargs = None
+    # The scheduler passes the time the row was due (before it moves it on):
+    # the run's logical date is the fire time it stands for, not the pick-up.
+    q.intended_date_kwarg = INTENDED_DATE_KWARG
     q.cluster = cluster_name()
     q.schedule_type, q.cron, q.minutes = _timing(schedule)
     upcoming = schedule.next_fire_times(1)

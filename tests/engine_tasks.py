@@ -69,3 +69,12 @@ def talk(context, lines=3, seconds=0.2):
         time.sleep(seconds)
     print(f"{context.task_name} to stderr", file=sys.stderr)
     return lines
+
+
+def dates(context):
+    """Return the run's logical date and data interval as the task sees them (ISO 8601)."""
+    interval = (context.data_interval_start, context.data_interval_end)
+    return {
+        "logical_date": context.logical_date.isoformat(),
+        "interval": [value.isoformat() if value else None for value in interval],
+    }

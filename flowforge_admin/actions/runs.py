@@ -81,21 +81,23 @@ class LaunchFlowAction(RunAction):
     permission = LAUNCH_PERMISSION
     event = RunEvent.Action.LAUNCH
 
-    def __init__(self, flow, params=None, *, user=None, how=None):
+    def __init__(self, flow, params=None, *, user=None, how=None, logical_date=None, data_interval=None):
         if user is not None and not getattr(user, "is_authenticated", False):
             raise TypeError(f"a launch's user must be a user or None, not {user!r}")
         super().__init__(None, user=user)
         self.flow = flow
         self.params = params
         self.how = how or "Launched from code"
+        # The moment of data the run is for (default: the launch moment), and its (start, end).
+        self.dates = {"logical_date": logical_date, "data_interval": data_interval}
 
     def describe(self):
         return f"launch flow {getattr(self.flow, 'name', self.flow)!r}"
 
     def perform(self):
         if self.user is None:
-            return launch(self.flow, self.params, triggered_by=FlowRun.Trigger.CODE)
-        return launch(self.flow, self.params, triggered_by=FlowRun.Trigger.USER, user=self.user)
+            return launch(self.flow, self.params, triggered_by=FlowRun.Trigger.CODE, **self.dates)
+        return launch(self.flow, self.params, triggered_by=FlowRun.Trigger.USER, user=self.user, **self.dates)
 
     def changed_run(self, result):
         return result

@@ -269,7 +269,11 @@ class FlowAdmin(StoredJSONDisplayMixin, FlowImportExportMixin, admin.ModelAdmin)
             with transaction.atomic():
                 for form in forms:  # on failure, ``form`` is the one launch refused
                     action = LaunchFlowAction(
-                        form.flow, form.params(), user=request.user, how="Launched from the admin"
+                        form.flow,
+                        form.params(),
+                        user=request.user,
+                        how="Launched from the admin",
+                        logical_date=form.logical_date(),
                     )
                     runs.append(action.execute())
         except PermissionDenied as error:

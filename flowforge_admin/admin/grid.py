@@ -63,7 +63,7 @@ def recent_runs(flow, limit=GRID_RUNS):
     runs = (
         FlowRun.objects.filter(flow_id=flow.pk)
         .order_by("-created_at", "-id")
-        .only("id", "status", "created_at")[:limit]
+        .only("id", "status", "created_at", "logical_date")[:limit]
     )
     return list(runs)[::-1]
 
@@ -118,14 +118,15 @@ def build_run_grid(flow, tasks, limit=GRID_RUNS):
 
 
 def _column(run):
-    when = localtime(run.created_at)
+    # Labelled by the moment of data each run is for (its launch, unless given).
+    when = localtime(run.logical_date)
     label = LABELS.get(run.status, run.status)
     return GridColumn(
         pk=run.pk,
         status=run.status,
         url=reverse("admin:flowforge_admin_flowrun_change", args=[run.pk]),
         short_date=date_format(when, "m-d H:i"),
-        title=_("Run #%(pk)s, %(status)s, %(when)s")
+        title=_("Run #%(pk)s, %(status)s, logical date %(when)s")
         % {"pk": run.pk, "status": label, "when": date_format(when, "Y-m-d H:i")},
     )
 

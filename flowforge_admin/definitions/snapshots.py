@@ -19,15 +19,21 @@ class StoredDefinition:
     data: dict
     run_params: dict
     graph: FlowGraph
+    # The run's logical date and data interval (start, end): fixed at launch too.
+    dates: tuple = (None, None, None)
 
 
 @functools.lru_cache(maxsize=256)
 def stored_definition(run_id, created_at):
     """Return the run's StoredDefinition (one query, then none in this process).
 
-    Neither the snapshot nor the parameters change after launch. Keyed by id
+    Neither the snapshot, the parameters nor the dates change after launch. Keyed by id
     and creation time, so that a reused id (a test database, a restored
     backup) never finds another run's snapshot.
     """
-    data, params = FlowRun.objects.values_list("definition__data", "params").get(pk=run_id)
-    return StoredDefinition(data=data, run_params=params or {}, graph=FlowGraph.from_dicts(data["tasks"]))
+    data, params, *dates = FlowRun.objects.values_list(
+        "definition__data", "params", "logical_date", "data_interval_start", "data_interval_end"
+    ).get(pk=run_id)
+    return StoredDefinition(
+        data=data, run_params=params or {}, graph=FlowGraph.from_dicts(data["tasks"]), dates=tuple(dates)
+    )

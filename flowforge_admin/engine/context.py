@@ -16,7 +16,8 @@ class TaskContext:
     dependencies and its groups'; for a group's own function, its children)
     to their outputs; an artifact (an output that is not JSON) is loaded
     when first looked up. ``params`` are the run's parameters merged over
-    the flow's and the task's defaults.
+    the flow's and the task's defaults. ``logical_date`` is the moment of
+    data the run is for (its launch, or the fire time of its schedule).
     """
 
     run_id: int
@@ -25,6 +26,10 @@ class TaskContext:
     attempt: int
     params: dict = field(default_factory=dict)
     upstream: dict = field(default_factory=dict)
+    # The moment of data the run is for (aware datetime), and its data interval (or None).
+    logical_date: object = None
+    data_interval_start: object = None
+    data_interval_end: object = None
     # Where log_metric and set_tag record (the attempt's LogCapture); None: nowhere.
     recorder: object = field(default=None, repr=False, compare=False)
 

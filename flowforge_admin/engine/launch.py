@@ -1,7 +1,10 @@
 """Launching a run: snapshot, task runs and the first enqueues, in one transaction."""
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from ..definitions.params import check_run_params, paused_message
 from ..definitions.rules import check_name
@@ -27,15 +30,58 @@ def resolve_flow(flow):
         raise ValidationError(f"there is no flow named {flow!r}", code="unknown_flow") from None
 
 
-def launch(flow, params=None, *, triggered_by=FlowRun.Trigger.CODE, user=None, schedule=None):
+def checked_dates(logical_date, data_interval):
+    """Return (logical date, (interval start, interval end)), aware; raise ValidationError for bad ones.
+
+    A naive datetime is taken in the current time zone, as Django's forms do.
+    """
+    start, end = (None, None) if data_interval is None else data_interval
+    logical_date, start, end = (
+        _aware(value, what)
+        for value, what in (
+            (logical_date, "logical date"),
+            (start, "data interval start"),
+            (end, "data interval end"),
+        )
+    )
+    if (start is None) != (end is None):
+        raise ValidationError("a data interval needs both its start and its end", code="bad_interval")
+    if start is not None and start > end:
+        raise ValidationError("the data interval ends before it starts", code="bad_interval")
+    return logical_date or timezone.now(), (start, end)
+
+
+def _aware(value, what):
+    if value is None:
+        return None
+    if not isinstance(value, datetime.datetime):
+        raise ValidationError(
+            f"the {what} must be a datetime, not {type(value).__name__}", code="bad_logical_date"
+        )
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+def launch(
+    flow,
+    params=None,
+    *,
+    triggered_by=FlowRun.Trigger.CODE,
+    user=None,
+    schedule=None,
+    logical_date=None,
+    data_interval=None,
+):
     """Create a run of ``flow`` with its task runs and enqueue the first ready tasks.
 
     Everything is written in one transaction; the enqueues go out when it
-    commits. Raise ValidationError for bad parameters and InvalidTransition
+    commits. ``logical_date`` (the moment of data the run is for) defaults to
+    now; ``data_interval`` is an optional (start, end) pair of datetimes.
+    Raise ValidationError for bad parameters or dates and InvalidTransition
     for a paused flow; then nothing is created.
     """
     flow = resolve_flow(flow)
     params = {} if params is None else params
+    logical_date, (interval_start, interval_end) = checked_dates(logical_date, data_interval)
     if flow.is_paused:
         raise InvalidTransition(paused_message(flow))
     check_run_params(flow, params)
@@ -49,6 +95,9 @@ def launch(flow, params=None, *, triggered_by=FlowRun.Trigger.CODE, user=None, s
             triggered_by=triggered_by,
             triggered_by_user=user,
             schedule=schedule,
+            logical_date=logical_date,
+            data_interval_start=interval_start,
+            data_interval_end=interval_end,
             pending_count=len(snapshot["tasks"]),
         )
         RunSnapshot.objects.create(run=run, data=snapshot)

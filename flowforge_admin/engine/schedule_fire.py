@@ -9,6 +9,7 @@ a launch event in its own history (RunEvent), as the actions' launches do
 (:mod:`flowforge_admin.actions.runs`, which the engine must not import).
 """
 
+import datetime
 import logging
 
 from django.core.exceptions import ValidationError
@@ -25,8 +26,14 @@ from .launch import launch
 logger = logging.getLogger("flowforge_admin.engine")
 
 
-def fire(schedule_id):
-    """Launch the schedule's run now (unless paused, or skipped by its overlap policy); return the run."""
+def fire(schedule_id, intended_date=None):
+    """Launch the schedule's run now (unless paused, or skipped by its overlap policy); return the run.
+
+    ``intended_date`` is the time the scheduler found the row due for (ISO
+    8601, Django-Q2's ``intended_date_kwarg``): the run's logical date, and
+    the end of its data interval, which starts at the fire time before it.
+    Without it (a row from before migration 0011) the run is for now.
+    """
     with transaction.atomic():
         schedule = (
             FlowSchedule.objects.select_for_update().select_related("flow").filter(pk=schedule_id).first()
@@ -45,17 +52,38 @@ def fire(schedule_id):
             )
             if busy:
                 return _skip(schedule, f"run #{busy[0]} of this flow is still {busy[1]}")
-        run = launch_now(schedule)
+        run = launch_now(schedule, fire_time=_fire_time(intended_date))
         if run is not None:
             message = launch_message(f"Launched by schedule {schedule}", run.params)
             RunEvent.objects.create(run=run, action=RunEvent.Action.LAUNCH, message=message)
         return run
 
 
-def launch_now(schedule):
-    """Launch a run of ``schedule`` with its parameters, recorded as triggered by it ("Run now" too)."""
+def _fire_time(intended_date):
+    if not intended_date:
+        return None
+    parsed = datetime.datetime.fromisoformat(intended_date)
+    return timezone.make_aware(parsed, datetime.UTC) if timezone.is_naive(parsed) else parsed
+
+
+def launch_now(schedule, fire_time=None):
+    """Launch a run of ``schedule`` with its parameters, recorded as triggered by it ("Run now" too).
+
+    ``fire_time`` is the fire the run stands for (its logical date, with the
+    interval since the fire before); None ("Run now"): a run for now, with no interval.
+    """
+    dates = {}
+    if fire_time is not None:
+        previous = schedule.previous_fire_time(fire_time)
+        dates = {"logical_date": fire_time, "data_interval": (previous, fire_time) if previous else None}
     try:
-        run = launch(schedule.flow, schedule.params, triggered_by=FlowRun.Trigger.SCHEDULE, schedule=schedule)
+        run = launch(
+            schedule.flow,
+            schedule.params,
+            triggered_by=FlowRun.Trigger.SCHEDULE,
+            schedule=schedule,
+            **dates,
+        )
     except (ValidationError, InvalidTransition) as error:
         message = refusal_message(error)
         _record(schedule, FlowSchedule.Outcome.FAILED, message)

@@ -26,8 +26,10 @@ class Snapshot:
     the snapshot at every step.
     """
 
-    def __init__(self, data, run_params=None, graph=None):
+    def __init__(self, data, run_params=None, graph=None, dates=(None, None, None)):
         self.data = data
+        # The run's (logical date, data interval start, data interval end).
+        self.dates = dates
         self.params = data.get("params") or {}
         self.run_params = run_params or {}
         self.graph = graph if graph is not None else FlowGraph.from_dicts(data["tasks"])
@@ -52,4 +54,4 @@ def snapshot_of(run_id, created_at):
     without copying it.
     """
     stored = stored_definition(run_id, created_at)
-    return Snapshot(stored.data, run_params=stored.run_params, graph=stored.graph)
+    return Snapshot(stored.data, run_params=stored.run_params, graph=stored.graph, dates=stored.dates)

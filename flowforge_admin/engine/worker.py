@@ -157,6 +157,9 @@ def _call(snapshot, run_id, name, attempt, task_run_id, capture):
                 attempt=attempt,
                 params=params,
                 upstream=upstream,
+                logical_date=snapshot.dates[0],
+                data_interval_start=snapshot.dates[1],
+                data_interval_end=snapshot.dates[2],
                 recorder=capture,
             )
     return outputs.prepare(func(**kwargs), run_id=run_id, task_run_id=task_run_id, attempt=attempt)

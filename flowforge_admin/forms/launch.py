@@ -13,6 +13,7 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -20,8 +21,9 @@ from ..definitions.params import check_params, check_run_params, paused_message
 from ..exceptions import InvalidTransition
 from .fields import JSONTextField
 
-# Not a Python identifier, so no parameter can be called that.
+# Not Python identifiers, so no parameter can be called that.
 EXTRA = "extra-params"
+LOGICAL_DATE = "logical-date"
 
 # check_run_params names the parameter at the start of its messages:
 # "params.batch_size: 0 is less than the minimum of 1", "params.tags.1: ...",
@@ -174,6 +176,18 @@ class LaunchForm(forms.Form):
             widget=_json_input(),
             help_text=_('A JSON object of parameters not listed above, e.g. {"key": "value"}.'),
         )
+        self.fields[LOGICAL_DATE] = forms.DateTimeField(
+            label=_("Logical date"),
+            required=False,
+            widget=forms.TextInput(attrs={"class": "vTextField", "placeholder": "2026-01-31 06:00"}),
+            help_text=_(
+                "The moment of data this run is for, such as 2026-01-31 06:00 (%(zone)s). Blank: now."
+            )
+            % {"zone": timezone.get_current_timezone_name()},
+            error_messages={
+                "invalid": _("Enter a date, or a date and time, such as 2026-01-31 or 2026-01-31 06:00.")
+            },
+        )
         self._params = None
 
     def _add_schema_fields(self, schema):
@@ -289,6 +303,12 @@ class LaunchForm(forms.Form):
             return match["name"], f"{where}{match['message']}"
         # Only the extra box can hold a parameter the form has no field for.
         return EXTRA, f"{match['name']}{'.' + match['path'] if match['path'] else ''}: {match['message']}"
+
+    def logical_date(self):
+        """Return the logical date to launch with (None: now); call after ``is_valid()`` returned True."""
+        if not self.is_valid():
+            raise ValueError("the launch form is not valid")
+        return self.cleaned_data.get(LOGICAL_DATE)
 
     def params(self):
         """Return the parameters to launch with; call after ``is_valid()`` returned True."""

@@ -3,7 +3,9 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..states import RUN_CANCELLABLE, RUN_FINISHED, TASK_FINISHED, RunState, TaskState
@@ -53,6 +55,12 @@ class FlowRun(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The moment of data the run is for (Airflow's logical date): the launch
+    # moment unless given; a schedule's run gets the fire time it stands for.
+    # db_default: the previous release's code, still running during an upgrade, inserts runs without it.
+    logical_date = models.DateTimeField(_("logical date"), default=timezone.now, db_default=Now())
+    data_interval_start = models.DateTimeField(_("data interval start"), null=True, blank=True)
+    data_interval_end = models.DateTimeField(_("data interval end"), null=True, blank=True)
     # Task runs by status, kept in the same transactions as the task runs
     # themselves, so that lists never count task rows.
     pending_count = models.PositiveIntegerField(default=0)
@@ -77,6 +85,8 @@ class FlowRun(models.Model):
             models.Index(fields=["status", "-created_at"], name="flowforge_run_status_created"),
             models.Index(fields=["flow", "-created_at"], name="flowforge_run_flow_created"),
             models.Index(fields=["triggered_by", "-created_at"], name="flowforge_run_trigger_created"),
+            models.Index(fields=["flow", "-logical_date"], name="flowforge_run_flow_logical"),
+            models.Index(fields=["logical_date"], name="flowforge_run_logical_date"),
         ]
 
     def __str__(self):

@@ -222,6 +222,14 @@ class FlowSchedule(models.Model):
         times = croniter(self.cron_expression(), after)
         return [times.get_next(datetime.datetime) for _ in range(count)]
 
+    def previous_fire_time(self, fire_time):
+        """The fire time before ``fire_time`` (the start of its data interval), or None for a one-off."""
+        if self.kind == self.Kind.ONCE:
+            return None
+        if self.kind == self.Kind.MINUTES:
+            return fire_time - datetime.timedelta(minutes=self.every_minutes or 1)
+        return croniter(self.cron_expression(), fire_time).get_prev(datetime.datetime)
+
     def clean(self):
         """Check that the fields this kind needs are there and make sense."""
         errors = {}

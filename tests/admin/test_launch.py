@@ -1,5 +1,7 @@
 """Launching runs from the admin: the Run page of a flow and the "Run selected flows" action."""
 
+import datetime
+
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -8,7 +10,7 @@ from django.urls import reverse
 from flowforge_admin.actions.runs import LaunchFlowAction
 from flowforge_admin.definitions.spec import TaskSpec
 from flowforge_admin.exceptions import InvalidTransition
-from flowforge_admin.forms.launch import EXTRA
+from flowforge_admin.forms.launch import EXTRA, LOGICAL_DATE
 from flowforge_admin.models import Flow, FlowRun
 from tests.conftest import chain_tasks, make_flow
 
@@ -69,7 +71,7 @@ def test_run_page_shows_one_field_per_parameter(operator_client, etl):
     response = operator_client.get(launch_url(etl))
 
     assert response.status_code == 200
-    assert list(response.context["form"].fields) == ["region", "batch_size", EXTRA]
+    assert list(response.context["form"].fields) == ["region", "batch_size", EXTRA, LOGICAL_DATE]
     text = response.text
     assert "Where the data is loaded." in text
     assert '<option value="eu">eu</option>' in text
@@ -120,6 +122,25 @@ def test_invalid_parameters_are_shown_next_to_the_field_and_nothing_is_launched(
     assert "Please correct the error below." in response.text
     assert not FlowRun.objects.exists()
     assert not LogEntry.objects.exists()
+
+
+def test_a_blank_logical_date_is_the_launch_moment_a_given_one_is_kept(operator_client, etl):
+    operator_client.post(launch_url(etl), {"region": "us", LOGICAL_DATE: ""})
+    run = FlowRun.objects.get()
+    assert run.created_at - run.logical_date < datetime.timedelta(seconds=5)
+
+    operator_client.post(launch_url(etl), {"region": "us", LOGICAL_DATE: "2026-01-31 06:00"})
+    run = FlowRun.objects.latest("pk")
+    assert run.logical_date == datetime.datetime(2026, 1, 31, 6, tzinfo=datetime.UTC)
+
+
+def test_a_bad_logical_date_is_shown_next_to_the_field_and_nothing_is_launched(operator_client, etl):
+    response = operator_client.post(launch_url(etl), {"region": "us", LOGICAL_DATE: "31/31/2026"})
+
+    assert form_errors(response) == {
+        LOGICAL_DATE: ["Enter a date, or a date and time, such as 2026-01-31 or 2026-01-31 06:00."]
+    }
+    assert not FlowRun.objects.exists()
 
 
 def test_a_paused_flow_says_why_and_cannot_be_launched(operator_client, etl):

@@ -1,5 +1,6 @@
-"""`manage.py run_flow NAME [--param KEY=VALUE ...] [--wait] [--user USERNAME]` without a worker: enqueue and exit codes."""
+"""`manage.py run_flow NAME [--param KEY=VALUE ...] [--logical-date ISO8601] [--wait] [--user USERNAME]` without a worker: enqueue and exit codes."""
 
+import datetime
 from io import StringIO
 
 import pytest
@@ -57,6 +58,8 @@ def test_without_wait_it_enqueues_and_prints_the_run(flow, django_capture_on_com
         (["nope"], "there is no flow named 'nope'"),
         (["cli", "--param", "novalue"], "--param 'novalue' is not KEY=VALUE"),
         (["cli", "--param", "not-an-identifier=1"], "parameter names must be Python identifiers"),
+        (["cli", "--logical-date", "yesterday"], "--logical-date 'yesterday' is not an ISO 8601 date"),
+        (["cli", "--logical-date", "2026-02-30"], "--logical-date '2026-02-30' is not an ISO 8601 date"),
     ],
 )
 def test_bad_input_exits_2_and_creates_nothing(flow, args, message):
@@ -64,6 +67,20 @@ def test_bad_input_exits_2_and_creates_nothing(flow, args, message):
         call_command("run_flow", *args)
     assert raised.value.returncode == 2
     assert not FlowRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-31", "2026-01-31T00:00:00+00:00"),
+        ("2026-01-31T06:30:00Z", "2026-01-31T06:30:00+00:00"),
+        ("2026-01-31T06:30:00+02:00", "2026-01-31T04:30:00+00:00"),
+    ],
+)
+def test_logical_date_sets_the_run_s_logical_date(flow, text, expected):
+    call_command("run_flow", "cli", "--logical-date", text, stdout=StringIO())
+    run = FlowRun.objects.get()
+    assert run.logical_date.astimezone(datetime.UTC).isoformat() == expected
 
 
 def test_paused_flow_exits_2(flow):

@@ -5,7 +5,7 @@ import json
 import pytest
 from django import forms
 
-from flowforge_admin.forms.launch import EXTRA, JSONValueField, LaunchForm
+from flowforge_admin.forms.launch import EXTRA, LOGICAL_DATE, JSONValueField, LaunchForm
 from flowforge_admin.models import Flow
 
 SCHEMA = {
@@ -64,6 +64,7 @@ def test_fields_follow_the_type_of_each_default():
         "opts": JSONValueField,
         "none": JSONValueField,
         EXTRA: JSONValueField,
+        LOGICAL_DATE: forms.DateTimeField,
     }
     assert form.fields["flag"].required is False
     assert {name: form[name].initial for name in ("title", "flag", "n", "items")} == {
@@ -148,7 +149,7 @@ def test_params_of_an_invalid_form_raise():
 def test_schema_fields_in_schema_order_then_defaults_without_a_property():
     form = LaunchForm(flow({"legacy": "x"}, SCHEMA))
 
-    assert list(form.fields) == [*SCHEMA["properties"], "legacy", EXTRA]
+    assert list(form.fields) == [*SCHEMA["properties"], "legacy", EXTRA, LOGICAL_DATE]
 
 
 def test_schema_types_give_typed_fields_and_enums_give_choices():

@@ -1,8 +1,11 @@
+import datetime
 import json
 import time
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from flowforge_admin.actions.runs import LaunchFlowAction
 from flowforge_admin.exceptions import InvalidTransition, refusal_message
@@ -31,10 +34,25 @@ def parse_param(text):
         raise ValueError(f"--param {key}: the JSON value holds an integer with too many digits") from None
 
 
+def parse_logical_date(text):
+    """Turn an ISO 8601 date or date and time into an aware datetime (UTC if it names no offset)."""
+    try:
+        moment = parse_datetime(text) or parse_date(text)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValueError(
+            f"--logical-date {text!r} is not an ISO 8601 date or date and time (such as 2026-01-31T06:00:00Z)"
+        )
+    if not isinstance(moment, datetime.datetime):
+        moment = datetime.datetime.combine(moment, datetime.time())
+    return timezone.make_aware(moment, datetime.UTC) if timezone.is_naive(moment) else moment
+
+
 class Command(BaseCommand):
     help = (
         "Launch a run of flow NAME on the workers. Without --wait: print the run id and its "
-        "admin URL. With --wait: follow it; exit 0 if it succeeded, 1 if it failed or was "
+        "admin URL. --logical-date sets the moment of data it is for (default: now). With --wait: follow it; exit 0 if it succeeded, 1 if it failed or was "
         "cancelled. Bad input (unknown flow, bad parameter, unknown user, a user who may not "
         "launch it): exit 2."
     )
@@ -48,6 +66,12 @@ class Command(BaseCommand):
             metavar="KEY=VALUE",
             help="a run parameter; VALUE is read as JSON if it parses, else as a string",
         )
+        parser.add_argument(
+            "--logical-date",
+            metavar="ISO8601",
+            help="the moment of data the run is for (such as 2026-01-31 or 2026-01-31T06:00:00Z; "
+            "UTC unless it names an offset); default: now",
+        )
         parser.add_argument("--wait", action="store_true", help="follow the run until it finishes")
         parser.add_argument(
             "--user",
@@ -56,11 +80,14 @@ class Command(BaseCommand):
             "admin log (History of the run and the flow) as theirs; without it the run is triggered by code",
         )
 
-    def handle(self, *args, name, param, wait, user=None, **options):
+    def handle(self, *args, name, param, wait, user=None, logical_date=None, **options):
         user = acting_user(user)
         try:
             params = dict(parse_param(text) for text in param)
-            action = LaunchFlowAction(name, params, user=user, how="Launched by manage.py run_flow")
+            logical_date = parse_logical_date(logical_date) if logical_date else None
+            action = LaunchFlowAction(
+                name, params, user=user, how="Launched by manage.py run_flow", logical_date=logical_date
+            )
             run = action.execute()
         except (ValueError, ValidationError, InvalidTransition, PermissionDenied) as error:
             raise CommandError(refusal_message(error), returncode=EXIT_BAD_INPUT) from None

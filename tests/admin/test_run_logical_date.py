@@ -1,0 +1,66 @@
+"""The run list's Logical date column (sortable, filtered by date) and the run page's dates."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from flowforge_admin.api import launch_flow, register_task_pipeline
+
+from .. import engine_tasks as t
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("admin:flowforge_admin_flowrun_changelist")
+
+
+@pytest.fixture
+def runs():
+    flow = register_task_pipeline("dated", {"dates": {"function": t.dates}})
+    days = [datetime.datetime(2026, 1, day, 6, tzinfo=datetime.UTC) for day in (20, 10, 30)]
+    return [launch_flow(flow, logical_date=day) for day in days]
+
+
+def column(client):
+    return client.get(LIST).context["cl"].list_display.index("logical")
+
+
+def test_the_list_shows_and_sorts_by_logical_date(admin_client, runs):
+    index = column(admin_client)
+    response = admin_client.get(LIST)
+    assert (
+        '<td class="field-logical"><span class="ff-unbroken">2026-01-20</span> '
+        '<span class="ff-unbroken">06:00</span></td>'
+    ) in response.text
+    ascending = admin_client.get(f"{LIST}?o={index}").context["cl"].result_list
+    descending = admin_client.get(f"{LIST}?o=-{index}").context["cl"].result_list
+    assert [run.pk for run in ascending] == [runs[1].pk, runs[0].pk, runs[2].pk]
+    assert [run.pk for run in descending] == [runs[2].pk, runs[0].pk, runs[1].pk]
+
+
+def test_the_list_filters_by_logical_date(admin_client, runs):
+    today = launch_flow("dated")
+    since = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    response = admin_client.get(LIST, {"logical_date__gte": str(since)})
+    assert [run.pk for run in response.context["cl"].result_list] == [today.pk]
+    assert "By logical date" in response.text
+
+
+def test_the_run_page_shows_the_logical_date_and_data_interval(admin_client):
+    flow = register_task_pipeline("dated", {"dates": {"function": t.dates}})
+    day = datetime.datetime(2026, 1, 20, 6, tzinfo=datetime.UTC)
+    run = launch_flow(flow, logical_date=day, data_interval=(day - datetime.timedelta(days=1), day))
+    text = admin_client.get(reverse("admin:flowforge_admin_flowrun_change", args=[run.pk])).text
+    assert "logical date 2026-01-20 06:00:00" in text
+    assert "data interval 2026-01-19 06:00:00 – 2026-01-20 06:00:00" in text
+
+
+def test_the_flow_grid_labels_its_columns_by_logical_date(admin_client):
+    from flowforge_admin.admin.grid import build_run_grid
+
+    flow = register_task_pipeline("dated", {"dates": {"function": t.dates}})
+    run = launch_flow(flow, logical_date=datetime.datetime(2025, 12, 24, 18, 30, tzinfo=datetime.UTC))
+    [column] = build_run_grid(flow, []).columns
+    assert column.short_date == "12-24 18:30"
+    assert column.title == f"Run #{run.pk}, queued, logical date 2025-12-24 18:30"
