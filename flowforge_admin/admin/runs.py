@@ -23,7 +23,6 @@ from ..actions.runs import (
     CONTROL_PERMISSION,
     LAUNCH_PERMISSION,
     CancelRunAction,
-    LaunchFlowAction,
     MarkTaskAction,
     RerunFailedAction,
     RetryTaskAction,
@@ -32,7 +31,7 @@ from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
 from ..templatetags.flowforge import breakable, duration, local_datetime, status_badge
-from . import clear_views, output_views, run_live, run_metrics, run_page
+from . import output_views, run_again_views, run_live, run_metrics, run_page
 from .compare import CompareRunsMixin
 from .date_hierarchy import DrillDownChangeList
 from .graph import graph_urls
@@ -383,22 +382,9 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
 
     @method_require_post
     def clear_view(self, request, run_id, task_run_id):
-        return clear_views.clear_view(self, request, run_id, task_run_id)
+        return run_again_views.clear_view(self, request, run_id, task_run_id)
 
     @method_require_post
     def relaunch_view(self, request, run_id):
-        """Launch the same flow again with the same parameters."""
-        flow_run = self.get_run(request, run_id, LAUNCH_PERMISSION)
-        if flow_run.flow is None:
-            messages.error(request, _("The flow of this run was deleted: it cannot be launched again."))
-            return self.back_to(flow_run)
-        action = LaunchFlowAction(
-            flow_run.flow, flow_run.params, user=request.user, how=f"Launched again from run #{flow_run.pk}"
-        )
-        try:
-            new_run = action.execute()
-        except (PermissionDenied, InvalidTransition, ValidationError) as error:
-            messages.error(request, refusal_message(error))
-            return self.back_to(flow_run)
-        messages.success(request, f"Launched run #{new_run.pk} with the parameters of run #{flow_run.pk}.")
-        return self.back_to(new_run)
+        """Launch the same flow again with the same parameters (run_again_views)."""
+        return run_again_views.relaunch_view(self, request, run_id)
