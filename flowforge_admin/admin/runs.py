@@ -55,7 +55,6 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
         "flow_link",
         "status_badge",
         "trigger",
-        "logical",
         "started",
         "run_duration",
         "tasks_done",

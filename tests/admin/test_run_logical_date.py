@@ -22,23 +22,6 @@ def runs():
     return [launch_flow(flow, logical_date=day) for day in days]
 
 
-def column(client):
-    return client.get(LIST).context["cl"].list_display.index("logical")
-
-
-def test_the_list_shows_and_sorts_by_logical_date(admin_client, runs):
-    index = column(admin_client)
-    response = admin_client.get(LIST)
-    assert (
-        '<td class="field-logical"><span class="ff-unbroken">2026-01-20</span> '
-        '<span class="ff-unbroken">06:00</span></td>'
-    ) in response.text
-    ascending = admin_client.get(f"{LIST}?o={index}").context["cl"].result_list
-    descending = admin_client.get(f"{LIST}?o=-{index}").context["cl"].result_list
-    assert [run.pk for run in ascending] == [runs[1].pk, runs[0].pk, runs[2].pk]
-    assert [run.pk for run in descending] == [runs[2].pk, runs[0].pk, runs[1].pk]
-
-
 def test_the_list_filters_by_logical_date(admin_client, runs):
     today = launch_flow("dated")
     since = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
