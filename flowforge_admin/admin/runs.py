@@ -115,10 +115,6 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
             return format_html('{}: <a href="{}">{}</a>', _("schedule"), url, flow_run.schedule.name)
         return flow_run.get_triggered_by_display()
 
-    @admin.display(description=_("logical date"), ordering="logical_date")
-    def logical(self, flow_run):
-        return local_datetime(flow_run.logical_date, "Y-m-d H:i")
-
     @admin.display(description=_("started"), ordering="started_at")
     def started(self, flow_run):
         if flow_run.started_at is None:
