@@ -4,6 +4,7 @@ Import them from this package (``from flowforge_admin.models import Flow``).
 Submodules keep the direction of dependencies: ``functions`` needs nothing,
 ``flows`` may use ``functions``; ``runs`` (records written by the engine) may use both;
 ``events`` (a run's history, written by the actions) uses ``runs``;
+``pools`` needs nothing;
 ``artifacts`` (outputs that are not JSON, metrics, tags) uses ``runs``;
 ``schedules`` uses ``flows`` and ``runs`` (so ``FlowRun.schedule`` names it by string)
 and keeps its Django-Q2 row in step (:mod:`flowforge_admin.q_schedules`).
@@ -13,6 +14,7 @@ from .artifacts import Artifact, Metric, Tag
 from .events import RunEvent
 from .flows import Flow, Task
 from .functions import TaskFunction
+from .pools import Pool
 from .runs import FlowRun, RunSnapshot, TaskLog, TaskRun
 from .schedules import FlowSchedule
 
@@ -22,6 +24,7 @@ __all__ = [
     "FlowRun",
     "FlowSchedule",
     "Metric",
+    "Pool",
     "RunEvent",
     "RunSnapshot",
     "Tag",

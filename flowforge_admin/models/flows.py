@@ -47,6 +47,15 @@ class Flow(models.Model):
         blank=True,
         help_text=_("Optional JSON Schema that the parameters of a run must satisfy."),
     )
+    max_active_runs = models.PositiveIntegerField(
+        _("max active runs"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "How many runs of this flow may be active at once; more wait, queued, and start in launch "
+            "order. Empty: no limit."
+        ),
+    )
     origin = models.CharField(
         _("defined in"), max_length=10, choices=Origin.choices, default=Origin.ADMIN, db_index=True
     )
@@ -129,6 +138,19 @@ class Task(MPTTModel):
     )
     timeout = models.PositiveIntegerField(
         _("timeout (s)"), null=True, blank=True, help_text=_("Empty: the worker's limit.")
+    )
+    pool = models.CharField(
+        _("pool"),
+        max_length=100,
+        blank=True,
+        help_text=_("The pool whose slots it takes while queued or running. Empty: the default pool."),
+    )
+    pool_slots = models.PositiveIntegerField(_("pool slots"), default=1)
+    queue = models.CharField(
+        _("queue"),
+        max_length=100,
+        blank=True,
+        help_text=_("The Django-Q2 cluster that runs it. Empty: the project's own cluster."),
     )
     depends_on = models.ManyToManyField(
         "self",

@@ -61,6 +61,9 @@ class FlowRun(models.Model):
     logical_date = models.DateTimeField(_("logical date"), default=timezone.now, db_default=Now())
     data_interval_start = models.DateTimeField(_("data interval start"), null=True, blank=True)
     data_interval_end = models.DateTimeField(_("data interval end"), null=True, blank=True)
+    # A queued run waiting for a place under its flow's max_active_runs: none of
+    # its tasks is queued yet (flowforge_admin.engine.admission starts it).
+    held = models.BooleanField(_("waiting for a place"), default=False, db_default=False)
     # Task runs by status, kept in the same transactions as the task runs
     # themselves, so that lists never count task rows.
     pending_count = models.PositiveIntegerField(default=0)
@@ -87,6 +90,10 @@ class FlowRun(models.Model):
             models.Index(fields=["triggered_by", "-created_at"], name="flowforge_run_trigger_created"),
             models.Index(fields=["flow", "-logical_date"], name="flowforge_run_flow_logical"),
             models.Index(fields=["logical_date"], name="flowforge_run_logical_date"),
+            # The runs waiting for a place under max_active_runs, in launch order.
+            models.Index(
+                fields=["flow", "created_at", "id"], condition=Q(held=True), name="flowforge_run_held"
+            ),
         ]
 
     def __str__(self):
@@ -163,6 +170,12 @@ class TaskRun(models.Model):
     traceback = models.TextField(_("traceback"), blank=True)
     # The run's revision when this task run last changed (see FlowRun.revision).
     revision = models.PositiveBigIntegerField(_("revision"), default=0, db_default=0)
+    # Copied from its task at launch, so that the slots a pool has in use are
+    # one indexed count (flowforge_admin.engine.pools). "" is the default pool.
+    pool = models.CharField(_("pool"), max_length=100, blank=True, default="", db_default="")
+    pool_slots = models.PositiveIntegerField(_("pool slots"), default=1, db_default=1)
+    # Set while it is pending because its pool was full: it starts when a slot frees.
+    pool_waiting_since = models.DateTimeField(_("waiting for its pool since"), null=True, blank=True)
 
     class Meta:
         ordering = ["run", "id"]
@@ -194,6 +207,18 @@ class TaskRun(models.Model):
                 fields=["status", "next_attempt_at"],
                 condition=Q(status=TaskState.RETRYING),
                 name="flowforge_taskrun_next_try",
+            ),
+            # The slots a pool has in use: its task runs that hold one.
+            models.Index(
+                fields=["pool"],
+                condition=Q(status__in=[TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING]),
+                name="flowforge_taskrun_pool_use",
+            ),
+            # What waits for a pool, oldest first.
+            models.Index(
+                fields=["pool", "pool_waiting_since"],
+                condition=Q(pool_waiting_since__isnull=False),
+                name="flowforge_taskrun_pool_wait",
             ),
         ]
 

@@ -142,6 +142,14 @@ class FlowSchedule(models.Model):
     )
     overlap = models.CharField(_("overlap"), max_length=10, choices=Overlap.choices, default=Overlap.SKIP)
     is_paused = models.BooleanField(_("paused"), default=False, db_index=True)
+    catchup = models.BooleanField(
+        _("catch up"),
+        default=False,
+        help_text=_(
+            "When workers were down and fires were missed: give each missed fire a run (up to a limit), "
+            "instead of only the latest."
+        ),
+    )
     # The one Django-Q2 row that fires it; never edited by hand.
     q_schedule = models.OneToOneField(
         "django_q.Schedule",
