@@ -43,7 +43,15 @@ class StoredJSONField(JSONTextField):
 class FlowForm(forms.ModelForm):
     class Meta:
         model = Flow
-        fields = ["name", "display_name", "description", "is_paused", "params", "params_schema"]
+        fields = [
+            "name",
+            "display_name",
+            "description",
+            "is_paused",
+            "max_active_runs",
+            "params",
+            "params_schema",
+        ]
         field_classes = {"params": StoredJSONField, "params_schema": StoredJSONField}
 
     def clean_name(self):
@@ -107,6 +115,8 @@ class TaskForm(MPTTAdminForm):
             "retries",
             "retry_delay",
             "timeout",
+            "pool",
+            "pool_slots",
             "depends_on",
         ]
         field_classes = {
@@ -213,6 +223,8 @@ class TaskForm(MPTTAdminForm):
             retries=cleaned_data.get("retries"),
             retry_delay=cleaned_data.get("retry_delay"),
             timeout=cleaned_data.get("timeout"),
+            pool=cleaned_data.get("pool") or "",
+            pool_slots=cleaned_data.get("pool_slots"),
             depends_on=tuple(dep.name for dep in cleaned_data.get("depends_on") or ()),
         )
         old_name = self.instance.name if self.instance.pk else None
