@@ -15,6 +15,8 @@ Lock order: the flow's row, then a run's (as the launch does).
 import logging
 
 from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 
 from ..models import Flow, FlowRun
 from ..states import RunState
@@ -95,10 +97,7 @@ def held_runs():
     return sorted(set(FlowRun.objects.filter(held=True).order_by().values_list("flow_id", flat=True)))
 
 
-def describe_wait(run):
-    """Return "waiting: 2 of 2 active runs" for a held run."""
-    limit = Flow.objects.filter(pk=run.flow_id).values_list("max_active_runs", flat=True).first()
-    active = active_runs(run.flow_id)
-    if limit is None:
-        return f"waiting: the flow has no limit now ({active} active runs); it starts at the next check"
-    return f"waiting: {active} of {limit} active runs"
+@receiver(post_save, sender=Flow, dispatch_uid="flowforge_admin.flow_saved_admit")
+def _flow_saved(sender, instance, **kwargs):
+    """A flow's limit may have been raised or removed: start what now fits, after the commit."""
+    admit_on_commit(instance.pk)

@@ -23,19 +23,16 @@ import logging
 import time
 
 from django.db import transaction
-from django.db.models import Sum
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from ..models import Pool, TaskRun
-from ..models.pools import DEFAULT_POOL
-from ..states import TaskState
+from ..models.pools import DEFAULT_POOL, slots_in_use, stored_names
+from ..states import TASK_HOLDING_SLOTS, TaskState
 
 logger = logging.getLogger("flowforge_admin.engine")
 
-HOLDING = (TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING)
-# Task runs stored before pools were recorded have "": they belong to the default pool.
-_STORED_NAMES = {DEFAULT_POOL: [DEFAULT_POOL, ""]}
+HOLDING = TASK_HOLDING_SLOTS
 # How many waiting task runs one look at a pool reads.
 WAKE_BATCH = 200
 
@@ -48,10 +45,6 @@ def pool_of(snapshot, name):
     if snapshot.is_group(name):
         return None
     return snapshot.tasks[name].get("pool") or DEFAULT_POOL
-
-
-def stored_names(pool):
-    return _STORED_NAMES.get(pool, [pool])
 
 
 # The default pool's limit, as this process last read it: (read until, slots).
@@ -94,20 +87,6 @@ def limits(names, *, fresh=False):
         Pool.objects.filter(name__in=sorted(names), slots__isnull=False).values_list("name", "slots")
     )
     return found
-
-
-def slots_in_use(pools):
-    """Return {pool name: slots held} for ``pools`` (one query)."""
-    stored = {name: pool for pool in pools for name in stored_names(pool)}
-    used = dict.fromkeys(pools, 0)
-    for name, total in (
-        TaskRun.objects.filter(pool__in=list(stored), status__in=HOLDING)
-        .order_by()
-        .values_list("pool")
-        .annotate(total=Sum("pool_slots"))
-    ):
-        used[stored[name]] += total or 0
-    return used
 
 
 def take_slots(requests, limited):
@@ -183,17 +162,6 @@ def waiting_pools():
         .distinct()
     )
     return sorted({name or DEFAULT_POOL for name in names})
-
-
-def describe_wait(pool, slots):
-    """Return "waiting for pool gpu (1 of 1 slots used)" for a task run that waits for ``pool``."""
-    limit = limits({pool}).get(pool)
-    used = slots_in_use([pool])[pool]
-    if limit is None:
-        return f"waiting for pool {pool} (no limit now: it starts at the next check)"
-    if slots > limit:
-        return f"waiting for pool {pool}: it needs {slots} slots and the pool has {limit}"
-    return f"waiting for pool {pool} ({used} of {limit} slots used)"
 
 
 @receiver(post_save, sender=Pool, dispatch_uid="flowforge_admin.pool_saved")

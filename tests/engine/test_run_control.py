@@ -7,17 +7,21 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from flowforge_admin.api import cancel_run, launch_flow, register_task_pipeline, run_flow
-from flowforge_admin.engine import admission, pools
 from flowforge_admin.engine.recovery import check_lost_work
 from flowforge_admin.engine.worker import claim
 from flowforge_admin.exceptions import FlowDefinitionError
 from flowforge_admin.models import Flow, FlowRun, Pool
+from flowforge_admin.models.pools import describe_waits, slots_in_use
 from flowforge_admin.states import RunState, TaskState
 
 from .. import engine_tasks as t
 from .conftest import deliver, make_stale, messages, task_run
 
 pytestmark = pytest.mark.django_db
+
+
+def describe_wait(pool, slots):
+    return describe_waits([(pool, slots)])[pool, slots]
 
 
 def launch(flow, commit, **kwargs):
@@ -66,7 +70,7 @@ def test_a_launch_over_max_active_runs_waits_queued_and_sends_nothing(
     assert (second.status, second.held) == (RunState.QUEUED, True)
     assert [run_id_of(message) for message in messages()] == [first.pk]
     assert task_run(second, "a").status == TaskState.PENDING
-    assert admission.describe_wait(second) == "waiting: 1 of 1 active runs"
+    assert second.wait_reason() == "waiting: 1 of 1 active runs"
 
 
 def test_held_runs_start_in_launch_order_as_active_ones_finish(limited, django_capture_on_commit_callbacks):
@@ -175,7 +179,7 @@ def test_a_task_whose_pool_is_full_waits_pending_and_holds_no_worker(
         True,
     )
     assert [run_id_of(message) for message in messages()] == [one.pk]  # nothing sent for the waiting task
-    assert pools.describe_wait("gpu", 1) == "waiting for pool gpu (1 of 1 slots used)"
+    assert describe_wait("gpu", 1) == "waiting for pool gpu (1 of 1 slots used)"
     two.refresh_from_db()
     assert (two.status, two.pending_count, two.queued_count) == (RunState.QUEUED, 2, 0)
 
@@ -193,7 +197,7 @@ def test_a_freed_slot_starts_the_task_that_waited_longest(gpu_flows, django_capt
     assert task_run(two, "train").pool_waiting_since is None
     assert task_run(three, "train").status == TaskState.PENDING
     assert task_run(one, "report").status == TaskState.QUEUED  # the default pool has no limit
-    assert pools.slots_in_use(["gpu"]) == {"gpu": 1}
+    assert slots_in_use(["gpu"]) == {"gpu": 1}
 
 
 def test_a_task_takes_its_pool_slots_and_waits_when_they_do_not_fit(db, django_capture_on_commit_callbacks):
@@ -208,8 +212,8 @@ def test_a_task_takes_its_pool_slots_and_waits_when_they_do_not_fit(db, django_c
     run = launch(flow, django_capture_on_commit_callbacks)
     queued = [name for name in "xyz" if task_run(run, name).status == TaskState.QUEUED]
     assert queued == ["x"]
-    assert pools.describe_wait("big", 2) == "waiting for pool big (2 of 3 slots used)"
-    assert pools.describe_wait("big", 4) == "waiting for pool big: it needs 4 slots and the pool has 3"
+    assert describe_wait("big", 2) == "waiting for pool big (2 of 3 slots used)"
+    assert describe_wait("big", 4) == "waiting for pool big: it needs 4 slots and the pool has 3"
 
 
 def test_the_default_pool_limits_tasks_that_name_no_pool_once_set(db, django_capture_on_commit_callbacks):
@@ -246,7 +250,7 @@ def test_a_slot_held_by_a_dead_worker_is_not_lost(gpu_flows, django_capture_on_c
         check_lost_work()
 
     assert (task_run(one, "train").status, task_run(one, "train").attempt) == (TaskState.QUEUED, 2)
-    assert pools.slots_in_use(["gpu"]) == {"gpu": 1}  # counted once, not once per attempt
+    assert slots_in_use(["gpu"]) == {"gpu": 1}  # counted once, not once per attempt
     assert task_run(two, "train").status == TaskState.PENDING
     deliver(commit, train.pk, 2, one.pk)
     assert task_run(two, "train").status == TaskState.QUEUED
@@ -295,3 +299,15 @@ def test_a_group_cannot_take_pool_slots(db):
         register_task_pipeline(
             "grouped", {"g": {"pool": "gpu", "nested_tasks": {"a": {"function": t.takes_only_n}}}}
         )
+
+
+def test_raising_the_flows_limit_starts_held_runs_at_once(limited, django_capture_on_commit_callbacks):
+    commit = django_capture_on_commit_callbacks
+    launch(limited, commit)
+    second = launch(limited, commit)
+    with commit(execute=True):
+        limited.max_active_runs = 2
+        limited.save()
+    second.refresh_from_db()
+    assert not second.held
+    assert run_id_of(messages()[-1]) == second.pk
