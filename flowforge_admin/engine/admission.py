@@ -100,4 +100,5 @@ def held_runs():
 @receiver(post_save, sender=Flow, dispatch_uid="flowforge_admin.flow_saved_admit")
 def _flow_saved(sender, instance, **kwargs):
     """A flow's limit may have been raised or removed: start what now fits, after the commit."""
-    admit_on_commit(instance.pk)
+    if FlowRun.objects.filter(flow=instance, held=True).exists():
+        admit_on_commit(instance.pk)

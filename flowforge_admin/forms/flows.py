@@ -147,7 +147,8 @@ class TaskForm(MPTTAdminForm):
             choices.append((current, f"{current} (no longer allowed)"))
         self.fields["function"].choices = [("", _("— none (a group, or a join point) —")), *choices]
         # Left empty (or absent from a form of an earlier release): one slot.
-        self.fields["pool_slots"].required = False
+        if "pool_slots" in self.fields:  # not there for a user who may only view
+            self.fields["pool_slots"].required = False
         self._limit_task_choices()
 
     def _find_flow(self):

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from flowforge_admin.engine import recovery
+from flowforge_admin.engine import admission, recovery
 from flowforge_admin.health import oldest_queued_age
 from flowforge_admin.models import TaskRun
 from flowforge_admin.states import TaskState
@@ -39,10 +39,22 @@ def task_run_reads(func):
 
 def test_the_lost_work_check_reads_only_its_partial_indexes():
     reads = task_run_reads(recovery.check_lost_work)
-    expected = ["flowforge_taskrun_heartbeat", "flowforge_taskrun_queued", "flowforge_taskrun_next_try"]
+    expected = [
+        "flowforge_taskrun_heartbeat",
+        "flowforge_taskrun_queued",
+        "flowforge_taskrun_next_try",
+        "flowforge_taskrun_pool_wait",  # the pools some task waits for
+    ]
     assert len(reads) == len(expected)
     for sql, index in zip(reads, expected, strict=True):
         assert index in plan(sql), sql
+
+
+def test_the_held_runs_come_from_their_partial_index():
+    with CaptureQueriesContext(connection) as captured:
+        admission.held_runs()
+    [sql] = [query["sql"] for query in captured]
+    assert "flowforge_run_held" in plan(sql)
 
 
 def test_the_oldest_queued_task_comes_from_the_queued_index():
