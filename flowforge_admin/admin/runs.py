@@ -31,7 +31,7 @@ from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
 from ..templatetags.flowforge import breakable, duration, local_datetime, status_badge
-from . import output_views, run_again_views, run_live, run_metrics, run_page
+from . import attempt_outcome, output_views, run_again_views, run_live, run_metrics, run_page
 from .compare import CompareRunsMixin
 from .date_hierarchy import DrillDownChangeList
 from .graph import graph_urls
@@ -320,9 +320,10 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
         )
 
     def output_view(self, request, run_id, task_run_id):
-        """A task run's whole output, as JSON (the page shows only its beginning)."""
+        """A task run's whole output (or ``?attempt=N``'s), as JSON (the pages show only its beginning)."""
         task_run = self.get_task_run(self.get_run(request, run_id), task_run_id)
-        return JsonResponse(task_run.output, safe=False, json_dumps_params={"indent": 2})
+        owner = attempt_outcome.output_owner(task_run, request.GET.get("attempt"))
+        return JsonResponse(owner.output, safe=False, json_dumps_params={"indent": 2})
 
     @method_require_get
     def artifact_view(self, request, run_id, task_run_id):
