@@ -73,7 +73,7 @@ def test_after_a_clear_the_log_page_shows_each_attempts_own_output(admin_client,
         first["c"],
     )
     assert "Output of attempt 1" in earlier.text
-    assert "Attempt 1 was replaced by a later attempt" in earlier.text
+    assert "Attempt 1 was replaced by attempt 2: what it produced is kept here." in earlier.text
     assert earlier.context["follow"] is False
     current = log_page(admin_client, c, 2)
     assert current.context["outcome"].recorded is False
