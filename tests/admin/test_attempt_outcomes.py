@@ -172,3 +172,14 @@ def test_the_whole_json_output_of_an_earlier_attempt(admin_client, chain):
     assert admin_client.get(url, {"attempt": 1}).json() == first["b"]
     assert admin_client.get(url).json() == b.output
     assert admin_client.get(url, {"attempt": 5}).status_code == 404
+
+
+def test_an_attempt_replaced_before_attempts_were_recorded_says_so(admin_client, chain):
+    """Only its log is left: the page says so, and shows no status rather than the task run's."""
+    run, _first = chain
+    c = run.task_runs.get(task_name="c")
+    c.attempts.all().delete()
+    page = log_page(admin_client, c, 1)
+    assert page.context["outcome"] is None
+    assert "The outcome of attempt 1 was not kept" in page.text
+    assert "<dd data-ff-status>—</dd>" in page.text
