@@ -23,6 +23,7 @@ class FlowRun(models.Model):
         USER = "user", _("user")
         SCHEDULE = "schedule", _("schedule")
         CODE = "code", _("code")
+        BACKFILL = "backfill", _("backfill")
 
     # Runs outlive their flow: the snapshot (RunSnapshot) is what they run and draw.
     flow = models.ForeignKey(
