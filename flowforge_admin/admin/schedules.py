@@ -41,7 +41,7 @@ class FlowScheduleAdmin(admin.ModelAdmin):
                 "description": _("Times are UTC. Only the fields of the chosen kind count."),
             },
         ),
-        (_("Runs"), {"fields": ["params", "overlap"]}),
+        (_("Runs"), {"fields": ["params", "overlap", "catchup"]}),
         (_("Fires"), {"fields": ["description", "upcoming", "last_fire", "skipped_count"]}),
     ]
     change_form_template = "admin/flowforge_admin/flowschedule/change_form.html"
@@ -101,12 +101,19 @@ class FlowScheduleAdmin(admin.ModelAdmin):
             return _("never")
         if schedule.last_run_id is not None and schedule.last_outcome == FlowSchedule.Outcome.LAUNCHED:
             url = reverse("admin:flowforge_admin_flowrun_change", args=[schedule.last_run_id])
+            # A late fire says more (runs caught up, missed fires skipped): show it beside the run.
+            more = (
+                schedule.last_message
+                if schedule.last_message != f"launched run #{schedule.last_run_id}"
+                else ""
+            )
             return format_html(
-                '{} <a href="{}">#{}</a> {}',
+                '{} <a href="{}">#{}</a> {}{}',
                 when(schedule.last_fired_at),
                 url,
                 schedule.last_run_id,
                 status_badge(schedule.last_run.status),
+                format_html(' <span class="ff-muted">{}</span>', more) if more else "",
             )
         return format_html(
             '{} <span class="ff-muted">{}</span>', when(schedule.last_fired_at), schedule.last_message
