@@ -15,6 +15,7 @@ from ..exceptions import InvalidTransition, refusal_message
 from ..forms.schedules import FlowScheduleForm, describe
 from ..models import FlowSchedule
 from ..templatetags.flowforge import local_datetime, status_badge
+from .backfill import BackfillMixin
 from .runs import method_require_post
 
 
@@ -23,7 +24,7 @@ def when(moment):
 
 
 @admin.register(FlowSchedule)
-class FlowScheduleAdmin(admin.ModelAdmin):
+class FlowScheduleAdmin(BackfillMixin, admin.ModelAdmin):
     form = FlowScheduleForm
     # flow_title, not the "flow" key: Django keeps a key's column on one line, too wide at 1 280 px.
     list_display = ["name", "flow_title", "description", "next_fire", "last_fire", "state", "skipped_count"]
