@@ -24,8 +24,8 @@ def _date_field(label, help_text):
 class BackfillForm(forms.Form):
     """Start and end (both included, in the current time zone unless an offset is written) and re-run."""
 
-    start = _date_field(_("From"), _("The first fire time to run (included)."))
-    end = _date_field(_("To"), _("The last fire time to run (included); not in the future."))
+    start = _date_field(_("From"), _("The first fire time to run, included (%(zone)s)."))
+    end = _date_field(_("To"), _("The last fire time to run, included, not in the future (%(zone)s)."))
     rerun_existing = forms.BooleanField(
         label=_("Re-run existing"),
         required=False,
@@ -39,4 +39,4 @@ class BackfillForm(forms.Form):
         super().__init__(*args, **kwargs)
         zone = timezone.get_current_timezone_name()
         for name in ("start", "end"):
-            self.fields[name].help_text = f"{self.fields[name].help_text} ({zone})"
+            self.fields[name].help_text = self.fields[name].help_text % {"zone": zone}

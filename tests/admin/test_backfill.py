@@ -76,6 +76,9 @@ def test_preview_then_confirm_creates_the_runs_oldest_first_and_logs_them(role_u
     assert LogEntry.objects.filter(content_type__model="flowrun").count() == 10
     message = operator.get(done.url).text
     assert f"Backfill: created 10 run(s), #{runs[0].pk} to #{runs[-1].pk}" in message
+    listing = operator.get(reverse("admin:flowforge_admin_flowrun_changelist")).text
+    change = reverse("admin:flowforge_admin_flowschedule_change", args=[schedule.pk])
+    assert f'backfill: <a href="{change}">at two</a>' in listing
 
 
 def test_re_run_existing_is_a_choice_of_the_form(role_user, schedule):
