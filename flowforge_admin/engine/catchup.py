@@ -42,7 +42,9 @@ def catchup_max_runs():
 
 
 def when(moment):
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """A fire time in words: UTC, to the minute (to the second when it has seconds, as a minutes grid may)."""
+    moment = moment.astimezone(datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
 
 
 def due_fires(schedule, fire_time, now):

@@ -46,7 +46,8 @@ def an_hour_late():
 
 
 def when(moment):
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    """As the schedule's messages write a fire time: to the second when it has seconds."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
 
 
 def test_without_catchup_a_late_fire_launches_only_the_latest_fire_due(flow):
