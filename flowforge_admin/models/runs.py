@@ -116,6 +116,18 @@ class FlowRun(models.Model):
     def is_cancelable(self):
         return self.status in RUN_CANCELLABLE
 
+    def wait_reason(self):
+        """Why a held run waits: "waiting: 2 of 2 active runs" (its flow's max_active_runs)."""
+        limit = self.flow.max_active_runs if self.flow_id else None
+        active = (
+            FlowRun.objects.filter(flow_id=self.flow_id, status__in=RUN_CANCELLABLE, held=False).count()
+            if self.flow_id
+            else 0
+        )
+        if limit is None:
+            return f"waiting: the flow has no limit now ({active} active runs); it starts at the next check"
+        return f"waiting: {active} of {limit} active runs"
+
     def task_counts(self):
         """Return {task status: number of task runs} from the kept counters."""
         return {state: getattr(self, count_field(state)) for state in TaskState.values}
