@@ -55,6 +55,7 @@ def register_task_pipeline(
     description=None,
     params=None,
     params_schema=None,
+    max_active_runs=None,
     user=None,
 ):
     """Validate ``pipeline`` and store it as the flow ``flow_name``; return the Flow.
@@ -63,7 +64,10 @@ def register_task_pipeline(
     module-level callable, or the dotted path of an allowed one),
     ``depends_on`` (task names), ``verbose_name``, ``nested_tasks`` (the same
     form again: the tasks of this group), ``params`` (default parameters),
-    ``retries``, ``retry_delay`` and ``timeout`` (seconds).
+    ``retries``, ``retry_delay`` and ``timeout`` (seconds), ``pool`` (the
+    pool whose slots it takes; created unlimited if new) and ``pool_slots``.
+    ``max_active_runs`` limits how many runs of the flow are active at once
+    (None: no limit); more wait, queued, and start in launch order.
 
     Everything is written in one transaction. Registering the same definition
     again changes nothing and keeps the version; a changed one updates the
@@ -86,6 +90,7 @@ def register_task_pipeline(
         description=description,
         params=params,
         params_schema=params_schema,
+        max_active_runs=max_active_runs,
     )
     action = SaveDefinitionAction(
         spec, functions=functions, origin=Flow.Origin.CODE, clear=clear_existing_flow_in_db, user=user

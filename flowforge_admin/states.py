@@ -49,5 +49,7 @@ TASK_FINISHED = frozenset(
 )
 # Not finished: the run goes on while any task run is in one of these.
 TASK_ACTIVE = frozenset({TaskState.PENDING, TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING})
+# A task run holds its pool's slots in these (flowforge_admin.engine.pools).
+TASK_HOLDING_SLOTS = frozenset({TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING})
 # What a re-run of the failed part starts again.
 TASK_RERUNNABLE = frozenset({TaskState.FAILED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED})

@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group, User
 from flowforge_admin.api import register_task_pipeline
 from flowforge_admin.definitions import store
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
+from flowforge_admin.engine import pools
 from flowforge_admin.models import Flow
 
 from . import engine_tasks
@@ -40,6 +41,12 @@ def artifact_root(tmp_path_factory):
     os.environ["FLOWFORGE_ARTIFACT_ROOT"] = str(root)
     settings.FLOWFORGE_ARTIFACT_ROOT = str(root)
     return root
+
+
+@pytest.fixture(autouse=True)
+def fresh_pool_limits():
+    """Each test reads the default pool's limit afresh: a rolled-back one sends no signal to forget it."""
+    pools.forget_default_limit()
 
 
 def answers(host, port):

@@ -73,8 +73,8 @@ def test_operator_codenames_of_missing_models_are_skipped():
 
 
 def test_editor_adds_editing_flows_and_tasks(model_names):
-    """Editor is Operator plus add, change and delete on flows and tasks (and schedules)."""
-    editable = [model for model in ("flow", "task", "flowschedule") if model in model_names]
+    """Editor is Operator plus add, change and delete on flows and tasks (and schedules, pools)."""
+    editable = [model for model in ("flow", "task", "flowschedule", "pool") if model in model_names]
     expected = codenames("Operator") | {
         f"{APP_LABEL}.{action}_{model}" for model in editable for action in ("add", "change", "delete")
     }
@@ -87,6 +87,7 @@ def test_editor_adds_editing_flows_and_tasks(model_names):
         "flowforge_admin.add_task",
         "flowforge_admin.change_task",
         "flowforge_admin.delete_task",
+        "flowforge_admin.change_pool",
     } <= expected
 
 

@@ -7,7 +7,8 @@ tests/engine/test_cluster.py and test_outputs_on_workers.py that way
 (``FLOWFORGE_TEST_CLUSTERS=2``): every task runs exactly once per attempt
 across the clusters, a cluster killed with ``kill -9`` mid-task loses nothing
 although Redis drops the messages it held, a schedule fires once, not once
-per cluster, and artifacts pass between tasks on either cluster. pytest-django creates and
+per cluster, and artifacts pass between tasks on either cluster, and max_active_runs and
+pools hold across both clusters (slots counted under the pool's row lock). pytest-django creates and
 drops its own ``test_flowforge_scale`` database; in Redis it uses a queue of
 its own name and deletes that queue's keys afterwards.
 """
@@ -23,7 +24,11 @@ POSTGRES_URL = os.environ.get(
     "FLOWFORGE_TEST_POSTGRES_SCALE_URL", "postgres://postgres@127.0.0.1:5432/flowforge_scale"
 )
 REDIS_URL = os.environ.get("FLOWFORGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-SUITES = ["tests/engine/test_cluster.py", "tests/engine/test_outputs_on_workers.py"]
+SUITES = [
+    "tests/engine/test_cluster.py",
+    "tests/engine/test_outputs_on_workers.py",
+    "tests/engine/test_run_control_on_workers.py",
+]
 
 
 def test_engine_integration_suite_passes_on_postgresql_and_redis_with_two_clusters():

@@ -45,7 +45,7 @@ class FlowAdmin(StoredJSONDisplayMixin, FlowImportExportMixin, admin.ModelAdmin)
     search_fields = ["name", "display_name", "description"]
     readonly_fields = ["origin", "version", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["name", "display_name", "description", "is_paused"]}),
+        (None, {"fields": ["name", "display_name", "description", "is_paused", "max_active_runs"]}),
         (_("Parameters"), {"fields": ["params", "params_schema"], "classes": ["collapse"]}),
         (
             _("History"),

@@ -50,6 +50,8 @@ def task_entry(data, text=None, edit_url=None):
         "retries": data.get("retries") or 0,
         "retry_delay": data.get("retry_delay") or 0,
         "timeout": data.get("timeout"),
+        "pool": data.get("pool") or "",
+        "pool_slots": data.get("pool_slots") or 1,
         "docstring": text.get("docstring", ""),
         "source": text.get("source", ""),
         "edit_url": edit_url,

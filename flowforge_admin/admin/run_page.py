@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from ..definitions.snapshots import stored_definition
-from ..states import TASK_FINISHED, TASK_RERUNNABLE
+from ..models.pools import describe_waits
+from ..states import TASK_FINISHED, TASK_RERUNNABLE, TaskState
 from ..templatetags.flowforge import duration
 from .outputs import summarize
 
@@ -34,6 +35,7 @@ class TaskRow:
     function: str
     depends_on: list
     output: object  # outputs.OutputSummary, or None
+    waiting_for: str = ""  # why a pending task waits for its pool, if it does
 
     @property
     def name(self):
@@ -104,6 +106,7 @@ def task_rows(run, names, task_runs=None):
         task_runs = run.task_runs.filter(task_name__in=list(names))
     task_runs = task_runs.select_related("artifact")
     by_name = {task_run.task_name: task_run for task_run in task_runs}
+    waits = describe_waits({_pool_wait(task_run) for task_run in by_name.values()} - {None})
     rows = []
     for name in names:
         task_run = by_name.get(name)
@@ -117,9 +120,17 @@ def task_rows(run, names, task_runs=None):
                 function=graph.record(name)["function"] or "",
                 depends_on=list(graph.depends_on(name)),
                 output=summarize(task_run),
+                waiting_for=waits.get(_pool_wait(task_run), ""),
             )
         )
     return rows
+
+
+def _pool_wait(task_run):
+    """(pool, slots) of a task run pending for want of a slot, else None."""
+    if task_run.pool_waiting_since is None or task_run.status != TaskState.PENDING:
+        return None
+    return task_run.pool, task_run.pool_slots
 
 
 @dataclass

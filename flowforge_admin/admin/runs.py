@@ -110,9 +110,11 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
     def trigger(self, flow_run):
         if flow_run.triggered_by == FlowRun.Trigger.USER and flow_run.triggered_by_user is not None:
             return flow_run.triggered_by_user.get_username()
-        if flow_run.triggered_by == FlowRun.Trigger.SCHEDULE and flow_run.schedule is not None:
+        by_schedule = (FlowRun.Trigger.SCHEDULE, FlowRun.Trigger.BACKFILL)
+        if flow_run.triggered_by in by_schedule and flow_run.schedule is not None:
             url = reverse("admin:flowforge_admin_flowschedule_change", args=[flow_run.schedule_id])
-            return format_html('{}: <a href="{}">{}</a>', _("schedule"), url, flow_run.schedule.name)
+            label = flow_run.get_triggered_by_display()
+            return format_html('{}: <a href="{}">{}</a>', label, url, flow_run.schedule.name)
         return flow_run.get_triggered_by_display()
 
     @admin.display(description=_("started"), ordering="started_at")

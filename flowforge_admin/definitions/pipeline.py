@@ -57,7 +57,14 @@ def claim(flow_name):
 
 
 def read_pipeline(
-    flow_name, pipeline, *, display_name=None, description=None, params=None, params_schema=None
+    flow_name,
+    pipeline,
+    *,
+    display_name=None,
+    description=None,
+    params=None,
+    params_schema=None,
+    max_active_runs=None,
 ):
     """Return ``(spec, functions)`` for a pipeline dict: the FlowSpec and ``{dotted path: callable}``.
 
@@ -74,6 +81,7 @@ def read_pipeline(
         description=description or "",
         params=params if params is not None else {},
         params_schema=params_schema,
+        max_active_runs=max_active_runs,
     )
     paths = {task.function for task in tasks if isinstance(task.function, str) and task.function}
     reported = {(problem.task, problem.field) for problem in problems}
@@ -116,6 +124,8 @@ def _parse_pipeline(flow_name, pipeline, parent, functions, problems):
                 retries=entry.get("retries", 0),
                 retry_delay=entry.get("retry_delay", 0),
                 timeout=entry.get("timeout"),
+                pool=entry.get("pool") or "",
+                pool_slots=entry.get("pool_slots", 1),
                 depends_on=tuple(depends_on) if isinstance(depends_on, (list, tuple)) else depends_on,
             )
         )

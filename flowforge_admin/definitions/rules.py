@@ -92,6 +92,13 @@ def validate_flow(spec, check_function):
     error = check_params_schema(spec.params_schema)
     if error:
         add(None, "params_schema", error, "invalid_params_schema")
+    if spec.max_active_runs is not None and not _is_count(spec.max_active_runs, minimum=1):
+        add(
+            None,
+            "max_active_runs",
+            f"must be a whole number from 1 to {COUNT_MAX} (or empty for no limit), not {spec.max_active_runs!r}",
+            "invalid_number",
+        )
 
     by_name = {}
     for task in spec.tasks:
@@ -105,6 +112,10 @@ def validate_flow(spec, check_function):
     for task in spec.tasks:
         for field, message, code in _task_field_problems(task, by_name, check_function):
             add(task.name, field, message, code)
+    groups = {task.parent for task in spec.tasks}
+    for task in spec.tasks:
+        if task.pool and task.name in groups:
+            add(task.name, "pool", "a group takes no slots: set the pool on its tasks", "pool_on_group")
 
     # Text that cannot be stored, in a field no other rule has reported (one message per field).
     reported = {(problem.task, problem.field) for problem in problems}
@@ -166,6 +177,7 @@ def _task_field_problems(task, by_name, check_function):
     if error:
         yield "params", error, "invalid_params"
     yield from _number_problems(task)
+    yield from _pool_problems(task)
     yield from _dependency_problems(task, by_name)
 
 
@@ -190,6 +202,19 @@ def _number_problems(task):
         yield (
             "timeout",
             f"must be a whole number of seconds from 1 to {COUNT_MAX} (or empty), not {task.timeout!r}",
+            "invalid_number",
+        )
+
+
+def _pool_problems(task):
+    if task.pool != "":
+        error = check_name(task.pool)
+        if error:
+            yield "pool", f"is not a pool name: {error}", "invalid_pool"
+    if not _is_count(task.pool_slots, minimum=1):
+        yield (
+            "pool_slots",
+            f"must be a whole number from 1 to {COUNT_MAX}, not {task.pool_slots!r}",
             "invalid_number",
         )
 

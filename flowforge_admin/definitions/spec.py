@@ -23,6 +23,8 @@ PIPELINE_TASK_KEYS = frozenset(
         "retries",
         "retry_delay",
         "timeout",
+        "pool",
+        "pool_slots",
     }
 )
 
@@ -53,10 +55,12 @@ class TaskSpec:
     retry_delay: int = 0
     timeout: int | None = None
     depends_on: tuple = ()
+    pool: str = ""
+    pool_slots: int = 1
 
     def canonical(self):
         """Return the task as JSON-ready data; dependency order is not meaningful."""
-        return {
+        data = {
             "name": self.name,
             "parent": self.parent,
             "function": self.function,
@@ -67,6 +71,13 @@ class TaskSpec:
             "timeout": self.timeout,
             "depends_on": sorted(self.depends_on),
         }
+        # Keys added later appear only when set: a definition that does not use
+        # them keeps its signature, hence its version.
+        if self.pool:
+            data["pool"] = self.pool
+        if self.pool_slots != 1:
+            data["pool_slots"] = self.pool_slots
+        return data
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,8 @@ class FlowSpec:
     description: str = ""
     params: dict = field(default_factory=dict, hash=False)
     params_schema: dict | None = field(default=None, hash=False)
+    # An operating setting, like the labels: not part of the definition's version.
+    max_active_runs: int | None = None
 
     def signature(self):
         """Return a hash of everything a definition version covers.

@@ -20,11 +20,20 @@ from contextvars import ContextVar
 from django.db import connection, transaction
 from django.db.models import F, Max
 
-from ..models import Flow, Task
+from ..models import Flow, Pool, Task
 from . import registry
 from .spec import FlowSpec, TaskSpec, preorder
 
-TASK_DATA_FIELDS = ["verbose_name", "function", "params", "retries", "retry_delay", "timeout"]
+TASK_DATA_FIELDS = [
+    "verbose_name",
+    "function",
+    "params",
+    "retries",
+    "retry_delay",
+    "timeout",
+    "pool",
+    "pool_slots",
+]
 TREE_FIELDS = ["parent", "tree_id", "lft", "rght", "level"]
 # The key of the advisory lock taken while new tree ids are handed out ("ffad").
 TREE_ID_LOCK = 0x66666164
@@ -74,6 +83,7 @@ def read_flow_spec(flow):
         description=flow.description,
         params=flow.params,
         params_schema=flow.params_schema,
+        max_active_runs=flow.max_active_runs,
     )
 
 
@@ -196,6 +206,7 @@ def _write_flow(spec, origin, clear):
             description=spec.description,
             params=spec.params,
             params_schema=spec.params_schema,
+            max_active_runs=spec.max_active_runs,
             origin=origin,
             definition_hash=signature,
         )
@@ -220,7 +231,12 @@ def _write_flow(spec, origin, clear):
 
 
 def _update_labels(flow, spec, origin):
-    labels = {"display_name": spec.display_name, "description": spec.description, "origin": origin}
+    labels = {
+        "display_name": spec.display_name,
+        "description": spec.description,
+        "max_active_runs": spec.max_active_runs,
+        "origin": origin,
+    }
     changed = [name for name, value in labels.items() if getattr(flow, name) != value]
     for name in changed:
         setattr(flow, name, labels[name])
@@ -238,6 +254,13 @@ def _refresh_function_texts(flow, texts):
         Task.objects.filter(flow=flow, function=path).update(docstring=docstring, source=source)
 
 
+def ensure_pools(names):
+    """Create the pools tasks name that do not exist yet, unlimited, for an operator to size in the admin."""
+    names = sorted({name for name in names if name})
+    if names:
+        Pool.objects.bulk_create([Pool(name=name) for name in names], ignore_conflicts=True)
+
+
 def _write_tasks(flow, spec, texts, existing):
     """Make the flow's tasks, tree and dependencies exactly those of ``spec``."""
     ordered = preorder(spec.tasks)
@@ -249,6 +272,7 @@ def _write_tasks(flow, spec, texts, existing):
     Task.objects.filter(pk__in=kept_ids).exclude(parent__in=kept_ids).exclude(parent=None).update(parent=None)
     Task.objects.filter(flow=flow).exclude(pk__in=kept_ids).delete()
 
+    ensure_pools(task.pool for task in ordered)
     nodes = {}
     for task in ordered:
         node = kept.get(task.name) or Task(flow=flow, name=task.name)

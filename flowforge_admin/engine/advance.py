@@ -24,8 +24,20 @@ EVALUATE, FINISHED, GROUP_CHECK = "evaluate", "finished", "group_check"
 
 
 def start_run(change):
-    """Start what can start in a new (or re-run) run: every task is evaluated."""
+    """Start what can start in a new (or re-run) run: every task is evaluated.
+
+    A run held for a place under its flow's max_active_runs starts nothing
+    until it is admitted (:mod:`flowforge_admin.engine.admission`).
+    """
+    if change.run.held:
+        return
     names = change.snapshot.names
+    change.load(names)
+    process(change, [(EVALUATE, name) for name in names])
+
+
+def start_waiting(change, names):
+    """Try again to start ``names``, left pending for want of a pool slot (the slots are taken as the change is saved)."""
     change.load(names)
     process(change, [(EVALUATE, name) for name in names])
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from ..exceptions import InvalidTransition
 from ..models import TaskLog, TaskRun
 from ..states import RUN_CANCELLABLE, RUN_FINISHED, TASK_ACTIVE, TASK_RERUNNABLE, RunState, TaskState
-from . import attempts
+from . import admission, attempts
 from .advance import start_run, task_finished
 from .retries import attempts_after_reopen
 from .transitions import changing
@@ -38,6 +38,8 @@ def cancel(run):
         change.load(names)
         active = [name for name in names if change.status(name) in TASK_ACTIVE]
         change.move_all(active, TaskState.CANCELLED, finished_at=change.now, next_attempt_at=None)
+        if change.run.held:
+            admission.release(change)
         change.set_run_status(RunState.CANCELLED, finished_at=change.now)
     run.refresh_from_db()
     return run

@@ -105,6 +105,11 @@ def _is_redis(broker):
     return module is not None and isinstance(broker, module.Redis)
 
 
+def running_locally():
+    """Whether the engine's enqueues go to ``run_flow``'s in-process queue."""
+    return _local_queue.get() is not None
+
+
 def enqueue_later(task_run_id, attempt, when):
     """Resume a retrying task run at ``when``.
 

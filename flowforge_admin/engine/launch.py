@@ -11,10 +11,24 @@ from ..definitions.rules import check_name
 from ..exceptions import InvalidTransition
 from ..models import Flow, FlowRun, RunSnapshot, TaskRun
 from ..states import TaskState
+from . import admission, dispatch
 from .advance import start_run
+from .pools import pool_of
 from .retries import attempts_allowed
 from .snapshot import take_snapshot
 from .transitions import changing
+
+
+def _task_run(run, task, pool):
+    return TaskRun(
+        run=run,
+        task_name=task["name"],
+        status=TaskState.PENDING,
+        max_attempts=attempts_allowed(task),
+        # A group takes no slot (pool None): its tasks do.
+        pool=pool or "",
+        pool_slots=task.get("pool_slots", 1) if pool else 0,
+    )
 
 
 def resolve_flow(flow):
@@ -74,7 +88,8 @@ def launch(
     """Create a run of ``flow`` with its task runs and enqueue the first ready tasks.
 
     Everything is written in one transaction; the enqueues go out when it
-    commits. ``logical_date`` (the moment of data the run is for) defaults to
+    commits. A run over its flow's ``max_active_runs`` is created held
+    (queued, nothing sent) and starts when a place frees, in launch order. ``logical_date`` (the moment of data the run is for) defaults to
     now; ``data_interval`` is an optional (start, end) pair of datetimes.
     Raise ValidationError for bad parameters or dates and InvalidTransition
     for a paused flow; then nothing is created.
@@ -86,6 +101,8 @@ def launch(
         raise InvalidTransition(paused_message(flow))
     check_run_params(flow, params)
     with transaction.atomic():
+        # run_flow runs its run at once, in its own process: no place to wait for.
+        held = not dispatch.running_locally() and admission.must_wait(flow)
         snapshot = take_snapshot(flow)
         run = FlowRun.objects.create(
             flow=flow,
@@ -99,21 +116,15 @@ def launch(
             data_interval_start=interval_start,
             data_interval_end=interval_end,
             pending_count=len(snapshot["tasks"]),
+            held=held,
         )
         RunSnapshot.objects.create(run=run, data=snapshot)
-        TaskRun.objects.bulk_create(
-            [
-                TaskRun(
-                    run=run,
-                    task_name=task["name"],
-                    status=TaskState.PENDING,
-                    max_attempts=attempts_allowed(task),
-                )
-                for task in snapshot["tasks"]
-            ],
-            batch_size=500,
-        )
         with changing(run.pk) as change:
-            start_run(change)
+            TaskRun.objects.bulk_create(
+                [_task_run(run, task, pool_of(change.snapshot, task["name"])) for task in snapshot["tasks"]],
+                batch_size=500,
+            )
+            if not held:
+                start_run(change)
     run.refresh_from_db()
     return run

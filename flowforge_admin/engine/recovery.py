@@ -32,7 +32,7 @@ from ..conf import get_setting
 from ..definitions.registry import function_path
 from ..models import FlowRun, TaskRun
 from ..states import RUN_CANCELLABLE, TaskState
-from . import attempts, dispatch
+from . import admission, attempts, dispatch, pools
 from .advance import fail_attempt, own_attempt, queue_attempt, start_run
 from .retries import may_requeue_lost
 from .snapshot import snapshot_of
@@ -71,6 +71,10 @@ def check_lost_work():
     ):
         touched += resume_retry(pk, attempt)
     touched += settle_stuck_runs()
+    # Backstops of what the change that freed a place or a slot does after its commit.
+    for flow_id in admission.held_runs():
+        touched += admission.admit(flow_id)
+    touched += pools.wake(pools.waiting_pools())
     if touched:
         logger.warning("lost-work check: %s task run(s) recovered", touched)
     return touched

@@ -25,7 +25,7 @@ from ..db import sql
 from ..models import FlowRun, TaskRun
 from ..models.runs import count_field
 from ..states import RUN_FINISHED, TASK_ACTIVE, RunState, TaskState
-from . import dispatch
+from . import admission, dispatch, pools
 from .snapshot import snapshot_of
 
 logger = logging.getLogger("flowforge_admin.engine")
@@ -42,6 +42,10 @@ class RunChange:
         self._counts = {}
         self._to_queue = {}  # pending task runs queued here but not written yet (name -> True, in order)
         self._outbox = []  # (task run id, attempt, timeout) to send to workers
+        self._freed_pools = set()  # pools whose slots this change gave back
+        self._pool_limits = {}  # {pool: slots or None}, read once per change
+        self.waiting_for_pool = set()  # task runs this change left pending for want of a slot
+        self._finishing = False  # whether this change finishes the run
 
     def status(self, name):
         """Return a task run's status (read once, then kept up to date here)."""
@@ -94,9 +98,12 @@ class RunChange:
         if expect_attempt is not None:
             where["attempt"] = expect_attempt
         add = {"attempt": 1} if next_attempt else None
+        if current == TaskState.PENDING:
+            fields["pool_waiting_since"] = None  # it waits for its pool no more
         if not sql.update(TaskRun, where, {"status": to, "revision": self.run.revision, **fields}, add=add):
             return False
         self._counted(current, to, 1)
+        self._freeing(current, to, [name])
         row = self._rows.setdefault(name, {})
         row["status"] = to
         if next_attempt:
@@ -114,12 +121,14 @@ class RunChange:
         for current, group in by_status.items():
             if current == to:
                 continue
+            cleared = {"pool_waiting_since": None} if current == TaskState.PENDING else {}
             moved = sql.update(
                 TaskRun,
                 {"run": self.run.pk, "task_name": group, "status": current},
-                {"status": to, "revision": self.run.revision, **fields},
+                {"status": to, "revision": self.run.revision, **fields, **cleared},
             )
             self._counted(current, to, moved)
+            self._freeing(current, to, group)
             for name in group:
                 self._rows[name]["status"] = to
 
@@ -141,7 +150,48 @@ class RunChange:
         self.send(name)
         return True
 
+    def _freeing(self, old, new, names):
+        """Note the pools whose slots ``names`` give back by moving from ``old`` to ``new``."""
+        if old in pools.HOLDING and new not in pools.HOLDING:
+            self._freed_pools.update(pool for name in names if (pool := pools.pool_of(self.snapshot, name)))
+
+    def pool_limits(self, names):
+        """Return {pool: slots} of the limited pools among ``names``, each read once per change."""
+        unknown = set(names) - set(self._pool_limits)
+        if unknown:
+            found = pools.limits(unknown)
+            self._pool_limits.update({name: found.get(name) for name in unknown})
+        return {name: self._pool_limits[name] for name in names if self._pool_limits[name] is not None}
+
+    def _take_pool_slots(self):
+        """Leave pending, waiting for a slot, the task runs queued here whose pool is full."""
+        if dispatch.running_locally():
+            return  # run_flow runs every task in its own process, one at a time
+        requests = [
+            (name, pool, self.snapshot.tasks[name].get("pool_slots", 1))
+            for name in self._to_queue
+            if (pool := pools.pool_of(self.snapshot, name))
+        ]
+        limited = self.pool_limits({pool for _, pool, _ in requests})
+        waiting = pools.take_slots([request for request in requests if request[1] in limited], limited)
+        if not waiting:
+            return
+        pks = set()
+        for name in waiting:
+            del self._to_queue[name]
+            row = self._rows[name]
+            row["status"] = TaskState.PENDING
+            row["attempt"] -= 1
+            pks.add(row["pk"])
+            self._counted(TaskState.QUEUED, TaskState.PENDING, 1)
+        self._outbox = [message for message in self._outbox if message[0] not in pks]
+        TaskRun.objects.filter(pk__in=pks, pool_waiting_since__isnull=True).update(
+            pool_waiting_since=self.now, revision=self.run.revision
+        )
+        self.waiting_for_pool.update(waiting)
+
     def _write_queued(self):
+        self._take_pool_slots()
         names, self._to_queue = list(self._to_queue), {}
         for start in range(0, len(names), 500):
             chunk = names[start : start + 500]
@@ -152,6 +202,7 @@ class RunChange:
                     "status": TaskState.QUEUED,
                     "queued_at": self.now,
                     "next_attempt_at": None,
+                    "pool_waiting_since": None,
                     "revision": self.run.revision,
                 },
                 add={"attempt": 1},
@@ -179,6 +230,7 @@ class RunChange:
         """Move the run itself; return True if it moved."""
         if not sql.update(FlowRun, {"pk": self.run.pk, "status": self.run.status}, {"status": to, **fields}):
             return False
+        self._finishing = self.run.status not in RUN_FINISHED and to in RUN_FINISHED
         self.run.status = to
         for name, value in fields.items():
             setattr(self.run, name, value)
@@ -197,6 +249,10 @@ class RunChange:
             failed = self.count(TaskState.FAILED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED)
             self.set_run_status(RunState.FAILED if failed else RunState.SUCCEEDED, finished_at=self.now)
             logger.info("run %s %s", self.run.pk, self.run.status)
+        if self.run.status in RUN_FINISHED and self._finishing:
+            admission.admit_on_commit(self.run.flow_id)  # a place under max_active_runs freed
+        if self._freed_pools:
+            pools.wake_on_commit(self.pool_limits(self._freed_pools))
         dispatch.enqueue_all(self.run.pk, self._outbox)
         self._outbox = []
 

@@ -43,13 +43,30 @@ class StoredJSONField(JSONTextField):
 class FlowForm(forms.ModelForm):
     class Meta:
         model = Flow
-        fields = ["name", "display_name", "description", "is_paused", "params", "params_schema"]
+        fields = [
+            "name",
+            "display_name",
+            "description",
+            "is_paused",
+            "max_active_runs",
+            "params",
+            "params_schema",
+        ]
         field_classes = {"params": StoredJSONField, "params_schema": StoredJSONField}
 
     def clean_name(self):
         name = self.cleaned_data["name"]
         _raise_if(rules.check_name(name), "invalid_name")
         return name
+
+    def clean_max_active_runs(self):
+        limit = self.cleaned_data["max_active_runs"]
+        if limit == 0:
+            raise ValidationError(
+                _("Give 1 or more runs, or leave it empty for no limit: 0 would never start a run."),
+                code="invalid_number",
+            )
+        return limit
 
     def clean_params(self):
         params = self.cleaned_data["params"]
@@ -107,6 +124,8 @@ class TaskForm(MPTTAdminForm):
             "retries",
             "retry_delay",
             "timeout",
+            "pool",
+            "pool_slots",
             "depends_on",
         ]
         field_classes = {
@@ -127,6 +146,8 @@ class TaskForm(MPTTAdminForm):
         if current and (current, current) not in choices:
             choices.append((current, f"{current} (no longer allowed)"))
         self.fields["function"].choices = [("", _("— none (a group, or a join point) —")), *choices]
+        # Left empty (or absent from a form of an earlier release): one slot.
+        self.fields["pool_slots"].required = False
         self._limit_task_choices()
 
     def _find_flow(self):
@@ -192,6 +213,10 @@ class TaskForm(MPTTAdminForm):
             if task.flow_id != flow.pk:
                 self.add_error("depends_on", self._other_flow_error(task))
 
+    def clean_pool_slots(self):
+        slots = self.cleaned_data.get("pool_slots")
+        return 1 if slots is None else slots
+
     def _other_flow_error(self, task):
         return ValidationError(
             self.error_messages["other_flow"],
@@ -213,6 +238,8 @@ class TaskForm(MPTTAdminForm):
             retries=cleaned_data.get("retries"),
             retry_delay=cleaned_data.get("retry_delay"),
             timeout=cleaned_data.get("timeout"),
+            pool=cleaned_data.get("pool") or "",
+            pool_slots=cleaned_data.get("pool_slots", 1),
             depends_on=tuple(dep.name for dep in cleaned_data.get("depends_on") or ()),
         )
         old_name = self.instance.name if self.instance.pk else None

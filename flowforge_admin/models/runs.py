@@ -23,6 +23,7 @@ class FlowRun(models.Model):
         USER = "user", _("user")
         SCHEDULE = "schedule", _("schedule")
         CODE = "code", _("code")
+        BACKFILL = "backfill", _("backfill")
 
     # Runs outlive their flow: the snapshot (RunSnapshot) is what they run and draw.
     flow = models.ForeignKey(
@@ -114,6 +115,18 @@ class FlowRun(models.Model):
     @property
     def is_cancelable(self):
         return self.status in RUN_CANCELLABLE
+
+    def wait_reason(self):
+        """Why a held run waits: "waiting: 2 of 2 active runs" (its flow's max_active_runs)."""
+        limit = self.flow.max_active_runs if self.flow_id else None
+        active = (
+            FlowRun.objects.filter(flow_id=self.flow_id, status__in=RUN_CANCELLABLE, held=False).count()
+            if self.flow_id
+            else 0
+        )
+        if limit is None:
+            return f"waiting: the flow has no limit now ({active} active runs); it starts at the next check"
+        return f"waiting: {active} of {limit} active runs"
 
     def task_counts(self):
         """Return {task status: number of task runs} from the kept counters."""

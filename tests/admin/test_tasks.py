@@ -80,6 +80,8 @@ def task_form_data(flow=None, *, parent=None, depends_on=(), **fields):
         "retries": 0,
         "retry_delay": 0,
         "timeout": "",
+        "pool": "",
+        "pool_slots": 1,
         "depends_on": [dep.pk for dep in depends_on],
     }
     data.update(fields)

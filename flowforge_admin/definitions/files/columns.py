@@ -18,6 +18,7 @@ FLOW_COLUMNS = [
     "flow_params",
     "flow_params_schema",
     "flow_schedules",
+    "flow_max_active_runs",
 ]
 TASK_COLUMNS = [
     "task",
@@ -30,6 +31,8 @@ TASK_COLUMNS = [
     "retries",
     "retry_delay",
     "timeout",
+    "pool",
+    "pool_slots",
 ]
 COLUMNS = ["flow", *FLOW_COLUMNS, *TASK_COLUMNS]
 LABEL_COLUMNS = {"flow_display_name", "flow_description"}
@@ -37,7 +40,12 @@ REQUIRED_COLUMNS = ["flow", "task", "parent", "function", "depends_on"]
 SCHEDULE_FIELDS = DEFINITION_FIELDS
 # validate_flow's field names -> the file's columns.
 TASK_FIELD_COLUMNS = {"name": "task"}
-FLOW_FIELD_COLUMNS = {"name": "flow", "params": "flow_params", "params_schema": "flow_params_schema"}
+FLOW_FIELD_COLUMNS = {
+    "name": "flow",
+    "params": "flow_params",
+    "params_schema": "flow_params_schema",
+    "max_active_runs": "flow_max_active_runs",
+}
 
 
 def schedule_data(schedule):

@@ -20,6 +20,7 @@ def flow_rows(spec, paused=False, schedules=()):
         "flow_params": _json_text(spec.params),
         "flow_params_schema": "" if spec.params_schema is None else _json_text(spec.params_schema),
         "flow_schedules": _json_text(sorted(schedules, key=lambda item: item["name"])),
+        "flow_max_active_runs": "" if spec.max_active_runs is None else spec.max_active_runs,
     }
     positions, rows = {}, []
     for task in spec.tasks or [None]:
@@ -40,6 +41,8 @@ def flow_rows(spec, paused=False, schedules=()):
                 retries=task.retries,
                 retry_delay=task.retry_delay,
                 timeout="" if task.timeout is None else task.timeout,
+                pool=task.pool,
+                pool_slots=task.pool_slots,
             )
         rows.append(row)
     return rows

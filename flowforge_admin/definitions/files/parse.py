@@ -197,6 +197,7 @@ def _read_flow_settings(row, flow, columns):
         "flow_params": lambda: row.json("flow_params", {}, (dict,)),
         "flow_params_schema": lambda: row.json("flow_params_schema", None, (dict,)),
         "flow_schedules": lambda: _read_schedules(row),
+        "flow_max_active_runs": lambda: _number(row.cells.get("flow_max_active_runs"), None),
     }
     for column, read in readers.items():
         if column not in columns:
@@ -235,6 +236,8 @@ def _read_task(row, flow):
         retries=_number(row.cells.get("retries"), 0),
         retry_delay=_number(row.cells.get("retry_delay"), 0),
         timeout=_number(row.cells.get("timeout"), None),
+        pool=row.name("pool"),
+        pool_slots=_number(row.cells.get("pool_slots"), 1),
         depends_on=row.names("depends_on"),
     )
     flow.tasks.append((row.number, position, task))
@@ -306,4 +309,5 @@ def build_spec(flow_file, stored=None):
         description=pick("flow_description", "description", ""),
         params=pick("flow_params", "params", {}),
         params_schema=pick("flow_params_schema", "params_schema", None),
+        max_active_runs=pick("flow_max_active_runs", "max_active_runs", None),
     )

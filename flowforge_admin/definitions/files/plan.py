@@ -13,7 +13,17 @@ from dataclasses import dataclass, field
 from ...models import Flow
 from ..spec import FlowSpec
 
-TASK_COMPARED_FIELDS = ["parent", "function", "verbose_name", "params", "retries", "retry_delay", "timeout"]
+TASK_COMPARED_FIELDS = [
+    "parent",
+    "function",
+    "verbose_name",
+    "params",
+    "retries",
+    "retry_delay",
+    "timeout",
+    "pool",
+    "pool_slots",
+]
 
 
 @dataclass
@@ -139,7 +149,7 @@ def _changes_code_definition(change):
 
 
 def _compare_flow_fields(change, spec, stored_spec, stored_paused):
-    for name in ("display_name", "description", "params", "params_schema"):
+    for name in ("display_name", "description", "params", "params_schema", "max_active_runs"):
         if getattr(spec, name) != getattr(stored_spec, name):
             change.flow_fields.append(name)
     if change.paused != stored_paused:

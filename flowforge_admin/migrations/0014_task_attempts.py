@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("flowforge_admin", "0012_pools_run_limits_routing"),
+        ("flowforge_admin", "0013_backfill"),
     ]
 
     operations = [
