@@ -56,6 +56,11 @@ DEFAULTS = {
         "flowforge_admin.artifacts.serializers.ParquetSerializer",
         "flowforge_admin.artifacts.serializers.PickleSerializer",
     ],
+    # Most runs one backfill may create (the admin page and manage.py backfill refuse more, saying how many).
+    "FLOWFORGE_BACKFILL_MAX_RUNS": 1000,
+    # Most runs a schedule with catch-up on launches for the fires missed while no worker ran; older
+    # missed fires beyond it are skipped, and the schedule's last message says so.
+    "FLOWFORGE_CATCHUP_MAX_RUNS": 50,
     # Bearer token that may read /metrics without a login; empty turns token access off.
     "FLOWFORGE_METRICS_TOKEN": "",
 }

@@ -32,6 +32,7 @@ SUITES = [
     "tests/engine/test_capture.py",
     "tests/engine/test_control.py",
     "tests/engine/test_clear.py",
+    "tests/engine/test_attempts.py",
     "tests/commands/test_run_flow.py",
     "tests/engine/test_params_space.py",
     "tests/engine/test_outputs.py",

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import logs_query
 from ..models import FlowRun, TaskRun
 from ..templatetags.flowforge import LABELS, breakable, duration, local_datetime, status_badge
-from .outputs import summarize
+from .attempt_outcome import attempt_outcome, attempt_statuses
 
 
 class LogFilterForm(forms.Form):
@@ -175,14 +175,23 @@ class TaskRunAdmin(admin.ModelAdmin):
         form, log_filter = self.get_log_params(request, task_run)
         before, after = form.cleaned_data["before"], form.cleaned_data["after"]
         page = logs_query.read_page(log_filter, self.log_page_size, before=before, after=after)
+        outcome = self.get_outcome(task_run, log_filter.attempt)
         context = {
             **self.admin_site.each_context(request),
             **self.get_log_context(request, task_run, log_filter, form, page),
-            # Follow a running attempt from the last line shown, when the page shows the end of the log.
-            "follow": page.newer_after is None and not self.attempt_finished(task_run, log_filter),
+            # Follow a running attempt from the last line shown, when the page shows the end of
+            # the log. A recorded attempt was replaced: nothing more comes for it.
+            "follow": page.newer_after is None
+            and not self.attempt_finished(task_run, log_filter)
+            and not (outcome and outcome.recorded),
             "follow_after": page.last_id or after or (before - 1 if before else 0),
-            "output": self.get_output(task_run),
+            "outcome": outcome,
+            "output": outcome.output if outcome else None,
         }
+        if outcome and outcome.recorded:
+            # The summary shows the attempt itself, not the task run's current one.
+            context["attempt_started_at"] = outcome.started_at or context["attempt_started_at"]
+            context["duration_seconds"] = outcome.duration_seconds
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.log_template, context)
 
@@ -229,13 +238,12 @@ class TaskRunAdmin(admin.ModelAdmin):
             "message": line.message,
         }
 
-    def get_output(self, task_run):
-        """The task run's OutputSummary, or None: its output and artifact, read for the page only (one query).
+    def get_outcome(self, task_run, attempt):
+        """The AttemptOutcome of ``attempt`` (status, error, output), or None: read for the page only.
 
         The queryset leaves the output in the database (the page's poll reads none).
         """
-        with_output = TaskRun.objects.select_related("artifact").defer("traceback").get(pk=task_run.pk)
-        return summarize(with_output)
+        return attempt_outcome(task_run, attempt)
 
     def attempt_finished(self, task_run, log_filter):
         """Whether the attempt is over: no new line will come for it.
@@ -277,6 +285,7 @@ class TaskRunAdmin(admin.ModelAdmin):
             "q": log_filter.search,
         }
         base = reverse("admin:flowforge_admin_taskrun_log", args=[task_run.pk])
+        statuses = attempt_statuses(task_run) if task_run.attempt > 1 else {}
         return {
             "title": _("Log of %(task)s") % {"task": task_run.task_name},
             "opts": self.opts,
@@ -285,8 +294,9 @@ class TaskRunAdmin(admin.ModelAdmin):
             "run": run,
             "can_view_runs": request.user.has_perm("flowforge_admin.view_flowrun"),
             "attempt": log_filter.attempt,
+            # (number, URL, status or None when its outcome was not kept)
             "attempts": [
-                (number, self.log_url(base, {**keep, "attempt": number}))
+                (number, self.log_url(base, {**keep, "attempt": number}), statuses.get(number))
                 for number in range(1, task_run.attempt + 1)
             ],
             "duration_seconds": self.duration_seconds(task_run),

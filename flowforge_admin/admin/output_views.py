@@ -8,27 +8,35 @@
 - ``output/preview``: the output's type, size and compact preview as JSON,
   which the run graph's panel fetches when a task is selected.
 
+``?attempt=N`` asks for an earlier attempt's file (kept when a later attempt
+replaced it: admin/attempt_outcome.py); without it, the current attempt's.
+
 Both need the view permission on runs (FlowRunAdmin.get_run): 403 without it.
 """
 
 import logging
 import os
 
-from django.http import FileResponse, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 
 from ..artifacts.storage import get_storage
-from ..models import RunEvent
-from .outputs import artifact_of, summarize
+from ..models import RunEvent, TaskAttempt
+from .attempt_outcome import output_owner
+from .outputs import artifact_of, summarize, summarize_attempt
 
 audit_log = logging.getLogger("flowforge_admin.audit")
 
 
-def download_filename(flow_run, task_run, artifact):
-    """``<flow>-<run>-<task>.<ext>``, the extension of the stored file's name (``.bin`` without one)."""
+def download_filename(flow_run, task_run, artifact, attempt=None):
+    """``<flow>-<run>-<task>[-attempt<n>].<ext>``, the extension of the stored file's name (``.bin`` without one).
+
+    ``attempt``: an earlier attempt's file says which.
+    """
     extension = os.path.splitext(artifact.path)[1] or ".bin"
-    return f"{flow_run.flow_name}-{flow_run.pk}-{task_run.task_name}{extension}"
+    of_attempt = f"-attempt{attempt}" if attempt else ""
+    return f"{flow_run.flow_name}-{flow_run.pk}-{task_run.task_name}{of_attempt}{extension}"
 
 
 def not_found(model_admin, request, flow_run, task_run, message):
@@ -48,17 +56,23 @@ def not_found(model_admin, request, flow_run, task_run, message):
 
 
 def artifact_view(model_admin, request, run_id, task_run_id):
-    """Stream the task run's artifact file; record who downloaded it."""
+    """Stream the artifact file of the task run's current attempt (or ``?attempt=N``); record who downloaded it."""
     flow_run = model_admin.get_run(request, run_id)
     task_run = model_admin.get_task_run(flow_run, task_run_id, related=["artifact"])
-    artifact = artifact_of(task_run)
+    try:
+        owner = output_owner(task_run, request.GET.get("attempt"))
+    except Http404 as error:
+        return not_found(model_admin, request, flow_run, task_run, str(error))
+    earlier = owner.attempt if isinstance(owner, TaskAttempt) else None
+    artifact = artifact_of(owner)
     if artifact is None:
+        of_attempt = f", attempt {earlier}," if earlier else ""
         return not_found(
             model_admin,
             request,
             flow_run,
             task_run,
-            f"Task {task_run.task_name} of this run has no stored output file to download.",
+            f"Task {task_run.task_name}{of_attempt} of this run has no stored output file to download.",
         )
     try:
         file = get_storage().open(artifact.path, "rb")
@@ -76,9 +90,11 @@ def artifact_view(model_admin, request, run_id, task_run_id):
             task_run,
             f"The output file of task {task_run.task_name} is missing from the artifact storage.",
         )
-    summary = summarize(task_run)
+    summary = summarize_attempt(owner, flow_run.pk) if earlier else summarize(task_run)
+    of_attempt = f", attempt {earlier}" if earlier else ""
     message = (
-        f"Downloaded the output of task {task_run.task_name} ({summary.type_name}, {summary.size_text})."
+        f"Downloaded the output of task {task_run.task_name}{of_attempt}"
+        f" ({summary.type_name}, {summary.size_text})."
     )
     RunEvent.objects.create(
         run=flow_run, user=request.user, action=RunEvent.Action.DOWNLOAD_ARTIFACT, message=message
@@ -87,7 +103,7 @@ def artifact_view(model_admin, request, run_id, task_run_id):
     return FileResponse(
         file,
         as_attachment=True,
-        filename=download_filename(flow_run, task_run, artifact),
+        filename=download_filename(flow_run, task_run, artifact, earlier),
         content_type="application/octet-stream",
     )
 

@@ -50,6 +50,8 @@ class OutputSummary:
     run_id: int
     task_run_id: int
     artifact: object = None
+    # An earlier attempt's output (a TaskAttempt's): its links name the attempt.
+    attempt: int | None = None
 
     @property
     def kind(self):
@@ -63,7 +65,11 @@ class OutputSummary:
     def download_url(self):
         if self.artifact is None:
             return None
-        return reverse("admin:flowforge_admin_flowrun_artifact", args=[self.run_id, self.task_run_id])
+        return self._url("admin:flowforge_admin_flowrun_artifact")
+
+    def _url(self, name):
+        url = reverse(name, args=[self.run_id, self.task_run_id])
+        return url if self.attempt is None else f"{url}?attempt={self.attempt}"
 
     @functools.cached_property
     def json_tree(self):
@@ -76,14 +82,14 @@ class OutputSummary:
         """The whole JSON output (the "output" view), when the page shows a part of it."""
         if self.kind != "json" or not self.json_tree[1]:
             return None
-        return reverse("admin:flowforge_admin_flowrun_output", args=[self.run_id, self.task_run_id])
+        return self._url("admin:flowforge_admin_flowrun_output")
 
     @property
     def panel_whole_url(self):
         """The whole JSON output, when the panel's short text leaves something out."""
         if self.kind != "json" or len(short_json(self.preview.get("value"))) <= COMPACT_JSON_CHARS:
             return None
-        return reverse("admin:flowforge_admin_flowrun_output", args=[self.run_id, self.task_run_id])
+        return self._url("admin:flowforge_admin_flowrun_output")
 
     @property
     def page(self):
@@ -98,9 +104,12 @@ class OutputSummary:
         return display(self.preview, compact=True)
 
 
-def artifact_of(task_run):
-    """Return the task run's Artifact, or None (the reverse one-to-one raises when there is none)."""
-    return getattr(task_run, "artifact", None)
+def artifact_of(owner):
+    """Return the Artifact of a task run or of an earlier attempt (TaskAttempt), or None.
+
+    The reverse one-to-one raises when there is none.
+    """
+    return getattr(owner, "artifact", None)
 
 
 def json_size(value):
@@ -110,25 +119,35 @@ def json_size(value):
 
 def summarize(task_run):
     """Return the OutputSummary of ``task_run`` (its artifact read with it), or None when it has none."""
-    artifact = artifact_of(task_run)
+    return summary_of(artifact_of(task_run), task_run.output, task_run.run_id, task_run.pk)
+
+
+def summarize_attempt(record, run_id):
+    """Return the OutputSummary of an earlier attempt (a TaskAttempt, its artifact read with it), or None."""
+    return summary_of(artifact_of(record), record.output, run_id, record.task_run_id, attempt=record.attempt)
+
+
+def summary_of(artifact, output, run_id, task_run_id, attempt=None):
+    """Return the OutputSummary of an ``artifact`` or a JSON ``output``, or None when there is neither."""
     if artifact is not None:
         return OutputSummary(
             type_name=artifact.type_name,
             size=artifact.size,
             preview=artifact.preview if isinstance(artifact.preview, dict) else {},
-            run_id=task_run.run_id,
-            task_run_id=task_run.pk,
+            run_id=run_id,
+            task_run_id=task_run_id,
             artifact=artifact,
+            attempt=attempt,
         )
-    output = task_run.output
     if output is None:
         return None
     return OutputSummary(
         type_name=type(output).__name__,
         size=json_size(output),
         preview={"kind": "json", "value": output},
-        run_id=task_run.run_id,
-        task_run_id=task_run.pk,
+        run_id=run_id,
+        task_run_id=task_run_id,
+        attempt=attempt,
     )
 
 

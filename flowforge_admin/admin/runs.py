@@ -31,7 +31,7 @@ from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, TaskRun
 from ..states import RUN_FINISHED, TaskState
 from ..templatetags.flowforge import breakable, duration, local_datetime, status_badge
-from . import output_views, run_again_views, run_live, run_metrics, run_page
+from . import attempt_outcome, output_views, run_again_views, run_live, run_metrics, run_page
 from .compare import CompareRunsMixin
 from .date_hierarchy import DrillDownChangeList
 from .graph import graph_urls
@@ -110,9 +110,11 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
     def trigger(self, flow_run):
         if flow_run.triggered_by == FlowRun.Trigger.USER and flow_run.triggered_by_user is not None:
             return flow_run.triggered_by_user.get_username()
-        if flow_run.triggered_by == FlowRun.Trigger.SCHEDULE and flow_run.schedule is not None:
+        by_schedule = (FlowRun.Trigger.SCHEDULE, FlowRun.Trigger.BACKFILL)
+        if flow_run.triggered_by in by_schedule and flow_run.schedule is not None:
             url = reverse("admin:flowforge_admin_flowschedule_change", args=[flow_run.schedule_id])
-            return format_html('{}: <a href="{}">{}</a>', _("schedule"), url, flow_run.schedule.name)
+            label = flow_run.get_triggered_by_display()
+            return format_html('{}: <a href="{}">{}</a>', label, url, flow_run.schedule.name)
         return flow_run.get_triggered_by_display()
 
     @admin.display(description=_("started"), ordering="started_at")
@@ -320,9 +322,10 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
         )
 
     def output_view(self, request, run_id, task_run_id):
-        """A task run's whole output, as JSON (the page shows only its beginning)."""
+        """A task run's whole output (or ``?attempt=N``'s), as JSON (the pages show only its beginning)."""
         task_run = self.get_task_run(self.get_run(request, run_id), task_run_id)
-        return JsonResponse(task_run.output, safe=False, json_dumps_params={"indent": 2})
+        owner = attempt_outcome.output_owner(task_run, request.GET.get("attempt"))
+        return JsonResponse(owner.output, safe=False, json_dumps_params={"indent": 2})
 
     @method_require_get
     def artifact_view(self, request, run_id, task_run_id):

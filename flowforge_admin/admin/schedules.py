@@ -15,6 +15,7 @@ from ..exceptions import InvalidTransition, refusal_message
 from ..forms.schedules import FlowScheduleForm, describe
 from ..models import FlowSchedule
 from ..templatetags.flowforge import local_datetime, status_badge
+from .backfill import BackfillMixin
 from .runs import method_require_post
 
 
@@ -23,7 +24,7 @@ def when(moment):
 
 
 @admin.register(FlowSchedule)
-class FlowScheduleAdmin(admin.ModelAdmin):
+class FlowScheduleAdmin(BackfillMixin, admin.ModelAdmin):
     form = FlowScheduleForm
     # flow_title, not the "flow" key: Django keeps a key's column on one line, too wide at 1 280 px.
     list_display = ["name", "flow_title", "description", "next_fire", "last_fire", "state", "skipped_count"]
@@ -41,7 +42,7 @@ class FlowScheduleAdmin(admin.ModelAdmin):
                 "description": _("Times are UTC. Only the fields of the chosen kind count."),
             },
         ),
-        (_("Runs"), {"fields": ["params", "overlap"]}),
+        (_("Runs"), {"fields": ["params", "overlap", "catchup"]}),
         (_("Fires"), {"fields": ["description", "upcoming", "last_fire", "skipped_count"]}),
     ]
     change_form_template = "admin/flowforge_admin/flowschedule/change_form.html"
@@ -101,12 +102,19 @@ class FlowScheduleAdmin(admin.ModelAdmin):
             return _("never")
         if schedule.last_run_id is not None and schedule.last_outcome == FlowSchedule.Outcome.LAUNCHED:
             url = reverse("admin:flowforge_admin_flowrun_change", args=[schedule.last_run_id])
+            # A late fire says more (runs caught up, missed fires skipped): show it beside the run.
+            more = (
+                schedule.last_message
+                if schedule.last_message != f"launched run #{schedule.last_run_id}"
+                else ""
+            )
             return format_html(
-                '{} <a href="{}">#{}</a> {}',
+                '{} <a href="{}">#{}</a> {}{}',
                 when(schedule.last_fired_at),
                 url,
                 schedule.last_run_id,
                 status_badge(schedule.last_run.status),
+                format_html(' <span class="ff-muted">{}</span>', more) if more else "",
             )
         return format_html(
             '{} <span class="ff-muted">{}</span>', when(schedule.last_fired_at), schedule.last_message

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from ..exceptions import InvalidTransition
 from ..models import TaskLog, TaskRun
 from ..states import RUN_CANCELLABLE, RUN_FINISHED, TASK_ACTIVE, TASK_RERUNNABLE, RunState, TaskState
-from . import admission, outputs
+from . import admission, attempts
 from .advance import start_run, task_finished
 from .retries import attempts_after_reopen
 from .transitions import changing
@@ -106,16 +106,20 @@ def mark_task(task_run, status, reason):
         current = change.status(name)
         if current == status:
             raise InvalidTransition(f"task {name} is already {status}")
+        # The mark is an attempt of its own: the outgoing one (its output,
+        # error and artifact) stays readable as the attempt before it.
+        attempts.keep(change, [name])
         change.move(
             name,
             status,
             expect=current,
+            next_attempt=True,
             finished_at=change.now,
             next_attempt_at=None,
             output=None,
             error=f"marked {status}: {reason}",
+            traceback="",
         )
-        outputs.discard(change, [name])
         TaskLog.objects.create(
             task_run_id=change.row(name)["pk"],
             attempt=change.row(name)["attempt"],
@@ -203,6 +207,8 @@ def _reopen(change, names, *, groups_of=(), start=True):
     for name in [*names, *groups_of]:
         again.update(_groups_to_restart(change, name, again))
     ordered = [name for name in snapshot.names if name in again]
+    # Their outgoing attempts (outputs, errors, artifacts) stay readable.
+    attempts.keep(change, ordered)
     change.move_all(
         ordered,
         TaskState.PENDING,
@@ -214,7 +220,6 @@ def _reopen(change, names, *, groups_of=(), start=True):
         traceback="",
         output=None,
     )
-    outputs.discard(change, ordered)
     _renew_retries(change, ordered)
     if ordered:
         _resume_run(change)

@@ -4,8 +4,9 @@ The worker stores the artifact's file before it records the attempt (outside
 the run's lock: writing 100 MB must not hold up the run's other tasks), and
 writes the Artifact row in the same transaction as the success. Should the
 result be discarded (cancelled, taken over), the file goes again. An output
-cleared from a task run (re-run, retry, clear, mark) takes its artifact with
-it: the Artifact row is deleted, and its file after the commit (artifacts.receivers).
+replaced by a new attempt (re-run, retry, clear, mark) is kept, artifact
+included, with the attempt that made it (:mod:`.attempts`); its file goes
+when its run is deleted (artifacts.receivers).
 """
 
 import json
@@ -55,9 +56,3 @@ def attach(task_run_id, attempt, stored):
 def forget(stored):
     """Remove the file of an output that was not recorded (once the transaction is over)."""
     transaction.on_commit(lambda: files.remove([stored.path]))
-
-
-def discard(change, names):
-    """Delete the artifacts of task runs ``names`` of the changed run (their outputs are being cleared)."""
-    if names:
-        Artifact.objects.filter(task_run__run_id=change.run.pk, task_run__task_name__in=list(names)).delete()

@@ -32,7 +32,7 @@ from ..conf import get_setting
 from ..definitions.registry import function_path
 from ..models import FlowRun, TaskRun
 from ..states import RUN_CANCELLABLE, TaskState
-from . import admission, dispatch, pools
+from . import admission, attempts, dispatch, pools
 from .advance import fail_attempt, own_attempt, queue_attempt, start_run
 from .retries import may_requeue_lost
 from .snapshot import snapshot_of
@@ -104,6 +104,7 @@ def recover_lost_attempt(run_id, name, attempt):
         lost = TaskRun.objects.values_list("lost_attempts", flat=True).get(pk=pk) + 1
         message = f"attempt {attempt} lost its worker (no heartbeat)"
         if may_requeue_lost(lost):
+            attempts.keep(change, [name], status=TaskState.FAILED, error=message, traceback="")
             queue_attempt(
                 change,
                 name,

@@ -21,28 +21,43 @@ from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, FlowSchedule, RunEvent
 from ..models.events import launch_message
 from ..states import RUN_CANCELLABLE
+from . import catchup
 from .launch import launch
 
 logger = logging.getLogger("flowforge_admin.engine")
 
 
 def fire(schedule_id, intended_date=None):
-    """Launch the schedule's run now (unless paused, or skipped by its overlap policy); return the run.
+    """Launch the schedule's run (unless paused, skipped by its overlap policy, or already run); return it.
 
     ``intended_date`` is the time the scheduler found the row due for (ISO
     8601, Django-Q2's ``intended_date_kwarg``): the run's logical date, and
     the end of its data interval, which starts at the fire time before it.
     Without it (a row from before migration 0011) the run is for now.
+
+    A fire delivered late (no cluster ran while it was due) stands for every
+    fire time from its own to now: with the schedule's ``catchup`` off, only
+    the latest of them gets a run; with it on, each gets one, oldest first,
+    up to ``FLOWFORGE_CATCHUP_MAX_RUNS`` (the newest ones; the older are
+    skipped and counted). A fire time that already has a run of this schedule
+    (Django-Q2 delivering missed fires one by one, with its ``catch_up`` on,
+    or a backfill) gets no second one. With several runs, the last is returned.
     """
     with transaction.atomic():
         schedule = (
-            FlowSchedule.objects.select_for_update().select_related("flow").filter(pk=schedule_id).first()
+            FlowSchedule.objects.select_for_update()
+            .select_related("flow", "q_schedule")
+            .filter(pk=schedule_id)
+            .first()
         )
         if schedule is None:
             logger.info("schedule %s fired but no longer exists", schedule_id)
             return None
         if not schedule.is_active:
             return _skip(schedule, "the schedule or its flow is paused")
+        due = catchup.due_fires(schedule, _fire_time(intended_date), timezone.now())
+        if not due.to_launch:
+            return _skip(schedule, due.message, missed=due.missed)
         if schedule.overlap == FlowSchedule.Overlap.SKIP:
             busy = (
                 FlowRun.objects.filter(flow=schedule.flow, status__in=RUN_CANCELLABLE)
@@ -52,11 +67,22 @@ def fire(schedule_id, intended_date=None):
             )
             if busy:
                 return _skip(schedule, f"run #{busy[0]} of this flow is still {busy[1]}")
-        run = launch_now(schedule, fire_time=_fire_time(intended_date))
-        if run is not None:
+        runs = []
+        for fire_time in due.to_launch:
+            run = launch_now(schedule, fire_time=fire_time)
+            if run is None:
+                # Refused (the schedule's record says why): the next fire times would be refused alike.
+                return runs[-1] if runs else None
             message = launch_message(f"Launched by schedule {schedule}", run.params)
             RunEvent.objects.create(run=run, action=RunEvent.Action.LAUNCH, message=message)
-        return run
+            runs.append(run)
+        if runs and (len(runs) > 1 or due.missed):
+            # Over launch_now's own record of the last run: what the whole fire did.
+            words = "; ".join(filter(None, [catchup.launched_words(runs), due.message]))
+            _record(
+                schedule, FlowSchedule.Outcome.LAUNCHED, words, skipped_count=F("skipped_count") + due.missed
+            )
+        return runs[-1] if runs else None
 
 
 def _fire_time(intended_date):
@@ -72,10 +98,7 @@ def launch_now(schedule, fire_time=None):
     ``fire_time`` is the fire the run stands for (its logical date, with the
     interval since the fire before); None ("Run now"): a run for now, with no interval.
     """
-    dates = {}
-    if fire_time is not None:
-        previous = schedule.previous_fire_time(fire_time)
-        dates = {"logical_date": fire_time, "data_interval": (previous, fire_time) if previous else None}
+    dates = fire_dates(schedule, fire_time) if fire_time is not None else {}
     try:
         run = launch(
             schedule.flow,
@@ -93,10 +116,19 @@ def launch_now(schedule, fire_time=None):
     return run
 
 
-def _skip(schedule, reason):
+def fire_dates(schedule, fire_time):
+    """The launch's dates for the run of one fire: its logical date and the interval since the fire before."""
+    previous = schedule.previous_fire_time(fire_time)
+    return {"logical_date": fire_time, "data_interval": (previous, fire_time) if previous else None}
+
+
+def _skip(schedule, reason, missed=1):
     logger.info("schedule %s skipped a fire: %s", schedule, reason)
     _record(
-        schedule, FlowSchedule.Outcome.SKIPPED, f"skipped: {reason}", skipped_count=F("skipped_count") + 1
+        schedule,
+        FlowSchedule.Outcome.SKIPPED,
+        f"skipped: {reason}",
+        skipped_count=F("skipped_count") + missed,
     )
     return None
 

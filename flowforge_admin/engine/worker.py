@@ -23,7 +23,7 @@ from ..definitions import registry
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from . import acknowledgement, dispatch, outputs, retries
+from . import acknowledgement, attempts, dispatch, outputs, retries
 from .advance import fail_attempt, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
@@ -216,6 +216,8 @@ def record_failure(run_id, name, attempt, message, details=""):
         if not retries.may_retry(attempt, lost, allowed):
             fail_attempt(change, name, attempt, **error)
             return
+        # Another attempt follows: this one's error stays readable as its own.
+        attempts.keep(change, [name], status=TaskState.FAILED, **error)
         delay = retries.retry_delay(task, attempt, lost, allowed)
         if delay == 0:
             queue_attempt(change, name, expect=TaskState.RUNNING, expect_attempt=attempt, **error)

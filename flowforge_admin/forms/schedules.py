@@ -5,7 +5,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
+from ..conf import get_setting
 from ..definitions.params import check_run_params
 from ..models import Flow, FlowSchedule
 from ..models.schedules import DEFINITION_FIELDS, WEEKDAYS, cron_problem
@@ -59,6 +61,16 @@ class FlowScheduleForm(forms.ModelForm):
         fields = ["flow", *DEFINITION_FIELDS]
         widgets = {"kind": forms.RadioSelect}
         field_classes = {"params": JSONTextField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "catchup" in self.fields:
+            # The limit is a setting: say the one in force.
+            self.fields["catchup"].help_text = _(
+                "When fires were missed (no worker ran while they were due): on, each missed fire gets its "
+                "own run, oldest first, up to %(limit)d (FLOWFORGE_CATCHUP_MAX_RUNS; older ones are skipped "
+                "and the last fire says so); off, only the latest missed fire gets a run."
+            ) % {"limit": get_setting("FLOWFORGE_CATCHUP_MAX_RUNS")}
 
     def clean_params(self):
         params = self.cleaned_data.get("params")

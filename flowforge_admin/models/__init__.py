@@ -15,7 +15,7 @@ from .events import RunEvent
 from .flows import Flow, Task
 from .functions import TaskFunction
 from .pools import Pool
-from .runs import FlowRun, RunSnapshot, TaskLog, TaskRun
+from .runs import FlowRun, RunSnapshot, TaskAttempt, TaskLog, TaskRun
 from .schedules import FlowSchedule
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "RunSnapshot",
     "Tag",
     "Task",
+    "TaskAttempt",
     "TaskFunction",
     "TaskLog",
     "TaskRun",

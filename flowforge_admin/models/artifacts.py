@@ -7,22 +7,40 @@ never loads it: the preview was made by the worker that stored the value.
 """
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .runs import FlowRun, TaskRun
+from .runs import FlowRun, TaskAttempt, TaskRun
 
 
 class Artifact(models.Model):
     """A task run's output stored as a file in the artifact store, signed, with its preview.
 
-    One per task run: the output of its latest successful attempt. A new
-    attempt that succeeds replaces it (the earlier file is removed); deleting
-    the run removes it and its file (:mod:`flowforge_admin.artifacts.receivers`).
+    Exactly one of ``task_run`` and ``task_attempt`` is set. ``task_run``:
+    the output of the task run's current attempt (``task_run.artifact``; at
+    most one). When a new attempt replaces it, the row moves to the earlier
+    attempt's record (``task_attempt``, so ``task_attempt.artifact``) and its
+    file stays, downloadable. Deleting the run deletes its task runs, their
+    attempt records and every artifact row of both; each row deleted removes
+    its file after the commit (:mod:`flowforge_admin.artifacts.receivers`).
     """
 
     task_run = models.OneToOneField(
-        TaskRun, on_delete=models.CASCADE, related_name="artifact", verbose_name=_("task run")
+        TaskRun,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="artifact",
+        verbose_name=_("task run"),
+    )
+    task_attempt = models.OneToOneField(
+        TaskAttempt,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="artifact",
+        verbose_name=_("earlier attempt"),
     )
     attempt = models.PositiveIntegerField(_("attempt"))
     # The file's name in the artifact store (Django's storage API).
@@ -41,8 +59,17 @@ class Artifact(models.Model):
     class Meta:
         verbose_name = _("artifact")
         verbose_name_plural = _("artifacts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(task_run__isnull=False, task_attempt__isnull=True)
+                | Q(task_run__isnull=True, task_attempt__isnull=False),
+                name="flowforge_artifact_one_owner",
+            )
+        ]
 
     def __str__(self):
+        if self.task_run_id is None:
+            return f"{self.type_name} of earlier attempt {self.attempt} ({self.task_attempt_id})"
         return f"{self.type_name} of task run {self.task_run_id}"
 
 

@@ -23,6 +23,7 @@ class FlowRun(models.Model):
         USER = "user", _("user")
         SCHEDULE = "schedule", _("schedule")
         CODE = "code", _("code")
+        BACKFILL = "backfill", _("backfill")
 
     # Runs outlive their flow: the snapshot (RunSnapshot) is what they run and draw.
     flow = models.ForeignKey(
@@ -264,3 +265,41 @@ class TaskLog(models.Model):
 
     def __str__(self):
         return self.message[:80]
+
+
+class TaskAttempt(models.Model):
+    """The outcome of one attempt of a task run that a later attempt replaced.
+
+    The task run holds its current attempt's outcome; when a new attempt
+    takes over (a retry after a failure, a lost worker, a re-run, a retry,
+    a mark or a clear), the engine first copies the outgoing one here, in the
+    same transaction (:mod:`flowforge_admin.engine.attempts`), with its
+    artifact, if it made one (``Artifact.task_attempt``). Together with the
+    log lines kept per attempt, an earlier attempt stays readable. A first
+    attempt that succeeds and is never replaced writes none.
+    """
+
+    task_run = models.ForeignKey(
+        TaskRun, on_delete=models.CASCADE, related_name="attempts", verbose_name=_("task run")
+    )
+    attempt = models.PositiveIntegerField(_("attempt"))
+    # A task state: the attempt's own outcome. An attempt replaced while it
+    # was queued or running was discarded (cancelled); one replaced while its
+    # retry was due had failed.
+    status = models.CharField(_("status"), max_length=20, choices=TaskState.choices)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    output = models.JSONField(_("output"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    traceback = models.TextField(_("traceback"), blank=True)
+
+    class Meta:
+        ordering = ["task_run", "attempt"]
+        verbose_name = _("earlier attempt")
+        verbose_name_plural = _("earlier attempts")
+        constraints = [
+            models.UniqueConstraint(fields=["task_run", "attempt"], name="flowforge_attempt_unique")
+        ]
+
+    def __str__(self):
+        return f"attempt {self.attempt} of task run {self.task_run_id} ({self.get_status_display()})"

@@ -8,6 +8,7 @@ the two can never disagree about it.
 """
 
 import datetime
+import itertools
 
 from croniter import CroniterBadDateError, CroniterError, croniter
 from django.core.exceptions import ValidationError
@@ -94,6 +95,7 @@ DEFINITION_FIELDS = [
     "run_at",
     "params",
     "overlap",
+    "catchup",
     "is_paused",
 ]
 
@@ -229,6 +231,53 @@ class FlowSchedule(models.Model):
             return [first + step * i for i in range(count)]
         times = croniter(self.cron_expression(), after)
         return [times.get_next(datetime.datetime) for _ in range(count)]
+
+    def iter_fire_times(self, start, end, *, anchor=None, reverse=False):
+        """Yield the fire times ``t`` with ``start <= t <= end``, in UTC, oldest first (``reverse``: newest first).
+
+        A once fires at ``run_at``; the calendar kinds at their cron
+        expression's times. An every-N-minutes schedule fires where Django-Q2
+        steps it: its row's ``next_run`` plus or minus whole periods (the
+        scheduler adds the period to ``next_run`` at each fire), so a backfill
+        lines up with the fires the schedule makes itself. ``anchor`` puts
+        that grid through another time (a fire being delivered); with
+        neither, it runs through midnight UTC.
+        """
+        start, end = start.astimezone(datetime.UTC), end.astimezone(datetime.UTC)
+        if start > end:
+            return iter(())
+        if self.kind == self.Kind.ONCE:
+            return iter([self.run_at] if self.run_at and start <= self.run_at <= end else [])
+        if self.kind == self.Kind.MINUTES:
+            return self._minute_grid(start, end, anchor, reverse)
+        return self._cron_times(start, end, reverse)
+
+    def fire_times_between(self, start, end, limit=None, *, anchor=None):
+        """Return the fire times from ``start`` to ``end`` (both included), oldest first, at most ``limit``."""
+        return list(itertools.islice(self.iter_fire_times(start, end, anchor=anchor), limit))
+
+    def _minute_grid(self, start, end, anchor, reverse):
+        step = datetime.timedelta(minutes=self.every_minutes or 1)
+        if anchor is None and self.q_schedule is not None and self.q_schedule.next_run is not None:
+            anchor = self.q_schedule.next_run
+        anchor = anchor or datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+        first = anchor - ((anchor - start) // step) * step  # the first grid time at or after start
+        last = anchor + ((end - anchor) // step) * step  # the last one at or before end
+        count = (last - first) // step + 1
+        if reverse:
+            return (last - step * i for i in range(count))
+        return (first + step * i for i in range(count))
+
+    def _cron_times(self, start, end, reverse):
+        # croniter steps strictly after (or before) the time it starts from: start a second outside.
+        if reverse:
+            times = croniter(self.cron_expression(), end + datetime.timedelta(seconds=1))
+            # fold=0: croniter marks times it reached backwards as a repeated wall-clock hour.
+            moments = (times.get_prev(datetime.datetime).replace(fold=0) for _ in itertools.count())
+            return itertools.takewhile(lambda t: t >= start, (t for t in moments if t <= end))
+        times = croniter(self.cron_expression(), start - datetime.timedelta(seconds=1))
+        moments = (times.get_next(datetime.datetime) for _ in itertools.count())
+        return itertools.takewhile(lambda t: t <= end, (t for t in moments if t >= start))
 
     def previous_fire_time(self, fire_time):
         """The fire time before ``fire_time`` (the start of its data interval), or None for a one-off."""

@@ -45,23 +45,35 @@ def test_each_retry_opens_its_log_with_its_start(retried):
 
 
 def test_each_attempts_tab_shows_that_attempts_start(admin_client, retried):
-    TaskRun.objects.filter(pk=retried.pk).update(started_at=at(1))
-    for attempt, hour in ((2, 2), (3, 3)):
-        start_line = retried.logs.get(attempt=attempt, message=f"Attempt {attempt} started.")
-        TaskLog.objects.filter(pk=start_line.pk).update(logged_at=at(hour))
-        # Later lines of the attempt do not count.
-        TaskLog.objects.filter(task_run=retried, attempt=attempt).exclude(pk=start_line.pk).update(
-            logged_at=at(hour) + datetime.timedelta(minutes=30)
+    """Replaced attempts (1, 2) show the start recorded with them; the current one (3) its first line's."""
+    assert list(retried.attempts.values_list("attempt", flat=True)) == [1, 2]
+    for attempt, hour in ((1, 1), (2, 2)):
+        retried.attempts.filter(attempt=attempt).update(
+            started_at=at(hour), finished_at=at(hour) + datetime.timedelta(minutes=10)
         )
+    start_line = retried.logs.get(attempt=3, message="Attempt 3 started.")
+    TaskLog.objects.filter(pk=start_line.pk).update(logged_at=at(3))
+    # Later lines of the attempt do not count.
+    TaskLog.objects.filter(task_run=retried, attempt=3).exclude(pk=start_line.pk).update(
+        logged_at=at(3) + datetime.timedelta(minutes=30)
+    )
 
     assert "2026-12-05 01:00:00 UTC" in started_shown(admin_client, retried, 1)
     assert "2026-12-05 02:00:00 UTC" in started_shown(admin_client, retried, 2)
     assert "2026-12-05 03:00:00 UTC" in started_shown(admin_client, retried, 3)
 
 
+def test_a_replaced_attempt_without_a_recorded_start_shows_its_first_lines(admin_client, retried):
+    """Recorded before its worker wrote a line (or before attempts were recorded): its log tells."""
+    retried.attempts.filter(attempt=2).update(started_at=None)
+    TaskLog.objects.filter(task_run=retried, attempt=2).update(logged_at=at(2))
+    assert "2026-12-05 02:00:00 UTC" in started_shown(admin_client, retried, 2)
+
+
 def test_after_a_rerun_the_first_attempt_keeps_its_own_start(admin_client, retried):
     """A re-run moves the task run's start to its new round; attempt 1 began before."""
     TaskRun.objects.filter(pk=retried.pk).update(started_at=at(5))
+    retried.attempts.filter(attempt=1).delete()  # as it was before attempts were recorded
     TaskLog.objects.filter(task_run=retried, attempt=1).update(logged_at=at(1))
     assert "2026-12-05 01:00:00 UTC" in started_shown(admin_client, retried, 1)
 

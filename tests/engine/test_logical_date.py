@@ -77,24 +77,22 @@ def test_a_daily_fire_is_for_its_intended_time_with_the_day_before_as_interval(f
         flow=flow, name="daily", kind=FlowSchedule.Kind.DAILY, at_time=datetime.time(3, 0)
     )
     assert Schedule.objects.get(pk=schedule.q_schedule_id).intended_date_kwarg == INTENDED_DATE_KWARG
-    # Picked up long after it was due (a cluster that was down): the run is for 03:00 that day.
-    run = fire(schedule.pk, intended_date="2026-02-10T03:00:00+00:00")
-    assert run.logical_date == datetime.datetime(2026, 2, 10, 3, tzinfo=UTC)
-    assert (run.data_interval_start, run.data_interval_end) == (
-        datetime.datetime(2026, 2, 9, 3, tzinfo=UTC),
-        datetime.datetime(2026, 2, 10, 3, tzinfo=UTC),
-    )
+    # Picked up hours after it was due (but before the next one): the run is for 03:00 that day.
+    now = timezone.now()
+    due = now.replace(hour=3, minute=0, second=0, microsecond=0)
+    due -= datetime.timedelta(days=1) if due > now else datetime.timedelta(0)
+    run = fire(schedule.pk, intended_date=due.isoformat())
+    assert run.logical_date == due
+    assert (run.data_interval_start, run.data_interval_end) == (due - datetime.timedelta(days=1), due)
 
 
 def test_an_interval_schedule_s_data_interval_is_its_period(flow):
     schedule = FlowSchedule.objects.create(
         flow=flow, name="often", kind=FlowSchedule.Kind.MINUTES, every_minutes=5
     )
-    run = fire(schedule.pk, intended_date="2026-02-10T03:05:00+00:00")
-    assert (run.data_interval_start, run.data_interval_end) == (
-        datetime.datetime(2026, 2, 10, 3, 0, tzinfo=UTC),
-        datetime.datetime(2026, 2, 10, 3, 5, tzinfo=UTC),
-    )
+    due = (timezone.now() - datetime.timedelta(minutes=1)).replace(microsecond=0)
+    run = fire(schedule.pk, intended_date=due.isoformat())
+    assert (run.data_interval_start, run.data_interval_end) == (due - datetime.timedelta(minutes=5), due)
 
 
 def test_django_q2_s_scheduler_passes_the_time_the_row_was_due(flow, monkeypatch):
@@ -107,7 +105,8 @@ def test_django_q2_s_scheduler_passes_the_time_the_row_was_due(flow, monkeypatch
     schedule = FlowSchedule.objects.create(
         flow=flow, name="often", kind=FlowSchedule.Kind.MINUTES, every_minutes=5
     )
-    due = (timezone.now() - datetime.timedelta(hours=2)).replace(microsecond=0)
+    # Due 2 minutes ago, before its next fire (a fire hours late launches the latest fire due: test_catchup.py).
+    due = (timezone.now() - datetime.timedelta(minutes=2)).replace(microsecond=0)
     Schedule.objects.filter(pk=schedule.q_schedule_id).update(next_run=due)
     scheduler(broker=get_broker())
     [task] = [m.task for m in OrmQ.objects.all() if m.task["func"] == FIRE_FUNC]

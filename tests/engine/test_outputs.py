@@ -162,17 +162,38 @@ def test_deleting_runs_removes_their_artifact_files(ml_flow, django_capture_on_c
     assert not any(storage.exists(path) for path in paths)
 
 
-def test_a_task_run_again_replaces_its_artifact(ml_flow, django_capture_on_commit_callbacks):
+def test_a_task_run_again_keeps_its_earlier_artifact_with_its_attempt(
+    ml_flow, django_capture_on_commit_callbacks
+):
+    """A clear no longer removes the earlier artifact: it moves, file and all, to attempt 1's record.
+
+    The task run's ``artifact`` is the new attempt's; deleting the run
+    removes both files.
+    """
     run = run_flow(ml_flow)
     old = task_run(run, "model").artifact
     with django_capture_on_commit_callbacks(execute=True):
         run = clear_here(run, ["model"])
-    new = task_run(run, "model").artifact
-    assert new.pk != old.pk
+    model = task_run(run, "model")
+    new = model.artifact
+    assert (new.pk, new.attempt) != (old.pk, old.attempt)
+    assert new.attempt == 2
     assert new.path != old.path
-    assert not get_storage().exists(old.path)
+    earlier = model.attempts.select_related("artifact").get(attempt=1)
+    assert earlier.status == TaskState.SUCCEEDED
+    assert (earlier.artifact.pk, earlier.artifact.path, earlier.artifact.task_run_id) == (
+        old.pk,
+        old.path,
+        None,
+    )
+    assert get_storage().exists(old.path)
     assert get_storage().exists(new.path)
-    assert Artifact.objects.filter(task_run__run=run).count() == len(PRODUCERS)
+    assert Artifact.objects.filter(task_run__run=run).count() == len(PRODUCERS)  # the current ones
+    with django_capture_on_commit_callbacks(execute=True):
+        run.delete()
+    assert not Artifact.objects.exists()
+    assert not get_storage().exists(old.path)
+    assert not get_storage().exists(new.path)
 
 
 def test_metrics_and_tags_are_recorded_against_the_task_run():

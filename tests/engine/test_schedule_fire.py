@@ -90,7 +90,24 @@ def test_missed_fires_make_at_most_one_catch_up_run(
     run_scheduler()
     run_scheduler()
     work_off(django_capture_on_commit_callbacks)
-    assert FlowRun.objects.count() == 1
+    run = FlowRun.objects.get()
+    # For the latest fire due (the scheduler moved the row on to the first one to come).
+    next_run = Schedule.objects.get(pk=schedule.q_schedule_id).next_run
+    assert run.logical_date == next_run - datetime.timedelta(minutes=5)
+
+
+def test_with_catchup_missed_fires_each_get_a_run_through_django_q2(
+    schedule, run_scheduler, django_capture_on_commit_callbacks
+):
+    """An hour without a cluster, catch-up on: one delivered fire, a run for each of the 12 missed fires."""
+    FlowSchedule.objects.filter(pk=schedule.pk).update(catchup=True, overlap=FlowSchedule.Overlap.ALLOW)
+    make_due(schedule, ago=datetime.timedelta(minutes=57))
+    run_scheduler()
+    run_scheduler()
+    assert work_off(django_capture_on_commit_callbacks).count(FIRE_FUNC) == 1
+    dates = list(FlowRun.objects.order_by("pk").values_list("logical_date", flat=True))
+    next_run = Schedule.objects.get(pk=schedule.q_schedule_id).next_run
+    assert dates == [next_run - datetime.timedelta(minutes=5 * n) for n in range(12, 0, -1)]
 
 
 def test_a_fire_while_a_run_goes_on_is_skipped_and_recorded(flow, schedule):

@@ -83,7 +83,9 @@ def issues_of(content, format_name="json"):
 def store_demo():
     import_file((FIXTURES / "demo_flows.yaml").read_bytes(), "yaml")
     flow = Flow.objects.get(name="demo_daily_report")
-    FlowSchedule.objects.create(flow=flow, name="nightly", kind="daily", at_time=datetime.time(2, 30))
+    FlowSchedule.objects.create(
+        flow=flow, name="nightly", kind="daily", at_time=datetime.time(2, 30), catchup=True
+    )
     FlowSchedule.objects.create(flow=flow, name="every5", kind="minutes", every_minutes=5, params={"n": 1})
     return flow
 

@@ -1,5 +1,7 @@
 """Flow definition files: every format, the round trip (demo, random flows, any text), bounded queries."""
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -34,6 +36,22 @@ def test_demo_round_trip(format_name):
     assert [change.status for change in plan.flows] == ["created"]
     assert definitions() == before
     assert same_file(format_name, export(format_name), first)
+
+
+@pytest.mark.django_db
+def test_a_schedule_s_catchup_is_in_the_file_and_a_file_without_it_means_off():
+    """Files written before catch-up existed have no "catchup" key: their schedules import with it off."""
+    store_demo()
+    rows = json.loads(export("json"))
+    schedules = json.loads(rows[0]["flow_schedules"])
+    assert {item["name"]: item["catchup"] for item in schedules} == {"nightly": True, "every5": False}
+    for item in schedules:
+        del item["catchup"]
+    rows[0]["flow_schedules"] = json.dumps(schedules)
+    Flow.objects.all().delete()
+    plan = import_file(json.dumps(rows).encode(), "json")
+    assert plan.is_valid, plan.issues
+    assert dict(FlowSchedule.objects.values_list("name", "catchup")) == {"nightly": False, "every5": False}
 
 
 @pytest.mark.django_db
@@ -227,6 +245,7 @@ SCHEDULES = st.lists(
         at_time=st.times().map(lambda value: value.replace(microsecond=0)),
         params=PARAMS,
         is_paused=st.booleans(),
+        catchup=st.booleans(),
     ),
     max_size=2,
     unique_by=lambda item: item["name"],
