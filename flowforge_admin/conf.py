@@ -56,6 +56,9 @@ DEFAULTS = {
         "flowforge_admin.artifacts.serializers.ParquetSerializer",
         "flowforge_admin.artifacts.serializers.PickleSerializer",
     ],
+    # The queues (Django-Q2 cluster names) a task's ``queue`` may name, besides the project's own
+    # cluster. Empty: any valid name is accepted (a queue no cluster takes from waits for one).
+    "FLOWFORGE_QUEUES": [],
     # Bearer token that may read /metrics without a login; empty turns token access off.
     "FLOWFORGE_METRICS_TOKEN": "",
 }

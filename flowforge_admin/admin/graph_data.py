@@ -50,6 +50,7 @@ def task_entry(data, text=None, edit_url=None):
         "retries": data.get("retries") or 0,
         "retry_delay": data.get("retry_delay") or 0,
         "timeout": data.get("timeout"),
+        "queue": data.get("queue") or "",
         "docstring": text.get("docstring", ""),
         "source": text.get("source", ""),
         "edit_url": edit_url,

@@ -115,7 +115,7 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
         fieldsets = [
             (None, {"fields": ["flow", "parent", "name", "verbose_name", "function"]}),
             (_("Dependencies"), {"fields": ["depends_on"]}),
-            (_("Execution"), {"fields": ["params", "retries", "retry_delay", "timeout"]}),
+            (_("Execution"), {"fields": ["params", "retries", "retry_delay", "timeout", "queue"]}),
         ]
         if obj is not None:
             fieldsets.append((_("Function"), {"fields": ["docstring", "source"], "classes": ["collapse"]}))

@@ -116,6 +116,7 @@ def _parse_pipeline(flow_name, pipeline, parent, functions, problems):
                 retries=entry.get("retries", 0),
                 retry_delay=entry.get("retry_delay", 0),
                 timeout=entry.get("timeout"),
+                queue="" if entry.get("queue") is None else entry["queue"],
                 depends_on=tuple(depends_on) if isinstance(depends_on, (list, tuple)) else depends_on,
             )
         )

@@ -23,6 +23,7 @@ PIPELINE_TASK_KEYS = frozenset(
         "retries",
         "retry_delay",
         "timeout",
+        "queue",
     }
 )
 
@@ -52,11 +53,17 @@ class TaskSpec:
     retries: int = 0
     retry_delay: int = 0
     timeout: int | None = None
+    queue: str = ""
     depends_on: tuple = ()
 
     def canonical(self):
-        """Return the task as JSON-ready data; dependency order is not meaningful."""
-        return {
+        """Return the task as JSON-ready data; dependency order is not meaningful.
+
+        A key added after the first release is left out while it has its
+        default, so that the definitions stored before it keep their hash
+        (and their flows their version).
+        """
+        data = {
             "name": self.name,
             "parent": self.parent,
             "function": self.function,
@@ -67,6 +74,9 @@ class TaskSpec:
             "timeout": self.timeout,
             "depends_on": sorted(self.depends_on),
         }
+        if self.queue:
+            data["queue"] = self.queue
+        return data
 
 
 @dataclass(frozen=True)

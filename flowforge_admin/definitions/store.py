@@ -24,7 +24,15 @@ from ..models import Flow, Task
 from . import registry
 from .spec import FlowSpec, TaskSpec, preorder
 
-TASK_DATA_FIELDS = ["verbose_name", "function", "params", "retries", "retry_delay", "timeout"]
+TASK_DATA_FIELDS = [
+    "verbose_name",
+    "function",
+    "params",
+    "retries",
+    "retry_delay",
+    "timeout",
+    "queue",
+]
 TREE_FIELDS = ["parent", "tree_id", "lft", "rght", "level"]
 # The key of the advisory lock taken while new tree ids are handed out ("ffad").
 TREE_ID_LOCK = 0x66666164

@@ -107,6 +107,7 @@ class TaskForm(MPTTAdminForm):
             "retries",
             "retry_delay",
             "timeout",
+            "queue",
             "depends_on",
         ]
         field_classes = {
@@ -213,6 +214,7 @@ class TaskForm(MPTTAdminForm):
             retries=cleaned_data.get("retries"),
             retry_delay=cleaned_data.get("retry_delay"),
             timeout=cleaned_data.get("timeout"),
+            queue=cleaned_data.get("queue") or "",
             depends_on=tuple(dep.name for dep in cleaned_data.get("depends_on") or ()),
         )
         old_name = self.instance.name if self.instance.pk else None

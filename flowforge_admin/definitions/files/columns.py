@@ -30,6 +30,7 @@ TASK_COLUMNS = [
     "retries",
     "retry_delay",
     "timeout",
+    "queue",
 ]
 COLUMNS = ["flow", *FLOW_COLUMNS, *TASK_COLUMNS]
 LABEL_COLUMNS = {"flow_display_name", "flow_description"}

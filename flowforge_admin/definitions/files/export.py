@@ -40,6 +40,7 @@ def flow_rows(spec, paused=False, schedules=()):
                 retries=task.retries,
                 retry_delay=task.retry_delay,
                 timeout="" if task.timeout is None else task.timeout,
+                queue=task.queue,
             )
         rows.append(row)
     return rows

@@ -235,6 +235,7 @@ def _read_task(row, flow):
         retries=_number(row.cells.get("retries"), 0),
         retry_delay=_number(row.cells.get("retry_delay"), 0),
         timeout=_number(row.cells.get("timeout"), None),
+        queue=row.name("queue"),
         depends_on=row.names("depends_on"),
     )
     flow.tasks.append((row.number, position, task))

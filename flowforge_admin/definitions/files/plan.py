@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from ...models import Flow
 from ..spec import FlowSpec
 
-TASK_COMPARED_FIELDS = ["parent", "function", "verbose_name", "params", "retries", "retry_delay", "timeout"]
+TASK_COMPARED_FIELDS = [
+    "parent",
+    "function",
+    "verbose_name",
+    "params",
+    "retries",
+    "retry_delay",
+    "timeout",
+    "queue",
+]
 
 
 @dataclass
