@@ -23,7 +23,11 @@ POSTGRES_URL = os.environ.get(
     "FLOWFORGE_TEST_POSTGRES_SCALE_URL", "postgres://postgres@127.0.0.1:5432/flowforge_scale"
 )
 REDIS_URL = os.environ.get("FLOWFORGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-SUITES = ["tests/engine/test_cluster.py", "tests/engine/test_outputs_on_workers.py"]
+SUITES = [
+    "tests/engine/test_cluster.py",
+    "tests/engine/test_outputs_on_workers.py",
+    "tests/engine/test_routing_cluster.py",
+]
 
 
 def test_engine_integration_suite_passes_on_postgresql_and_redis_with_two_clusters():
@@ -43,6 +47,7 @@ def test_engine_integration_suite_passes_on_postgresql_and_redis_with_two_cluste
         )
     finally:
         client = redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(match=f"django_q:{name}:*"))
+        # The project's cluster's keys, and those of the dedicated clusters named after it.
+        keys = list(client.scan_iter(match=f"django_q:{name}[:-]*"))
         if keys:
             client.delete(*keys)
