@@ -63,7 +63,8 @@ def register_task_pipeline(
     module-level callable, or the dotted path of an allowed one),
     ``depends_on`` (task names), ``verbose_name``, ``nested_tasks`` (the same
     form again: the tasks of this group), ``params`` (default parameters),
-    ``retries``, ``retry_delay`` and ``timeout`` (seconds).
+    ``retries``, ``retry_delay``, ``timeout`` (seconds) and ``queue`` (the
+    Django-Q2 cluster that runs it; empty: the project's own).
 
     Everything is written in one transaction. Registering the same definition
     again changes nothing and keeps the version; a changed one updates the
