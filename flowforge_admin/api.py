@@ -65,7 +65,8 @@ def register_task_pipeline(
     ``depends_on`` (task names), ``verbose_name``, ``nested_tasks`` (the same
     form again: the tasks of this group), ``params`` (default parameters),
     ``retries``, ``retry_delay`` and ``timeout`` (seconds), ``pool`` (the
-    pool whose slots it takes; created unlimited if new) and ``pool_slots``.
+    pool whose slots it takes; created unlimited if new), ``pool_slots`` and
+    ``queue`` (the Django-Q2 cluster that runs it; empty: the project's own).
     ``max_active_runs`` limits how many runs of the flow are active at once
     (None: no limit); more wait, queued, and start in launch order.
 

@@ -9,7 +9,8 @@ with the fix in its hint (README "Use Flow Forge in your Django project"):
 - ``E004`` Django-Q2 runs tasks synchronously (``sync``), which the engine cannot run on;
 - ``E005`` the broker ``Q_CLUSTER`` names (or Django-Q2's default, Redis) cannot be used here;
 - ``W001`` the ORM broker with a cache the processes do not share (workers' health is blind);
-- ``W002`` Django's stock SQLite backend (concurrent launches fail with "database is locked").
+- ``W002`` Django's stock SQLite backend (concurrent launches fail with "database is locked");
+- ``W004`` dedicated clusters (``FLOWFORGE_QUEUES``) that Django-Q2 cannot start (no ``ALT_CLUSTERS``).
 """
 
 import importlib
@@ -195,3 +196,22 @@ def check_artifact_root(app_configs, **kwargs):
                 )
             ]
     return []
+
+
+@register(Tags.compatibility)
+def check_queues(app_configs, **kwargs):
+    """flowforge_admin.W004: the dedicated clusters FLOWFORGE_QUEUES lists can start."""
+    conf = getattr(settings, "Q_CLUSTER", None) or {}
+    if not get_setting("FLOWFORGE_QUEUES") or "ALT_CLUSTERS" in conf:
+        return []
+    # Django-Q2's Conf reads Q_CLUSTER["ALT_CLUSTERS"] without a default whenever the cluster
+    # name differs from Q_CLUSTER's name.
+    return [
+        Warning(
+            "FLOWFORGE_QUEUES lists dedicated clusters, and Q_CLUSTER has no 'ALT_CLUSTERS': a qcluster "
+            "started with a cluster name (Q_CLUSTER_NAME or --cluster-name) stops with KeyError: 'ALT_CLUSTERS'.",
+            hint='Add "ALT_CLUSTERS": {} to Q_CLUSTER (or per cluster name, the settings that differ; '
+            "see docs/deploy.md).",
+            id="flowforge_admin.W004",
+        )
+    ]

@@ -61,6 +61,9 @@ DEFAULTS = {
     # Most runs a schedule with catch-up on launches for the fires missed while no worker ran; older
     # missed fires beyond it are skipped, and the schedule's last message says so.
     "FLOWFORGE_CATCHUP_MAX_RUNS": 50,
+    # The queues (Django-Q2 cluster names) a task's ``queue`` may name, besides the project's own
+    # cluster. Empty: any valid name is accepted (a queue no cluster takes from waits for one).
+    "FLOWFORGE_QUEUES": [],
     # Bearer token that may read /metrics without a login; empty turns token access off.
     "FLOWFORGE_METRICS_TOKEN": "",
 }

@@ -9,21 +9,29 @@ is not stopping.
 
 Used by ``/health/workers/`` (the django-health-check checks below), by
 ``manage.py worker_health`` (a worker pod's probe) and by ``/metrics``.
+
+Queues: every Django-Q2 cluster name a task may be sent to (the project's own
+cluster, the dedicated ones ``FLOWFORGE_QUEUES`` lists and those the flows'
+tasks name) with the messages waiting in it, which no cluster has taken yet.
 """
 
 import dataclasses
+import sys
 
 from asgiref.sync import sync_to_async
-from django.db.models import Min
+from django.db.models import Count, Min
 from django.utils import timezone
 from django_q.brokers import get_broker
+from django_q.brokers.orm import ORM
 from django_q.conf import Conf
+from django_q.models import OrmQ
 from django_q.status import Stat
 from health_check import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
 from .conf import get_setting
-from .models import TaskRun
+from .models import Task, TaskRun
+from .queues import default_queue, known_queues
 from .states import TaskState
 
 
@@ -63,6 +71,39 @@ def oldest_queued_age(now=None):
     if oldest is None:
         return None
     return ((now or timezone.now()) - oldest).total_seconds()
+
+
+def queue_names():
+    """Return the queues there are, sorted: the project's cluster, FLOWFORGE_QUEUES, the flows' (one query)."""
+    names = {default_queue(), *(known_queues() or ())}
+    names.update(Task.objects.exclude(queue="").order_by().values_list("queue", flat=True).distinct())
+    return sorted(names)
+
+
+def queue_depths(names=None):
+    """Return ``{queue: messages waiting}`` for ``names`` (default: :func:`queue_names`).
+
+    One query with the ORM broker (its rows by key, those no cluster has
+    locked), one round trip to Redis (the lists' lengths).
+    """
+    names = queue_names() if names is None else list(names)
+    broker = get_broker()
+    if isinstance(broker, ORM):
+        waiting = dict(
+            OrmQ.objects.using(Conf.ORM)
+            .filter(key__in=names, lock__lte=timezone.now())
+            .order_by()
+            .values_list("key")
+            .annotate(Count("pk"))
+        )
+        return {name: waiting.get(name, 0) for name in names}
+    redis_broker = sys.modules.get("django_q.brokers.redis_broker")
+    if redis_broker is not None and isinstance(broker, redis_broker.Redis):
+        pipeline = broker.connection.pipeline(transaction=False)
+        for name in names:
+            pipeline.llen(redis_broker.Redis(list_key=name).list_key)
+        return dict(zip(names, pipeline.execute(), strict=True))
+    return {name: get_broker(name).queue_size() for name in names}
 
 
 @dataclasses.dataclass
@@ -107,3 +148,17 @@ class TaskQueue(HealthCheck):
             raise ServiceUnavailable(
                 f"the oldest queued task has waited {age:.0f} s for a worker (limit {limit} s)"
             )
+
+
+@dataclasses.dataclass
+class Queues(HealthCheck):
+    """The queues (Django-Q2 cluster names) and the messages waiting in each (``depths``).
+
+    A report, not a condition: a deep queue shows here, and a task that waits
+    too long for any cluster fails :class:`TaskQueue`.
+    """
+
+    depths: dict | None = dataclasses.field(default=None, init=False)
+
+    async def run(self):
+        self.depths = await sync_to_async(queue_depths)()

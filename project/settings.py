@@ -186,7 +186,12 @@ Q_CLUSTER = {
     "catch_up": False,
     "save_limit": 1000,
     "label": "Django Q2",
+    # Settings per dedicated cluster (a qcluster started with Q_CLUSTER_NAME=<queue>, see
+    # docs/deploy.md); Django-Q2 needs the key, even empty, to start such a cluster.
+    "ALT_CLUSTERS": {},
 }
+# The queues (dedicated clusters) a task's `queue` may name, comma-separated; empty: any name.
+FLOWFORGE_QUEUES = env_list("FLOWFORGE_QUEUES")
 FLOWFORGE_REDIS_URL = os.environ.get("FLOWFORGE_REDIS_URL", "")
 if FLOWFORGE_REDIS_URL:
     Q_CLUSTER["redis"] = FLOWFORGE_REDIS_URL

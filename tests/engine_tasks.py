@@ -40,6 +40,13 @@ def takes_only_n(n):
     return n * 2
 
 
+def cluster_name():
+    """Return the name of the Django-Q2 cluster whose worker runs it (its queue)."""
+    from django_q.conf import Conf
+
+    return Conf.CLUSTER_NAME
+
+
 def fail(message="boom"):
     raise RuntimeError(message)
 

@@ -12,6 +12,7 @@ from flowforge_admin.checks import (
     check_artifact_root,
     check_function_modules,
     check_q_cluster,
+    check_queues,
     check_required_apps,
     check_shared_cache,
     check_sqlite_backend,
@@ -205,3 +206,14 @@ def test_artifacts_under_a_publicly_served_root_are_w003(tmp_path):
     storages = {**settings.STORAGES, "flowforge": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
     with override_settings(MEDIA_ROOT=str(media), FLOWFORGE_ARTIFACT_ROOT=str(media), STORAGES=storages):
         assert check_artifact_root(None) == []
+
+
+def test_dedicated_clusters_need_alt_clusters_in_q_cluster_w004(settings):
+    """Django-Q2 reads Q_CLUSTER["ALT_CLUSTERS"] when a cluster starts with its own name: without it, a KeyError."""
+    settings.FLOWFORGE_QUEUES = ["gpu"]
+    settings.Q_CLUSTER = {key: value for key, value in settings.Q_CLUSTER.items() if key != "ALT_CLUSTERS"}
+    warnings = check_queues(None)
+    assert ids(warnings) == ["flowforge_admin.W004"]
+    assert "KeyError: 'ALT_CLUSTERS'" in warnings[0].msg
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "ALT_CLUSTERS": {}}
+    assert check_queues(None) == []

@@ -12,6 +12,7 @@ from django_q.conf import Conf
 
 from flowforge_admin.api import launch_flow, register_task_pipeline
 from flowforge_admin.models import TaskRun
+from flowforge_admin.queues import default_queue
 from flowforge_admin.states import TaskState
 
 from . import engine_tasks as t
@@ -73,7 +74,8 @@ def test_health_answers_500_when_the_database_is_down(client):
 
 
 def test_workers_health_fails_without_a_cluster(client, no_live_cluster, django_assert_num_queries):
-    with django_assert_num_queries(1 + BROKER_QUERIES):
+    # The oldest queued task run and the queues the flows name; the broker's depth and its queues' depths.
+    with django_assert_num_queries(2 + 2 * BROKER_QUERIES):
         status, body = get_json(client, "/health/workers/")
     assert status == 500
     checks = worker_checks(body)
@@ -115,6 +117,23 @@ def test_workers_health_reports_queue_depth_and_oldest_queued_age(client, report
     report, result = worker_checks(body)["TaskQueue"]
     assert result == "OK"
     assert report.startswith("TaskQueue(depth=2, oldest_queued_seconds=9")  # 90 s and a little
+
+
+def test_workers_health_lists_every_queue_with_its_depth(client, report_cluster, settings):
+    """The project's cluster, the queues FLOWFORGE_QUEUES lists and those the flows name, with their messages."""
+    report_cluster()
+    register_task_pipeline(
+        "routed", {"train": {"function": t.echo, "queue": "gpu"}, "plain": {"function": t.echo}}
+    )
+    launch_flow("routed")  # the ORM broker's messages are written with the launch
+    launch_flow("routed")
+    settings.FLOWFORGE_QUEUES = ["io"]  # set after gpu's flow was registered: the flows' queues count too
+
+    status, body = get_json(client, "/health/workers/")
+
+    assert status == 200
+    depths = dict(sorted({default_queue(): 2, "gpu": 2, "io": 0}.items()))
+    assert worker_checks(body)["Queues"] == (f"Queues(depths={depths!r})", "OK")
 
 
 def test_a_task_queued_too_long_fails_workers_health(client, report_cluster, queued_task):

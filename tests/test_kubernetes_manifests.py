@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.management import get_commands
 from django.urls import Resolver404, resolve
 
+from flowforge_admin.definitions.rules import check_name
+
 KUBERNETES = Path(settings.BASE_DIR) / "deploy" / "kubernetes"
 EXAMPLES = KUBERNETES / "examples"
 # The oldest release still maintained upstream, and the newest one bundled.
@@ -221,3 +223,26 @@ def test_pods_run_as_a_non_root_user():
     for obj, pod in pod_specs(base_objects()):
         assert pod["securityContext"]["runAsNonRoot"] is True, obj["metadata"]["name"]
         assert pod["securityContext"]["runAsUser"] != 0
+
+
+def test_the_dedicated_cluster_example_is_a_worker_of_its_own_queue():
+    """examples/worker-gpu.yaml: the workers' command and probes, as the cluster Q_CLUSTER_NAME names, with its own pods."""
+    config = find("ConfigMap", "flowforge-config")["data"]
+    worker = find("Deployment", "flowforge-worker")
+    gpu = find("Deployment", "flowforge-worker-gpu", example_objects())
+    (base_container,) = worker["spec"]["template"]["spec"]["containers"]
+    (container,) = gpu["spec"]["template"]["spec"]["containers"]
+
+    assert container["args"] == base_container["args"]
+    for key in ("envFrom", "startupProbe", "livenessProbe"):
+        assert container[key] == base_container[key], key
+    env = {variable["name"]: variable["value"] for variable in container["env"]}
+    assert check_name(env["Q_CLUSTER_NAME"]) is None
+    # The cluster name signs the messages: a dedicated cluster changes only Django-Q2's queue name.
+    assert "FLOWFORGE_CLUSTER_NAME" not in env
+    # Neither Deployment's selector takes the other's pods.
+    for one, other in ((worker, gpu), (gpu, worker)):
+        selector = one["spec"]["selector"]["matchLabels"].items()
+        assert not selector <= other["spec"]["template"]["metadata"]["labels"].items()
+    pod = gpu["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] > int(config["FLOWFORGE_WORKER_TIMEOUT"])

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.django_db
 
 GUIDE = Path(settings.BASE_DIR) / MIGRATION_GUIDE
 KNOWN_KEYS = ", ".join(sorted(PIPELINE_TASK_KEYS))
-# Keys later issues add (pools, queues, mapping, approvals, sensors): not here yet, so unknown today.
-LATER_KEYS = ["pool", "pool_slots", "queue", "map_over", "map_param", "approval", "sensor"]
+# Keys later issues add (mapping, approvals, sensors): not here yet, so unknown today.
+LATER_KEYS = ["map_over", "map_param", "approval", "sensor"]
 
 
 def nested_pipeline(**extra):
@@ -83,11 +83,11 @@ def test_a_typo_gets_a_suggestion():
 
 
 def test_every_bad_key_of_a_task_is_reported():
-    error = refusal(nested_pipeline(depends_bidirectionally_with=[], retires=2, pool="gpu", **{"7": 1}))
+    error = refusal(nested_pipeline(depends_bidirectionally_with=[], retires=2, map_over="x", **{"7": 1}))
     assert sorted((p.field, p.code) for p in error.problems) == [
         ("7", "unknown_key"),
         ("depends_bidirectionally_with", "predecessor_key"),
-        ("pool", "unknown_key"),
+        ("map_over", "unknown_key"),
         ("retires", "unknown_key"),
     ]
 
@@ -95,9 +95,9 @@ def test_every_bad_key_of_a_task_is_reported():
 def test_a_key_that_is_not_text_is_reported_not_a_crash():
     pipeline = nested_pipeline()
     pipeline["clean_data"][3] = "x"
-    pipeline["clean_data"]["queue"] = "x"
+    pipeline["clean_data"]["sensor"] = "x"
     error = refusal(pipeline)
-    assert sorted(p.field for p in error.problems) == ["3", "queue"]
+    assert sorted(p.field for p in error.problems) == ["3", "sensor"]
 
 
 @hypothesis_settings(max_examples=40, deadline=None)

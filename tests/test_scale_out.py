@@ -28,6 +28,7 @@ SUITES = [
     "tests/engine/test_cluster.py",
     "tests/engine/test_outputs_on_workers.py",
     "tests/engine/test_run_control_on_workers.py",
+    "tests/engine/test_routing_cluster.py",
 ]
 
 
@@ -48,6 +49,7 @@ def test_engine_integration_suite_passes_on_postgresql_and_redis_with_two_cluste
         )
     finally:
         client = redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(match=f"django_q:{name}:*"))
+        # The project's cluster's keys, and those of the dedicated clusters named after it.
+        keys = list(client.scan_iter(match=f"django_q:{name}[:-]*"))
         if keys:
             client.delete(*keys)

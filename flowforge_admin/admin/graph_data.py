@@ -52,6 +52,7 @@ def task_entry(data, text=None, edit_url=None):
         "timeout": data.get("timeout"),
         "pool": data.get("pool") or "",
         "pool_slots": data.get("pool_slots") or 1,
+        "queue": data.get("queue") or "",
         "docstring": text.get("docstring", ""),
         "source": text.get("source", ""),
         "edit_url": edit_url,

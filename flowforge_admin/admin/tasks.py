@@ -117,7 +117,7 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
             (_("Dependencies"), {"fields": ["depends_on"]}),
             (
                 _("Execution"),
-                {"fields": ["params", "retries", "retry_delay", "timeout", "pool", "pool_slots"]},
+                {"fields": ["params", "retries", "retry_delay", "timeout", "pool", "pool_slots", "queue"]},
             ),
         ]
         if obj is not None:

@@ -9,6 +9,7 @@ and import files give the same errors with the same words. Each error is a
 import re
 from dataclasses import dataclass, replace
 
+from ..queues import default_queue, known_queues
 from ..text import bad_text
 from .graph import FlowGraph
 from .params import check_params, check_params_schema
@@ -178,6 +179,7 @@ def _task_field_problems(task, by_name, check_function):
         yield "params", error, "invalid_params"
     yield from _number_problems(task)
     yield from _pool_problems(task)
+    yield from _queue_problems(task)
     yield from _dependency_problems(task, by_name)
 
 
@@ -216,6 +218,25 @@ def _pool_problems(task):
             "pool_slots",
             f"must be a whole number from 1 to {COUNT_MAX}, not {task.pool_slots!r}",
             "invalid_number",
+        )
+
+
+def _queue_problems(task):
+    """The queue is empty (the project's cluster) or a cluster name; a known one when FLOWFORGE_QUEUES lists them."""
+    if isinstance(task.queue, str) and not task.queue:
+        return
+    # A cluster name is a Redis key's part and the ORM broker's key: the rules of names.
+    error = check_name(task.queue)
+    if error:
+        yield "queue", f"must be a Django-Q2 cluster name: {error}", "invalid_queue"
+        return
+    known = known_queues()
+    if known is not None and task.queue not in known and task.queue != default_queue():
+        yield (
+            "queue",
+            f"{task.queue!r} is not a known queue: FLOWFORGE_QUEUES lists {', '.join(known)} "
+            f"(and the project's own cluster is {default_queue()})",
+            "unknown_queue",
         )
 
 

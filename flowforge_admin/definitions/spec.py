@@ -25,6 +25,7 @@ PIPELINE_TASK_KEYS = frozenset(
         "timeout",
         "pool",
         "pool_slots",
+        "queue",
     }
 )
 
@@ -54,12 +55,18 @@ class TaskSpec:
     retries: int = 0
     retry_delay: int = 0
     timeout: int | None = None
+    queue: str = ""
     depends_on: tuple = ()
     pool: str = ""
     pool_slots: int = 1
 
     def canonical(self):
-        """Return the task as JSON-ready data; dependency order is not meaningful."""
+        """Return the task as JSON-ready data; dependency order is not meaningful.
+
+        A key added after the first release is left out while it has its
+        default, so that the definitions stored before it keep their hash
+        (and their flows their version).
+        """
         data = {
             "name": self.name,
             "parent": self.parent,
@@ -71,12 +78,12 @@ class TaskSpec:
             "timeout": self.timeout,
             "depends_on": sorted(self.depends_on),
         }
-        # Keys added later appear only when set: a definition that does not use
-        # them keeps its signature, hence its version.
         if self.pool:
             data["pool"] = self.pool
         if self.pool_slots != 1:
             data["pool_slots"] = self.pool_slots
+        if self.queue:
+            data["queue"] = self.queue
         return data
 
 

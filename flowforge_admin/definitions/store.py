@@ -33,6 +33,7 @@ TASK_DATA_FIELDS = [
     "timeout",
     "pool",
     "pool_slots",
+    "queue",
 ]
 TREE_FIELDS = ["parent", "tree_id", "lft", "rght", "level"]
 # The key of the advisory lock taken while new tree ids are handed out ("ffad").

@@ -21,6 +21,7 @@ from django_q.models import OrmQ, Schedule
 from django_q.tasks import async_task
 
 from ..db import sql
+from ..queues import queue_name
 
 # Django-Q2 calls functions by dotted path. These two stay strings because
 # worker.py and recovery.py import this module; tests/engine/test_entry_points.py
@@ -31,26 +32,29 @@ RETRY_ENTRY = "flowforge_admin.engine.recovery.resume_retry"
 _local_queue = contextvars.ContextVar("flowforge_local_queue", default=None)
 
 
-def enqueue(task_run_id, attempt, *, run_id, timeout=None):
-    """Send one attempt of a task run to a worker, as the current transaction commits."""
-    enqueue_all(run_id, [(task_run_id, attempt, timeout)])
+def enqueue(task_run_id, attempt, *, run_id, timeout=None, queue=""):
+    """Send one attempt of a task run to a worker of ``queue``, as the current transaction commits."""
+    enqueue_all(run_id, [(task_run_id, attempt, timeout, queue)])
 
 
 def enqueue_all(run_id, attempts):
-    """Send ``attempts`` ((task run id, attempt, timeout) of one run) to workers, as the transaction commits.
+    """Send ``attempts`` ((task run id, attempt, timeout, queue) of one run) to workers, as the transaction commits.
 
-    They go out together: one Redis command, or one INSERT of the ORM
-    broker's rows, for a launch that starts a thousand tasks.
+    A task's queue is the Django-Q2 cluster that takes it (empty: the
+    project's own, see :mod:`flowforge_admin.queues`). Each queue's messages
+    go out together: one Redis command, or one INSERT of the ORM broker's
+    rows, for a launch that starts a thousand tasks.
     """
     local = _local_queue.get()
     if local is not None:
-        for task_run_id, attempt, timeout in attempts:
+        # run_flow runs every task in this process, whatever its queue.
+        for task_run_id, attempt, timeout, _queue in attempts:
             local.put(task_run_id, attempt, run_id, timeout)
         return
-    if not attempts:
-        return
-    batch = _Batch(_broker())
-    for task_run_id, attempt, timeout in attempts:
+    batches = {}
+    for task_run_id, attempt, timeout, queue in attempts:
+        name = queue_name(queue)
+        batch = batches.get(name) or batches.setdefault(name, _Batch(_broker(name)))
         q_options = {
             "group": str(run_id),
             "task_name": f"flowforge-{task_run_id}-{attempt}",
@@ -64,14 +68,15 @@ def enqueue_all(run_id, attempts):
             q_options["timeout"] = timeout
         # Django-Q2 builds and signs the message, and hands it to the batch.
         async_task(WORKER_ENTRY, task_run_id, attempt, run_id, q_options=q_options)
-    if queue_in_this_database():
-        # The messages are rows written in this transaction: they exist exactly
-        # when the change that queued them does, and on SQLite's single writer
-        # they cost no write transaction of their own.
-        batch.send()
-    else:
-        # A worker must not see a message before the change is visible.
-        transaction.on_commit(batch.send)
+    for batch in batches.values():
+        if queue_in_this_database():
+            # The messages are rows written in this transaction: they exist exactly
+            # when the change that queued them does, and on SQLite's single writer
+            # they cost no write transaction of their own.
+            batch.send()
+        else:
+            # A worker must not see a message before the change is visible.
+            transaction.on_commit(batch.send)
 
 
 class _Batch:
@@ -131,10 +136,20 @@ def enqueue_later(task_run_id, attempt, when):
     )
 
 
+def _broker(queue=""):
+    """The broker of ``queue`` (empty: the project's own cluster); one per queue and process."""
+    return _queue_broker(queue_name(queue))
+
+
 @functools.cache
-def _broker():
-    """One broker (and connection) per process, instead of a new one per enqueue."""
-    return get_broker()
+def _queue_broker(name):
+    """One broker per queue, and one connection per process, instead of new ones per enqueue."""
+    broker = get_broker(name)
+    default = queue_name("")
+    if name != default:
+        # The broker only differs by its list key: it shares the project cluster's connection.
+        broker.connection = _queue_broker(default).connection
+    return broker
 
 
 @functools.cache

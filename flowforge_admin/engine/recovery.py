@@ -57,12 +57,13 @@ def check_lost_work():
     ):
         touched += recover_lost_attempt(run_id, name, attempt)
     requeue_before = now - datetime.timedelta(seconds=get_setting("FLOWFORGE_REQUEUE_AFTER_SECONDS"))
-    for pk, run_id, attempt, timeout in _stale_queued(requeue_before):
+    for pk, run_id, attempt, task in _stale_queued(requeue_before):
         # Only the one whose queued_at we moved sends again, should two checks overlap.
         if TaskRun.objects.filter(
             pk=pk, status=TaskState.QUEUED, attempt=attempt, queued_at__lt=requeue_before
         ).update(queued_at=now):
-            dispatch.enqueue(pk, attempt, run_id=run_id, timeout=timeout)
+            # To the task's own queue: only that cluster's workers may run it.
+            dispatch.enqueue(pk, attempt, run_id=run_id, timeout=task["timeout"], queue=task.get("queue", ""))
             touched += 1
     for pk, attempt in (
         TaskRun.objects.filter(status=TaskState.RETRYING, next_attempt_at__lte=now)
@@ -87,8 +88,8 @@ def _stale_queued(before):
         .select_related("run")
         .only("pk", "task_name", "attempt", "run__id", "run__created_at")
     ):
-        timeout = snapshot_of(task_run.run_id, task_run.run.created_at).tasks[task_run.task_name]["timeout"]
-        yield task_run.pk, task_run.run_id, task_run.attempt, timeout
+        task = snapshot_of(task_run.run_id, task_run.run.created_at).tasks[task_run.task_name]
+        yield task_run.pk, task_run.run_id, task_run.attempt, task
 
 
 def recover_lost_attempt(run_id, name, attempt):

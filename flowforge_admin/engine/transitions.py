@@ -41,11 +41,11 @@ class RunChange:
         self._rows = {}  # task name -> {"status", "pk", "attempt"}, as this transaction sees them
         self._counts = {}
         self._to_queue = {}  # pending task runs queued here but not written yet (name -> True, in order)
-        self._outbox = []  # (task run id, attempt, timeout) to send to workers
         self._freed_pools = set()  # pools whose slots this change gave back
         self._pool_limits = {}  # {pool: slots or None}, read once per change
         self.waiting_for_pool = set()  # task runs this change left pending for want of a slot
         self._finishing = False  # whether this change finishes the run
+        self._outbox = []  # (task run id, attempt, timeout, queue) to send to workers
 
     def status(self, name):
         """Return a task run's status (read once, then kept up to date here)."""
@@ -214,9 +214,10 @@ class RunChange:
                 )
 
     def send(self, name):
-        """Send the task run's current attempt to a worker, with the change."""
-        row = self.row(name)
-        self._outbox.append((row["pk"], row["attempt"], self.snapshot.tasks[name]["timeout"]))
+        """Send the task run's current attempt to a worker of its queue, with the change."""
+        row, task = self.row(name), self.snapshot.tasks[name]
+        # A snapshot taken before queues (or of a task without one) has no "queue": the project's cluster.
+        self._outbox.append((row["pk"], row["attempt"], task["timeout"], task.get("queue", "")))
 
     def _counted(self, old, new, number):
         self._counts[old] = self._counts.get(old, 0) - number

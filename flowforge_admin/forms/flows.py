@@ -126,6 +126,7 @@ class TaskForm(MPTTAdminForm):
             "timeout",
             "pool",
             "pool_slots",
+            "queue",
             "depends_on",
         ]
         field_classes = {
@@ -241,6 +242,7 @@ class TaskForm(MPTTAdminForm):
             timeout=cleaned_data.get("timeout"),
             pool=cleaned_data.get("pool") or "",
             pool_slots=cleaned_data.get("pool_slots", 1),
+            queue=cleaned_data.get("queue") or "",
             depends_on=tuple(dep.name for dep in cleaned_data.get("depends_on") or ()),
         )
         old_name = self.instance.name if self.instance.pk else None

@@ -25,7 +25,11 @@ class ProbeView(HealthCheckView):
 # The web app: its database answers (readiness and liveness of the web pods).
 web_health = ProbeView.as_view(checks=["health_check.Database"])
 
-# The workers: a cluster is alive and queued tasks do not wait too long.
+# The workers: a cluster is alive and queued tasks do not wait too long; each queue's depth.
 workers_health = ProbeView.as_view(
-    checks=["flowforge_admin.health.WorkerClusters", "flowforge_admin.health.TaskQueue"]
+    checks=[
+        "flowforge_admin.health.WorkerClusters",
+        "flowforge_admin.health.TaskQueue",
+        "flowforge_admin.health.Queues",
+    ]
 )

@@ -10,6 +10,10 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django_q.conf import Conf
 
+from flowforge_admin.api import launch_flow, register_task_pipeline
+from flowforge_admin.queues import default_queue
+
+from .. import engine_tasks as t
 from ..engine.cluster import process_env, wait_for
 
 # The ORM broker opens a database connection (it runs no query).
@@ -20,9 +24,9 @@ pytest_plugins = ["tests.cluster_reports"]
 HOST = socket.gethostname()
 
 
-def worker_health():
+def worker_health(*args):
     out = StringIO()
-    call_command("worker_health", stdout=out)
+    call_command("worker_health", *args, stdout=out)
     return out.getvalue()
 
 
@@ -62,6 +66,24 @@ def test_only_a_live_cluster_on_this_host_counts(report_cluster, report, seen_as
 def test_a_fresh_report_from_this_host_passes(report_cluster):
     report_cluster("here", age_seconds=59)
     assert worker_health() == f"1 Django-Q2 cluster(s) alive on {HOST}: here (Idle)\n"
+
+
+def test_queues_prints_each_queue_with_the_messages_waiting_in_it(report_cluster, settings):
+    """The project's cluster, FLOWFORGE_QUEUES and the queues flows name; then the probe's verdict."""
+    report_cluster("here")
+    register_task_pipeline(
+        "routed", {"train": {"function": t.echo, "queue": "gpu"}, "plain": {"function": t.echo}}
+    )
+    launch_flow("routed")  # the ORM broker's messages are written with the launch
+    launch_flow("routed")
+    settings.FLOWFORGE_QUEUES = ["io"]  # set after gpu's flow was registered: the flows' queues count too
+
+    lines = worker_health("--queues").splitlines()
+
+    assert sorted(lines[:-1]) == sorted(
+        [f"queue {default_queue()}: 2 waiting", "queue gpu: 2 waiting", "queue io: 0 waiting"]
+    )
+    assert lines[-1] == f"1 Django-Q2 cluster(s) alive on {HOST}: here (Idle)"
 
 
 @pytest.mark.django_db(transaction=True)

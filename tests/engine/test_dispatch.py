@@ -47,11 +47,11 @@ def test_a_batch_reaches_redis_in_one_command_in_order(redis_broker):
 def test_messages_for_another_broker_go_out_when_the_transaction_commits(
     redis_broker, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(dispatch, "_broker", lambda: redis_broker)
+    monkeypatch.setattr(dispatch, "_broker", lambda queue="": redis_broker)
     monkeypatch.setattr(dispatch, "queue_in_this_database", lambda: False)
     run = FlowRun.objects.create(flow_name="x", flow_version=1)
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
-        dispatch.enqueue_all(run.pk, [(10, 1, None), (11, 1, 30)])
+        dispatch.enqueue_all(run.pk, [(10, 1, None, ""), (11, 1, 30, "")])
         assert redis_broker.queue_size() == 0
     assert len(callbacks) == 1  # one send for the batch
     packs = [

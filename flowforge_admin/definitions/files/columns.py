@@ -33,6 +33,7 @@ TASK_COLUMNS = [
     "timeout",
     "pool",
     "pool_slots",
+    "queue",
 ]
 COLUMNS = ["flow", *FLOW_COLUMNS, *TASK_COLUMNS]
 LABEL_COLUMNS = {"flow_display_name", "flow_description"}

@@ -43,6 +43,7 @@ def flow_rows(spec, paused=False, schedules=()):
                 timeout="" if task.timeout is None else task.timeout,
                 pool=task.pool,
                 pool_slots=task.pool_slots,
+                queue=task.queue,
             )
         rows.append(row)
     return rows

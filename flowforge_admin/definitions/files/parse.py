@@ -238,6 +238,7 @@ def _read_task(row, flow):
         timeout=_number(row.cells.get("timeout"), None),
         pool=row.name("pool"),
         pool_slots=_number(row.cells.get("pool_slots"), 1),
+        queue=row.name("queue"),
         depends_on=row.names("depends_on"),
     )
     flow.tasks.append((row.number, position, task))

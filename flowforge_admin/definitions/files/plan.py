@@ -23,6 +23,7 @@ TASK_COMPARED_FIELDS = [
     "timeout",
     "pool",
     "pool_slots",
+    "queue",
 ]
 
 

@@ -138,6 +138,7 @@ function facts(ctx, name) {
   list.append(...row("Function", task.function ? el("code", { text: task.function }) : "— (a group)"));
   list.append(...row("Retries", retriesText(task)));
   list.append(...row("Timeout", task.timeout ? `${task.timeout} s` : "the worker's limit"));
+  list.append(...row("Queue", task.queue || "the project's cluster"));
   list.append(...row("Upstream", taskLinks(ctx, model.upstreamOf(name))));
   list.append(...row("Downstream", taskLinks(ctx, model.downstreamOf(name))));
   return list;
