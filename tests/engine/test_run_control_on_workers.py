@@ -1,15 +1,18 @@
-"""max_active_runs and pools on real workers (tests/test_scale_out.py runs this on PostgreSQL + Redis, two clusters).
+"""max_active_runs, pools and backfills on real workers (tests/test_scale_out.py runs this on PostgreSQL + Redis, two clusters).
 
 Each task records when it started and ended (engine_tasks.work); with two
 workers per cluster, tasks that nothing limits would overlap.
 """
 
+import datetime
 import itertools
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from flowforge_admin.api import launch_flow, register_task_pipeline
-from flowforge_admin.models import Pool, TaskRun
+from flowforge_admin.models import FlowRun, FlowSchedule, Pool, TaskRun
 from flowforge_admin.states import RunState
 
 from .. import engine_tasks as t
@@ -63,3 +66,43 @@ def test_a_pool_of_one_shared_by_two_flows_never_runs_two_of_its_tasks_at_once(c
     gpu = [span for run in runs for span in spans(run, ["train_a", "train_b"])]
     assert overlapping(gpu) == []
     assert not TaskRun.objects.filter(pool_waiting_since__isnull=False).exists()
+
+
+def test_a_backfill_over_ten_fires_runs_each_fire_with_at_most_two_runs_active(cluster, marker_dir):
+    flow = register_task_pipeline(
+        "backfilled",
+        {"load": {"function": t.work, "params": {"seconds": 0.2}}},
+        max_active_runs=2,
+        params={"marker_dir": str(marker_dir)},
+    )
+    schedule = FlowSchedule.objects.create(
+        flow=flow, name="nightly", kind=FlowSchedule.Kind.DAILY, at_time=datetime.time(2, 0)
+    )
+    first = datetime.datetime(2026, 1, 1, 2, tzinfo=datetime.UTC)
+    call_command(
+        "backfill",
+        schedule.pk,
+        "--start",
+        first.isoformat(),
+        "--end",
+        "2026-01-10T02:00:00Z",
+        stdout=StringIO(),
+    )
+
+    runs = list(FlowRun.objects.filter(schedule=schedule).order_by("created_at", "id"))
+    assert [run.logical_date for run in runs] == [first + datetime.timedelta(days=day) for day in range(10)]
+    assert [run.held for run in runs] == [False, False] + [True] * 8
+    runs = [finished(run) for run in runs]
+
+    assert [run.status for run in runs] == [RunState.SUCCEEDED] * 10, cluster.log()
+    assert most_at_once([span for run in runs for span in spans(run, ["load"])]) <= 2
+
+
+def most_at_once(intervals):
+    """The most of ``intervals`` (start, end) that overlap at any moment (an end before a start at a tie)."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    current = most = 0
+    for _, step in events:
+        current += step
+        most = max(most, current)
+    return most
