@@ -155,8 +155,9 @@ def wake(pools):
 
 def waiting_pools():
     """The pools some task run waits for (the lost-work check wakes them)."""
+    # Only the marker: it is cleared as a task run leaves pending, and the partial index holds exactly these.
     names = (
-        TaskRun.objects.filter(pool_waiting_since__isnull=False, status=TaskState.PENDING)
+        TaskRun.objects.filter(pool_waiting_since__isnull=False)
         .order_by()
         .values_list("pool", flat=True)
         .distinct()

@@ -45,7 +45,8 @@ def fire(schedule_id, intended_date=None):
     """
     with transaction.atomic():
         schedule = (
-            FlowSchedule.objects.select_for_update()
+            # Not the Django-Q2 row: PostgreSQL cannot lock the nullable side of its outer join.
+            FlowSchedule.objects.select_for_update(of=("self", "flow"))
             .select_related("flow", "q_schedule")
             .filter(pk=schedule_id)
             .first()
