@@ -36,6 +36,7 @@ from .compare import CompareRunsMixin
 from .date_hierarchy import DrillDownChangeList
 from .graph import graph_urls
 from .paginator import EstimatedCountPaginator
+from .run_order import LogicalDateOrder, LogicalDateOrderMixin
 from .task_pages import select_tasks
 
 # The run page's History section shows this many of the newest events.
@@ -47,7 +48,7 @@ method_require_get = method_decorator(require_GET)
 
 
 @admin.register(FlowRun)
-class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
+class FlowRunAdmin(LogicalDateOrderMixin, CompareRunsMixin, admin.ModelAdmin):
     """Run records are written by the engine only: this admin reads them and offers the controls."""
 
     list_display = [
@@ -60,7 +61,13 @@ class FlowRunAdmin(CompareRunsMixin, admin.ModelAdmin):
         "tasks_done",
     ]
     # Logical date: ranges (today, past 7 days, ...) over its own index, no query to list them.
-    list_filter = ["status", "flow", "triggered_by", ("logical_date", admin.DateFieldListFilter)]
+    list_filter = [
+        "status",
+        "flow",
+        "triggered_by",
+        ("logical_date", admin.DateFieldListFilter),
+        LogicalDateOrder,
+    ]
     list_select_related = ["flow", "triggered_by_user", "schedule"]
     # A run id is looked up by its key (see get_search_results), not as text.
     search_fields = ["flow_name"]

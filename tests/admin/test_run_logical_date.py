@@ -1,4 +1,4 @@
-"""The run list's Logical date column (sortable, filtered by date) and the run page's dates."""
+"""The run list's logical dates (filtered by date, ordered by them from the sidebar) and the run page's dates."""
 
 import datetime
 
@@ -28,6 +28,22 @@ def test_the_list_filters_by_logical_date(admin_client, runs):
     response = admin_client.get(LIST, {"logical_date__gte": str(since)})
     assert [run.pk for run in response.context["cl"].result_list] == [today.pk]
     assert "By logical date" in response.text
+
+
+@pytest.mark.parametrize(("order", "days"), [("newest", [30, 20, 10]), ("oldest", [10, 20, 30])])
+def test_the_list_orders_runs_by_logical_date_from_its_sidebar(admin_client, runs, order, days):
+    response = admin_client.get(LIST, {"logical_order": order})
+    assert [run.logical_date.day for run in response.context["cl"].result_list] == days
+    assert "By logical date order" in response.text
+
+
+def test_a_column_header_order_still_wins_over_the_sidebar_order(admin_client, runs):
+    response = admin_client.get(
+        LIST, {"logical_order": "oldest", "o": "1"}
+    )  # the run column: newest id first
+    assert [run.pk for run in response.context["cl"].result_list] == sorted(
+        (run.pk for run in runs), reverse=True
+    )
 
 
 def test_the_run_page_shows_the_logical_date_and_data_interval(admin_client):
