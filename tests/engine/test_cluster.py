@@ -19,8 +19,8 @@ from django_q.tasks import async_task
 from flowforge_admin.api import cancel_run, launch_flow, register_task_pipeline, rerun_failed
 from flowforge_admin.engine import dispatch
 from flowforge_admin.engine.dispatch import WORKER_ENTRY
-from flowforge_admin.models import FlowRun, FlowSchedule, TaskLog
-from flowforge_admin.states import RunState, TaskState
+from flowforge_admin.models import FlowRun, FlowSchedule, Pool, TaskLog, TaskRun
+from flowforge_admin.states import TASK_HOLDING_SLOTS, RunState, TaskState
 
 from .. import engine_tasks as t
 from .cluster import process_env, wait_for
@@ -221,17 +221,25 @@ def test_a_duplicate_message_runs_once(cluster, marker_dir):
 
 
 def test_kill_9_mid_task_loses_nothing(cluster, marker_dir):
-    """The cluster running a task dies mid-task; the lost-work check brings the task back.
+    """The cluster running a task dies mid-task; the lost-work check brings the task back (and its pool slot).
 
     With one cluster it is started again; with two, the survivor finishes the run
     (on Redis the killed cluster's prefetched messages are gone with it).
     """
+    # long and last share a pool of one slot: the slot the killed attempt held must come
+    # back (with its task run), or last would wait for ever.
+    Pool.objects.create(name="one_slot", slots=1)
     flow = register_task_pipeline(
         "survivor",
         {
             "first": {"function": t.work},
-            "long": {"function": t.work, "depends_on": ["first"], "params": {"seconds": 4}},
-            "last": {"function": t.work, "depends_on": ["long"]},
+            "long": {
+                "function": t.work,
+                "depends_on": ["first"],
+                "params": {"seconds": 4},
+                "pool": "one_slot",
+            },
+            "last": {"function": t.work, "depends_on": ["long"], "pool": "one_slot"},
         },
     )
     run = launch_flow(flow, {"marker_dir": str(marker_dir)})
@@ -249,6 +257,7 @@ def test_kill_9_mid_task_loses_nothing(cluster, marker_dir):
     assert sorted(side_effects(marker_dir)) == ["first", "last", "long"]
     long = run.task_runs.get(task_name="long")
     assert (long.attempt, long.lost_attempts) == (2, 1)
+    assert not TaskRun.objects.filter(pool="one_slot", status__in=TASK_HOLDING_SLOTS).exists()
 
 
 def test_every_task_runs_exactly_once_across_the_clusters(cluster, marker_dir):
