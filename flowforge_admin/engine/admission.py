@@ -23,13 +23,6 @@ from ..states import RunState
 
 logger = logging.getLogger("flowforge_admin.engine")
 
-# A held run is queued too; the active ones are the queued or running runs that are not held.
-ACTIVE = (RunState.QUEUED, RunState.RUNNING)
-
-
-def active_runs(flow_id):
-    return FlowRun.objects.filter(flow_id=flow_id, status__in=ACTIVE, held=False).count()
-
 
 def must_wait(flow):
     """Whether a new run of ``flow`` must wait for a place; call it in the launch's transaction.
@@ -42,7 +35,7 @@ def must_wait(flow):
     limit = (
         Flow.objects.select_for_update().filter(pk=flow.pk).values_list("max_active_runs", flat=True).first()
     )
-    return limit is not None and active_runs(flow.pk) >= limit
+    return limit is not None and FlowRun.active_count(flow.pk) >= limit
 
 
 def admit_on_commit(flow_id):
@@ -71,7 +64,7 @@ def admit(flow_id):
             "created_at", "id"
         )
         if limit is not None:
-            places = limit - active_runs(flow_id)
+            places = limit - FlowRun.active_count(flow_id)
             if places <= 0:
                 return 0
             held = held[:places]
@@ -92,7 +85,7 @@ def release(change):
     change.run.held = False
 
 
-def held_runs():
+def flows_with_held_runs():
     """The flows that have held runs (the lost-work check admits them)."""
     return sorted(set(FlowRun.objects.filter(held=True).order_by().values_list("flow_id", flat=True)))
 

@@ -1,7 +1,7 @@
 """Pool slots: a task whose pool is full waits, pending and holding no worker, until a slot frees.
 
 A task run holds ``pool_slots`` of its pool's slots while it is queued,
-running or waiting to retry (``HOLDING``). The slots in use are counted from
+running or waiting to retry (``TASK_HOLDING_SLOTS``). The slots in use are counted from
 those task runs, not kept in a counter, so a slot held by a worker that died
 is given back when its task run moves on (the lost-work check moves it).
 
@@ -14,7 +14,7 @@ so two workers never take the last slot twice. On SQLite, the one writer
 serialises them anyway.
 
 Freeing slots costs nothing at the time: the change that moved a task run
-out of ``HOLDING`` asks, after its commit, for the waiting task runs of that
+out of ``TASK_HOLDING_SLOTS`` asks, after its commit, for the waiting task runs of that
 pool to be started (:func:`wake`), oldest first, each under its own run's
 lock. The lost-work check wakes every pool that has waiters as a backstop.
 """
@@ -28,11 +28,10 @@ from django.dispatch import receiver
 
 from ..models import Pool, TaskRun
 from ..models.pools import DEFAULT_POOL, slots_in_use, stored_names
-from ..states import TASK_HOLDING_SLOTS, TaskState
+from ..states import TaskState
 
 logger = logging.getLogger("flowforge_admin.engine")
 
-HOLDING = TASK_HOLDING_SLOTS
 # How many waiting task runs one look at a pool reads.
 WAKE_BATCH = 200
 

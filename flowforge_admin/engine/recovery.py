@@ -73,7 +73,7 @@ def check_lost_work():
         touched += resume_retry(pk, attempt)
     touched += settle_stuck_runs()
     # Backstops of what the change that freed a place or a slot does after its commit.
-    for flow_id in admission.held_runs():
+    for flow_id in admission.flows_with_held_runs():
         touched += admission.admit(flow_id)
     touched += pools.wake(pools.waiting_pools())
     if touched:

@@ -24,7 +24,7 @@ from ..conf import get_setting
 from ..db import sql
 from ..models import FlowRun, TaskRun
 from ..models.runs import count_field
-from ..states import RUN_FINISHED, TASK_ACTIVE, RunState, TaskState
+from ..states import RUN_FINISHED, TASK_ACTIVE, TASK_HOLDING_SLOTS, RunState, TaskState
 from . import admission, dispatch, pools
 from .snapshot import snapshot_of
 
@@ -152,7 +152,7 @@ class RunChange:
 
     def _freeing(self, old, new, names):
         """Note the pools whose slots ``names`` give back by moving from ``old`` to ``new``."""
-        if old in pools.HOLDING and new not in pools.HOLDING:
+        if old in TASK_HOLDING_SLOTS and new not in TASK_HOLDING_SLOTS:
             self._freed_pools.update(pool for name in names if (pool := pools.pool_of(self.snapshot, name)))
 
     def pool_limits(self, names):

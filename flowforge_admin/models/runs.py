@@ -116,14 +116,15 @@ class FlowRun(models.Model):
     def is_cancelable(self):
         return self.status in RUN_CANCELLABLE
 
+    @staticmethod
+    def active_count(flow_id):
+        """How many runs of the flow count against its max_active_runs: queued or running, not held."""
+        return FlowRun.objects.filter(flow_id=flow_id, status__in=RUN_CANCELLABLE, held=False).count()
+
     def wait_reason(self):
         """Why a held run waits: "waiting: 2 of 2 active runs" (its flow's max_active_runs)."""
         limit = self.flow.max_active_runs if self.flow_id else None
-        active = (
-            FlowRun.objects.filter(flow_id=self.flow_id, status__in=RUN_CANCELLABLE, held=False).count()
-            if self.flow_id
-            else 0
-        )
+        active = FlowRun.active_count(self.flow_id) if self.flow_id else 0
         if limit is None:
             return f"waiting: the flow has no limit now ({active} active runs); it starts at the next check"
         return f"waiting: {active} of {limit} active runs"

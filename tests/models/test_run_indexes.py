@@ -52,7 +52,7 @@ def test_the_lost_work_check_reads_only_its_partial_indexes():
 
 def test_the_held_runs_come_from_their_partial_index():
     with CaptureQueriesContext(connection) as captured:
-        admission.held_runs()
+        admission.flows_with_held_runs()
     [sql] = [query["sql"] for query in captured]
     assert "flowforge_run_held" in plan(sql)
 

@@ -1,30 +1,11 @@
-import datetime
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from flowforge_admin.actions.backfill import BackfillAction, plan_backfill
 from flowforge_admin.exceptions import InvalidTransition, refusal_message
+from flowforge_admin.management.moments import parse_moment
 from flowforge_admin.management.users import EXIT_BAD_INPUT, acting_user
 from flowforge_admin.models import FlowSchedule
-
-
-def parse_moment(option, text):
-    """Turn an ISO 8601 date or date and time into a datetime (naive: in the current time zone)."""
-    try:
-        moment = parse_datetime(text) or parse_date(text)
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise ValueError(
-            f"{option} {text!r} is not an ISO 8601 date or date and time (such as 2026-01-31 or "
-            "2026-01-31T06:00:00Z)"
-        )
-    if not isinstance(moment, datetime.datetime):
-        moment = datetime.datetime.combine(moment, datetime.time())
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
 def find_schedule(text):

@@ -4,11 +4,10 @@ import time
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from flowforge_admin.actions.runs import LaunchFlowAction
 from flowforge_admin.exceptions import InvalidTransition, refusal_message
+from flowforge_admin.management.moments import parse_moment
 from flowforge_admin.management.users import acting_user
 from flowforge_admin.states import RunState
 
@@ -32,21 +31,6 @@ def parse_param(text):
         raise ValueError(f"--param {key}: the JSON value is nested too deeply to read") from None
     except ValueError:  # an integer of more than 4300 digits (Python's conversion limit)
         raise ValueError(f"--param {key}: the JSON value holds an integer with too many digits") from None
-
-
-def parse_logical_date(text):
-    """Turn an ISO 8601 date or date and time into an aware datetime (UTC if it names no offset)."""
-    try:
-        moment = parse_datetime(text) or parse_date(text)
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise ValueError(
-            f"--logical-date {text!r} is not an ISO 8601 date or date and time (such as 2026-01-31T06:00:00Z)"
-        )
-    if not isinstance(moment, datetime.datetime):
-        moment = datetime.datetime.combine(moment, datetime.time())
-    return timezone.make_aware(moment, datetime.UTC) if timezone.is_naive(moment) else moment
 
 
 class Command(BaseCommand):
@@ -84,7 +68,9 @@ class Command(BaseCommand):
         user = acting_user(user)
         try:
             params = dict(parse_param(text) for text in param)
-            logical_date = parse_logical_date(logical_date) if logical_date else None
+            logical_date = (
+                parse_moment("--logical-date", logical_date, datetime.UTC) if logical_date else None
+            )
             action = LaunchFlowAction(
                 name, params, user=user, how="Launched by manage.py run_flow", logical_date=logical_date
             )
