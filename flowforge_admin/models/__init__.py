@@ -5,6 +5,7 @@ Submodules keep the direction of dependencies: ``functions`` needs nothing,
 ``flows`` may use ``functions``; ``runs`` (records written by the engine) may use both;
 ``events`` (a run's history, written by the actions) uses ``runs``;
 ``pools`` needs nothing;
+``tokens`` (API tokens) needs only the user model;
 ``artifacts`` (outputs that are not JSON, metrics, tags) uses ``runs``;
 ``schedules`` uses ``flows`` and ``runs`` (so ``FlowRun.schedule`` names it by string)
 and keeps its Django-Q2 row in step (:mod:`flowforge_admin.q_schedules`).
@@ -17,8 +18,10 @@ from .functions import TaskFunction
 from .pools import Pool
 from .runs import FlowRun, RunSnapshot, TaskAttempt, TaskLog, TaskRun
 from .schedules import FlowSchedule
+from .tokens import ApiToken
 
 __all__ = [
+    "ApiToken",
     "Artifact",
     "Flow",
     "FlowRun",
