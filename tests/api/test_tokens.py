@@ -46,9 +46,11 @@ def test_the_database_keeps_a_digest_and_a_prefix_never_the_token(issued):
     row, token = issued
     stored = ApiToken.objects.filter(pk=row.pk).values().get()
 
-    assert token.startswith(TOKEN_PREFIX) and len(token) > 40
+    assert token.startswith(TOKEN_PREFIX)
+    assert len(token) > 40
     assert stored["key_digest"] == digest(token) != token
-    assert token.startswith(stored["prefix"]) and len(stored["prefix"]) == len(TOKEN_PREFIX) + 8
+    assert token.startswith(stored["prefix"])
+    assert len(stored["prefix"]) == len(TOKEN_PREFIX) + 8
     assert token not in {str(value) for value in stored.values()}
 
 
