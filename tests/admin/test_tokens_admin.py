@@ -60,7 +60,9 @@ def create(client, name="CI job", **fields):
 def test_a_stakeholder_creates_a_token_and_sees_it_once(stakeholder):
     """The answer to the POST shows the token; the database has its digest; no page shows it again."""
     client = logged_in(stakeholder)
-    assert client.get(ADD).status_code == 200
+    form = client.get(ADD)
+    assert form.status_code == 200
+    assert 'value="Create token"' in form.content.decode()
 
     response = create(client)
 
