@@ -142,10 +142,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
             user=request.user,
         ).execute()
         # The admin goes on with ``obj`` (its pk, its log, its answer): make it the new row.
-        obj.__dict__.update(
-            {field.attname: getattr(row, field.attname) for field in ApiToken._meta.concrete_fields}
-        )
-        obj._state.adding = False
+        for field in ApiToken._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(row, field.attname))
+        obj._state.adding, obj._state.db = False, row._state.db
         obj.token_in_clear = token
 
     def log_addition(self, request, obj, message):
