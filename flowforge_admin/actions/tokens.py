@@ -7,6 +7,8 @@ for a user who did not make it. The token in clear is returned once, by
 :class:`IssueTokenAction`, and stored nowhere.
 """
 
+from datetime import UTC
+
 from django.contrib.admin.models import ADDITION
 from django.core.exceptions import PermissionDenied
 
@@ -19,7 +21,8 @@ CHANGE_PERMISSION = "flowforge_admin.change_apitoken"
 
 
 def describe_expiry(expires_at):
-    return f"expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else "never expires"
+    # The admin log keeps these words for ever: in UTC, whatever the reader's time zone.
+    return f"expires {expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if expires_at else "never expires"
 
 
 class IssueTokenAction(Action):

@@ -14,6 +14,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -30,7 +31,9 @@ DETAIL_FIELDS = ["name", "user", "starts_with", "status", "created", "expires", 
 
 
 def moment(value, empty):
-    return format_html("{} UTC", local_datetime(value)) if value else empty
+    if not value:
+        return empty
+    return format_html("{} {}", local_datetime(value), timezone.get_current_timezone_name())
 
 
 class TokenStatusFilter(admin.SimpleListFilter):

@@ -34,6 +34,11 @@ def digest(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def in_admin_zone(moment):
+    """``moment`` as the admin's forms read and show times: in the current time zone, named."""
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M} {timezone.get_current_timezone_name()}"
+
+
 def validate_expiry(expires_at, now=None):
     """Raise ``ValidationError`` unless ``expires_at`` (None: never) may be a new token's expiry.
 
@@ -53,15 +58,15 @@ def validate_expiry(expires_at, now=None):
         return
     if expires_at <= now:
         raise ValidationError(
-            _("The expiry must be in the future (the time is now %(now)s UTC)."),
+            _("The expiry must be in the future (the time is now %(now)s)."),
             code="expiry_in_past",
-            params={"now": now.strftime("%Y-%m-%d %H:%M")},
+            params={"now": in_admin_zone(now)},
         )
     if max_days is not None and expires_at > now + timedelta(days=max_days):
         raise ValidationError(
-            _("The expiry may be at most %(days)s days ahead (until %(latest)s UTC)."),
+            _("The expiry may be at most %(days)s days ahead (until %(latest)s)."),
             code="expiry_too_far",
-            params={"days": max_days, "latest": (now + timedelta(days=max_days)).strftime("%Y-%m-%d %H:%M")},
+            params={"days": max_days, "latest": in_admin_zone(now + timedelta(days=max_days))},
         )
 
 

@@ -264,3 +264,18 @@ def test_users_rename_their_tokens_but_do_not_delete_them(operator):
     actions = [name for name, _ in client.get(LIST).context["action_form"].fields["action"].choices]
     assert "delete_selected" not in actions
     assert "revoke_selected" in actions
+
+
+@override_settings(TIME_ZONE="Europe/Paris")
+def test_the_expiry_is_read_and_shown_in_the_admins_time_zone(operator):
+    """A host in another zone: the form says which, the list shows it, the admin log keeps UTC."""
+    client = logged_in(operator)
+    assert "Europe/Paris. Leave empty" in client.get(ADD).content.decode()
+
+    create(client, **expiry_fields(timezone.localtime(timezone.now() + timedelta(days=2))))
+    row = ApiToken.objects.get()
+
+    assert (
+        f"{timezone.localtime(row.expires_at):%H:%M}</span> Europe/Paris" in client.get(LIST).content.decode()
+    )
+    assert f"expires {row.expires_at:%Y-%m-%d %H:%M} UTC" in LogEntry.objects.get().change_message
