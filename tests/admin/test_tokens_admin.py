@@ -279,3 +279,13 @@ def test_the_expiry_is_read_and_shown_in_the_admins_time_zone(operator):
         f"{timezone.localtime(row.expires_at):%H:%M}</span> Europe/Paris" in client.get(LIST).content.decode()
     )
     assert f"expires {row.expires_at:%Y-%m-%d %H:%M} UTC" in LogEntry.objects.get().change_message
+
+
+def test_anonymous_users_are_sent_to_log_in_and_change_nothing(operator):
+    row, _ = ApiToken.objects.issue(operator, "ci")
+    client = Client()
+
+    for response in (client.get(LIST), client.get(ADD), client.post(revoke_url(row))):
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("admin:login"))
+    assert ApiToken.objects.get(pk=row.pk).revoked_at is None
