@@ -64,6 +64,9 @@ DEFAULTS = {
     # The queues (Django-Q2 cluster names) a task's ``queue`` may name, besides the project's own
     # cluster. Empty: any valid name is accepted (a queue no cluster takes from waits for one).
     "FLOWFORGE_QUEUES": [],
+    # Longest life of a user's API token, in days: when set, every new token needs an expiry at
+    # most this far ahead. None: a token may also never expire. Tokens made earlier are kept.
+    "FLOWFORGE_API_TOKEN_MAX_DAYS": None,
     # Bearer token that may read /metrics without a login; empty turns token access off.
     "FLOWFORGE_METRICS_TOKEN": "",
 }

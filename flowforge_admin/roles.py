@@ -17,12 +17,17 @@ APP_LABEL = "flowforge_admin"
 EDITABLE_MODELS = ["flow", "task", "flowschedule", "pool"]
 # Operator codenames; a codename whose model does not exist yet is skipped.
 OPERATOR_CODENAMES = ["launch_flow", "cancel_run", "pause_schedule"]
+# Every role makes and revokes API tokens (a Stakeholder's token reads, as he does): each user
+# his own, which the admin (admin/tokens.py) and the actions (actions/tokens.py) enforce.
+OWN_TOKEN_CODENAMES = ["add_apitoken", "change_apitoken"]
 
 
 def role_codenames():
     """Return {group name: set of codenames of this app} for the three roles."""
     models = [model._meta.model_name for model in apps.get_app_config(APP_LABEL).get_models()]
-    stakeholder = {f"view_{model}" for model in models}
+    stakeholder = {f"view_{model}" for model in models} | {
+        codename for codename in OWN_TOKEN_CODENAMES if codename.rpartition("_")[2] in models
+    }
     operator = stakeholder | set(OPERATOR_CODENAMES)
     editor = operator | {
         f"{action}_{model}"

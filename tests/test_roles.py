@@ -44,12 +44,26 @@ def test_groups_exist_after_migrate():
     assert set(Group.objects.filter(name__in=ROLES).values_list("name", flat=True)) == set(ROLES)
 
 
-def test_stakeholder_can_only_view(model_names):
-    """Stakeholder can view every model of the app and do nothing else."""
-    expected = {f"{APP_LABEL}.view_{model}" for model in model_names}
+def test_stakeholder_can_only_view_and_keep_api_tokens(model_names):
+    """Stakeholder can view every model of the app and add and revoke (change) API tokens, nothing else."""
+    expected = {f"{APP_LABEL}.view_{model}" for model in model_names} | {
+        f"{APP_LABEL}.add_apitoken",
+        f"{APP_LABEL}.change_apitoken",
+    }
 
     assert codenames("Stakeholder") == expected
     assert {"flowforge_admin.view_flow", "flowforge_admin.view_task"} <= expected
+
+
+def test_every_role_manages_api_tokens_but_none_deletes_them():
+    """All three roles may add, view and change (revoke) their own tokens; deleting is for superusers."""
+    for name in ROLES:
+        assert {
+            f"{APP_LABEL}.add_apitoken",
+            f"{APP_LABEL}.view_apitoken",
+            f"{APP_LABEL}.change_apitoken",
+        } <= codenames(name), name
+        assert f"{APP_LABEL}.delete_apitoken" not in codenames(name), name
 
 
 def test_operator_adds_launching():

@@ -7,5 +7,6 @@ same way whatever its entrance:
 - :mod:`.runs`: launch, cancel, re-run failed, retry a task, mark a task,
   clear tasks; each also writes the run's own history (RunEvent);
 - :mod:`.schedules`: pause, resume, launch a schedule's run now;
-- :mod:`.definitions`: save a flow's definition from code (register_task_pipeline).
+- :mod:`.definitions`: save a flow's definition from code (register_task_pipeline);
+- :mod:`.tokens`: create and revoke API tokens.
 """
