@@ -14,6 +14,13 @@ class FlowAlertForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("What the alert is sent on."),
     )
+    webhook_url = forms.URLField(
+        label=_("webhook URL"),
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text=FlowAlert._meta.get_field("webhook_url").help_text,
+    )
 
     class Meta:
         model = FlowAlert
