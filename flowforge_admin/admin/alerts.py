@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..forms.alerts import FlowAlertForm
 from ..models import AlertDelivery, FlowAlert
+from ..states import AlertEvent
 from ..templatetags.flowforge import status_badge
 
 
@@ -20,7 +21,7 @@ class FlowAlertInline(admin.StackedInline):
     extra = 0
     classes = ["ff-alerts"]
     verbose_name_plural = _("Alerts")
-    readonly_fields = ["origin"]
+    readonly_fields = ["origin", "event_labels"]
     fieldsets = [
         (None, {"fields": [("name", "enabled", "origin"), "events", "sla_seconds", "channel"]}),
         (_("E-mail"), {"fields": ["addresses", "users", "groups"]}),
@@ -29,13 +30,27 @@ class FlowAlertInline(admin.StackedInline):
     ]
 
     def get_fieldsets(self, request, obj=None):
-        """The fieldsets, without the secret for those who may not change alerts."""
+        """The fieldsets; for those who may not change alerts, without the secret and with the events in words."""
         if self.has_change_permission(request, obj):
             return self.fieldsets
+        shown = {"secret": None, "events": "event_labels"}
         return [
-            (title, {**options, "fields": [field for field in options["fields"] if field != "secret"]})
+            (
+                title,
+                {
+                    **options,
+                    "fields": [
+                        shown.get(field, field) for field in options["fields"] if shown.get(field, field)
+                    ],
+                },
+            )
             for title, options in self.fieldsets
         ]
+
+    @admin.display(description=_("Events"))
+    def event_labels(self, alert):
+        labels = dict(AlertEvent.choices)
+        return ", ".join(str(labels.get(event, event)) for event in alert.events) or "—"
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("users", "groups")

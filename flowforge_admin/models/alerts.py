@@ -86,7 +86,7 @@ class FlowAlert(models.Model):
         _("text"),
         max_length=300,
         blank=True,
-        help_text=_("Webhook: put before the summary in the Slack-compatible 'text' field (e.g. <!here>)."),
+        help_text=_("Webhook: put before the summary in the Slack-compatible 'text' field (a mention, say)."),
     )
     callable_path = models.CharField(
         _("callable"),
