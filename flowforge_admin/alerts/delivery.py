@@ -10,7 +10,7 @@ a worker, and a 30 s resolution); after the last, the delivery is failed.
 import datetime
 import logging
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -62,6 +62,28 @@ def deliver(delivery_id, attempt=1):
     if fields.get("next_attempt_at"):
         retry_later(delivery_id, attempt + 1, fields["next_attempt_at"], delays[attempt - 1])
     return fields.get("status", DeliveryState.PENDING)
+
+
+def resend_stuck(now):
+    """Send again what should be under way but may have lost its message; return how many.
+
+    A delivery never tried for longer than ``FLOWFORGE_REQUEUE_AFTER_SECONDS``
+    (its message lost with a Redis broker's prefetch), or whose next attempt
+    is that late (its one-off schedule missed). The lost-work check calls it;
+    the claim in :func:`deliver` makes a second message for the same attempt harmless.
+    """
+    late = now - datetime.timedelta(seconds=get_setting("FLOWFORGE_REQUEUE_AFTER_SECONDS"))
+    stuck = (
+        AlertDelivery.objects.filter(status=DeliveryState.PENDING)
+        .filter(Q(attempts=0, created_at__lt=late) | Q(next_attempt_at__lt=late))
+        .order_by()
+        .values_list("pk", "attempts")
+    )
+    count = 0
+    for delivery_id, attempts in stuck:
+        enqueue(delivery_id, attempts + 1)
+        count += 1
+    return count
 
 
 def retry_later(delivery_id, attempt, when, delay):

@@ -230,3 +230,25 @@ def test_the_check_for_alerts_costs_a_flow_without_alerts_no_query_once_read(
     with CaptureQueriesContext(connection) as captured:
         assert raise_event("run_failed", quiet.pk, run_id=1) == []
     assert len(captured) == 0
+
+
+def test_the_lost_work_check_sends_again_a_delivery_whose_message_or_schedule_was_lost(
+    django_capture_on_commit_callbacks,
+):
+    flow = register_task_pipeline(
+        "lossy", FAILING, alerts=[{"on": ["run_failed"], "webhook": "https://hooks.example.com/x"}]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run = run_flow(flow)
+    [delivery] = deliveries(run)
+    OrmQ.objects.all().delete()  # the message is lost
+    check_lost_work()
+    assert queued_deliveries() == []  # not late yet
+    old = timezone.now() - datetime.timedelta(minutes=5)
+    AlertDelivery.objects.filter(pk=delivery.pk).update(created_at=old)
+    check_lost_work()
+    assert queued_deliveries() == [(delivery.pk, 1)]
+    OrmQ.objects.all().delete()
+    AlertDelivery.objects.filter(pk=delivery.pk).update(attempts=2, next_attempt_at=old)
+    check_lost_work()
+    assert queued_deliveries() == [(delivery.pk, 3)]
