@@ -7,6 +7,8 @@ nobody adds or edits them.
 """
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..forms.alerts import FlowAlertForm
@@ -70,8 +72,6 @@ class AlertDeliveryAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "event", "channel"]
     search_fields = ["flow_name", "target", "last_error"]
-    list_select_related = ["run"]
-    date_hierarchy = None
     readonly_fields = [field.name for field in AlertDelivery._meta.fields]
 
     @admin.display(description=_("status"), ordering="status")
@@ -80,7 +80,10 @@ class AlertDeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("run"), ordering="run")
     def run_link(self, delivery):
-        return f"#{delivery.run_id}" if delivery.run_id else "—"
+        if not delivery.run_id:
+            return "—"
+        url = reverse("admin:flowforge_admin_flowrun_change", args=[delivery.run_id])
+        return format_html('<a href="{}">#{}</a>', url, delivery.run_id)
 
     def has_add_permission(self, request):
         return False

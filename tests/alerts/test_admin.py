@@ -137,5 +137,9 @@ def test_the_delivery_list_filters_by_status_for_stakeholders(
     with django_capture_on_commit_callbacks(execute=True):
         run_flow(flow)
     url = reverse("admin:flowforge_admin_alertdelivery_changelist")
-    assert stakeholder_client.get(url + "?status__exact=pending").status_code == 200
+    page = stakeholder_client.get(url + "?status__exact=pending")
+    assert page.status_code == 200
+    run_url = reverse("admin:flowforge_admin_flowrun_change", args=[AlertDelivery.objects.get().run_id])
+    assert f'href="{run_url}"' in page.text
+    assert stakeholder_client.get(url + "?status__exact=sent").text.count(run_url) == 0
     assert stakeholder_client.get(reverse("admin:flowforge_admin_alertdelivery_add")).status_code == 403
