@@ -21,6 +21,8 @@ caller is trusted code: nothing is checked, and a run still records the
 change in its own history (RunEvent).
 """
 
+from django.db import transaction
+
 from .actions.definitions import SaveDefinitionAction
 from .actions.runs import (
     CancelRunAction,
@@ -30,6 +32,8 @@ from .actions.runs import (
     RerunFailedAction,
     RetryTaskAction,
 )
+from .definitions.alert_store import replace_code_alerts
+from .definitions.alerts import read_alerts
 from .definitions.pipeline import claim, read_pipeline
 from .engine.local import run_in_process
 from .models import Flow
@@ -56,6 +60,7 @@ def register_task_pipeline(
     params=None,
     params_schema=None,
     max_active_runs=None,
+    alerts=None,
     user=None,
 ):
     """Validate ``pipeline`` and store it as the flow ``flow_name``; return the Flow.
@@ -69,6 +74,13 @@ def register_task_pipeline(
     ``queue`` (the Django-Q2 cluster that runs it; empty: the project's own).
     ``max_active_runs`` limits how many runs of the flow are active at once
     (None: no limit); more wait, queued, and start in launch order.
+    ``alerts`` lists the flow's alerts, each a dict: ``on`` (events:
+    ``run_failed``, ``run_succeeded``, ``task_retrying``, ``sla_missed`` with
+    ``sla_seconds``, ``schedule_skipped``), and one channel: ``email``
+    (addresses) with ``users`` and ``groups`` (names), ``webhook`` (URL) with
+    ``secret`` and ``text``, or ``callable`` (an allowed function); optional
+    ``name`` and ``enabled``. They replace the alerts the flow's last
+    registration defined (those made in the admin stay).
 
     Everything is written in one transaction. Registering the same definition
     again changes nothing and keeps the version; a changed one updates the
@@ -93,10 +105,13 @@ def register_task_pipeline(
         params_schema=params_schema,
         max_active_runs=max_active_runs,
     )
+    alert_specs = read_alerts(flow_name, alerts)  # checked before anything is written
     action = SaveDefinitionAction(
         spec, functions=functions, origin=Flow.Origin.CODE, clear=clear_existing_flow_in_db, user=user
     )
-    flow, _ = action.execute()
+    with transaction.atomic():
+        flow, _ = action.execute()
+        replace_code_alerts(flow, alert_specs)
     return flow
 
 

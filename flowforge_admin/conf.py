@@ -69,6 +69,19 @@ DEFAULTS = {
     "FLOWFORGE_API_TOKEN_MAX_DAYS": None,
     # Bearer token that may read /metrics without a login; empty turns token access off.
     "FLOWFORGE_METRICS_TOKEN": "",
+    # The site's address (e.g. "https://flows.example.com"): alerts link to the admin under it.
+    # Empty: their links are paths only.
+    "FLOWFORGE_BASE_URL": "",
+    # A failed alert delivery is tried again after each of these delays in turn (seconds; a one-off
+    # Django-Q2 schedule, so about 30 s resolution), then recorded as failed.
+    "FLOWFORGE_ALERT_RETRY_DELAYS": [30, 120, 600],
+    # How long a webhook may take to answer (seconds).
+    "FLOWFORGE_ALERT_TIMEOUT_SECONDS": 10,
+    # The sender of alert e-mails; None: Django's DEFAULT_FROM_EMAIL.
+    "FLOWFORGE_ALERT_FROM_EMAIL": None,
+    # How long a process trusts what it read of which flows have alerts (seconds): a worker may
+    # miss an alert made this recently in another process. 0: read at every event.
+    "FLOWFORGE_ALERT_CACHE_SECONDS": 5,
 }
 
 

@@ -14,7 +14,7 @@ from django.dispatch import receiver
 APP_LABEL = "flowforge_admin"
 
 # Models editors define; run records are never edited by hand.
-EDITABLE_MODELS = ["flow", "task", "flowschedule", "pool"]
+EDITABLE_MODELS = ["flow", "task", "flowschedule", "pool", "flowalert"]
 # Operator codenames; a codename whose model does not exist yet is skipped.
 OPERATOR_CODENAMES = ["launch_flow", "cancel_run", "pause_schedule"]
 # Every role makes and revokes API tokens (a Stakeholder's token reads, as he does): each user

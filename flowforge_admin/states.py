@@ -53,3 +53,29 @@ TASK_ACTIVE = frozenset({TaskState.PENDING, TaskState.QUEUED, TaskState.RUNNING,
 TASK_HOLDING_SLOTS = frozenset({TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING})
 # What a re-run of the failed part starts again.
 TASK_RERUNNABLE = frozenset({TaskState.FAILED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED})
+
+
+class AlertEvent(models.TextChoices):
+    """What an alert (FlowAlert) may be sent on; raised after the change that caused it commits."""
+
+    # Raised by the engine when a run finishes failed.
+    RUN_FAILED = "run_failed", _("run failed")
+    # Raised by the engine when a run finishes succeeded.
+    RUN_SUCCEEDED = "run_succeeded", _("run succeeded")
+    # Raised by the worker when a failed attempt is followed by another.
+    TASK_RETRYING = "task_retrying", _("task retrying")
+    # Raised by the lost-work check when an active run is older than the alert's sla_seconds.
+    SLA_MISSED = "sla_missed", _("run longer than expected (SLA)")
+    # Raised by a schedule's fire that launched nothing (paused, overlap) or left fires out (catch-up).
+    SCHEDULE_SKIPPED = "schedule_skipped", _("schedule skipped a fire")
+
+
+class DeliveryState(models.TextChoices):
+    """The outcome of one alert delivery (AlertDelivery)."""
+
+    # Set when the delivery is created, and kept while it waits for another attempt.
+    PENDING = "pending", _("pending")
+    # Set by the worker whose attempt got through.
+    SENT = "sent", _("sent")
+    # Set by the worker after the last attempt failed (or when the channel cannot work at all).
+    FAILED = "failed", _("failed")

@@ -232,6 +232,7 @@ for _name, _default in [
     ("FLOWFORGE_HEARTBEAT_SECONDS", 5),
     ("FLOWFORGE_LOST_AFTER_SECONDS", 30),
     ("FLOWFORGE_REQUEUE_AFTER_SECONDS", 30),
+    ("FLOWFORGE_ALERT_CACHE_SECONDS", 5),
 ]:
     globals()[_name] = int(os.environ.get(_name, _default))
 # Whether workers' claims and records of task attempts wait for PostgreSQL's disk
@@ -244,6 +245,9 @@ FLOWFORGE_WORKER_STALE_SECONDS = int(os.environ.get("FLOWFORGE_WORKER_STALE_SECO
 FLOWFORGE_MAX_QUEUED_AGE_SECONDS = int(os.environ.get("FLOWFORGE_MAX_QUEUED_AGE_SECONDS", 600))
 # Bearer token Prometheus sends to /metrics; empty: only staff users may read it.
 FLOWFORGE_METRICS_TOKEN = os.environ.get("FLOWFORGE_METRICS_TOKEN", "")
+
+# Alerts link to the admin under this address (e.g. https://flows.example.com); empty: paths only.
+FLOWFORGE_BASE_URL = os.environ.get("FLOWFORGE_BASE_URL", "")
 
 # Largest import file accepted (admin and import_flows), in bytes.
 FLOWFORGE_IMPORT_MAX_BYTES = int(os.environ.get("FLOWFORGE_IMPORT_MAX_BYTES", 5_000_000))

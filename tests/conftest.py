@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 
+from flowforge_admin.alerts import watch as alert_watch
 from flowforge_admin.api import register_task_pipeline
 from flowforge_admin.definitions import store
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec
@@ -47,6 +48,7 @@ def artifact_root(tmp_path_factory):
 def fresh_pool_limits():
     """Each test reads the default pool's limit afresh: a rolled-back one sends no signal to forget it."""
     pools.forget_default_limit()
+    alert_watch.forget()  # likewise which flows have alerts
 
 
 def answers(host, port):

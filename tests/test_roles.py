@@ -87,8 +87,10 @@ def test_operator_codenames_of_missing_models_are_skipped():
 
 
 def test_editor_adds_editing_flows_and_tasks(model_names):
-    """Editor is Operator plus add, change and delete on flows and tasks (and schedules, pools)."""
-    editable = [model for model in ("flow", "task", "flowschedule", "pool") if model in model_names]
+    """Editor is Operator plus add, change and delete on flows and tasks (and schedules, pools, alerts)."""
+    editable = [
+        model for model in ("flow", "task", "flowschedule", "pool", "flowalert") if model in model_names
+    ]
     expected = codenames("Operator") | {
         f"{APP_LABEL}.{action}_{model}" for model in editable for action in ("add", "change", "delete")
     }

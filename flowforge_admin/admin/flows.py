@@ -19,6 +19,7 @@ from ..forms.flows import FlowForm
 from ..forms.launch import LaunchForm
 from ..models import Flow, FlowRun, Task
 from ..templatetags.flowforge import breakable, local_datetime, status_badge
+from .alerts import FlowAlertInline
 from .flow_metrics import flow_metrics_chart
 from .graph import graph_urls
 from .grid import GRID_RUNS, build_run_grid
@@ -53,6 +54,7 @@ class FlowAdmin(StoredJSONDisplayMixin, FlowImportExportMixin, admin.ModelAdmin)
         ),
     ]
     view_on_site = False
+    inlines = [FlowAlertInline]
     actions = ["launch_selected"]
     launch_template = "admin/flowforge_admin/flow/launch.html"
     launch_selected_template = "admin/flowforge_admin/flow/launch_selected.html"

@@ -36,6 +36,7 @@ from .compare import CompareRunsMixin
 from .date_hierarchy import DrillDownChangeList
 from .graph import graph_urls
 from .paginator import EstimatedCountPaginator
+from .run_alerts import alert_deliveries
 from .run_order import LogicalDateOrder, LogicalDateOrderMixin
 from .task_pages import select_tasks
 
@@ -240,6 +241,7 @@ class FlowRunAdmin(LogicalDateOrderMixin, CompareRunsMixin, admin.ModelAdmin):
             context["events"] = self.get_run_events(obj)
             context["events_limit"] = HISTORY_EVENTS
             context.update(run_metrics.metrics_context(obj))
+            context["alert_deliveries"] = alert_deliveries(obj)
             context["title"] = f"{obj.flow_name} #{obj.pk}"
             context["subtitle"] = None  # the title says it already
         return super().render_change_form(request, context, add, change, form_url, obj)

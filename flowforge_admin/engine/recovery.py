@@ -28,6 +28,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django_q.models import Schedule
 
+from ..alerts.delivery import resend_stuck
+from ..alerts.sla import check_sla
 from ..conf import get_setting
 from ..definitions.registry import function_path
 from ..models import FlowRun, TaskRun
@@ -76,6 +78,9 @@ def check_lost_work():
     for flow_id in admission.flows_with_held_runs():
         touched += admission.admit(flow_id)
     touched += pools.wake(pools.waiting_pools())
+    # Alerts: not recovered work, so not counted.
+    check_sla(now)
+    resend_stuck(now)
     if touched:
         logger.warning("lost-work check: %s task run(s) recovered", touched)
     return touched

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..alerts.watch import schedule_skipped_on_commit
 from ..exceptions import InvalidTransition, refusal_message
 from ..models import FlowRun, FlowSchedule, RunEvent
 from ..models.events import launch_message
@@ -83,6 +84,8 @@ def fire(schedule_id, intended_date=None):
             _record(
                 schedule, FlowSchedule.Outcome.LAUNCHED, words, skipped_count=F("skipped_count") + due.missed
             )
+            if due.missed:
+                schedule_skipped_on_commit(schedule.flow_id, schedule.pk, due.message)
         return runs[-1] if runs else None
 
 
@@ -131,6 +134,7 @@ def _skip(schedule, reason, missed=1):
         f"skipped: {reason}",
         skipped_count=F("skipped_count") + missed,
     )
+    schedule_skipped_on_commit(schedule.flow_id, schedule.pk, f"skipped: {reason}")
     return None
 
 

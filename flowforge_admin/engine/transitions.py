@@ -20,6 +20,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from ..alerts import watch as alerts
 from ..conf import get_setting
 from ..db import sql
 from ..models import FlowRun, TaskRun
@@ -252,6 +253,7 @@ class RunChange:
             logger.info("run %s %s", self.run.pk, self.run.status)
         if self.run.status in RUN_FINISHED and self._finishing:
             admission.admit_on_commit(self.run.flow_id)  # a place under max_active_runs freed
+            alerts.run_finished_on_commit(self.run.flow_id, self.run.pk, self.run.status)  # no query here
         if self._freed_pools:
             pools.wake_on_commit(self.pool_limits(self._freed_pools))
         dispatch.enqueue_all(self.run.pk, self._outbox)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.exceptions import TimeoutException
 
+from ..alerts import watch as alerts
 from ..conf import get_setting
 from ..db import sql
 from ..definitions import registry
@@ -218,6 +219,8 @@ def record_failure(run_id, name, attempt, message, details=""):
             return
         # Another attempt follows: this one's error stays readable as its own.
         attempts.keep(change, [name], status=TaskState.FAILED, **error)
+        pk = change.row(name)["pk"]
+        alerts.task_retrying_on_commit(change.run.flow_id, run_id, pk, f"attempt {attempt} failed: {message}")
         delay = retries.retry_delay(task, attempt, lost, allowed)
         if delay == 0:
             queue_attempt(change, name, expect=TaskState.RUNNING, expect_attempt=attempt, **error)

@@ -7,10 +7,12 @@ Submodules keep the direction of dependencies: ``functions`` needs nothing,
 ``pools`` needs nothing;
 ``tokens`` (API tokens) needs only the user model;
 ``artifacts`` (outputs that are not JSON, metrics, tags) uses ``runs``;
+``alerts`` (a flow's alerts and their deliveries) uses ``flows`` and ``runs``;
 ``schedules`` uses ``flows`` and ``runs`` (so ``FlowRun.schedule`` names it by string)
 and keeps its Django-Q2 row in step (:mod:`flowforge_admin.q_schedules`).
 """
 
+from .alerts import AlertDelivery, FlowAlert
 from .artifacts import Artifact, Metric, Tag
 from .events import RunEvent
 from .flows import Flow, Task
@@ -21,9 +23,11 @@ from .schedules import FlowSchedule
 from .tokens import ApiToken
 
 __all__ = [
+    "AlertDelivery",
     "ApiToken",
     "Artifact",
     "Flow",
+    "FlowAlert",
     "FlowRun",
     "FlowSchedule",
     "Metric",

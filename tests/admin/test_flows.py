@@ -85,8 +85,18 @@ def flow_form_data(flow=None, **fields):
     }
     if flow and flow.is_paused:
         data["is_paused"] = "on"
+    data.update(ALERTS_INLINE)
     data.update(fields)
     return data
+
+
+# The management form of the page's "Alerts" inline, with no alert.
+ALERTS_INLINE = {
+    "alerts-TOTAL_FORMS": "0",
+    "alerts-INITIAL_FORMS": "0",
+    "alerts-MIN_NUM_FORMS": "0",
+    "alerts-MAX_NUM_FORMS": "1000",
+}
 
 
 def form_errors(response):
