@@ -5,7 +5,7 @@ with the fix in its hint (README "Use Flow Forge in your Django project"):
 
 - ``E001`` a module of ``FLOWFORGE_FUNCTION_MODULES`` does not import;
 - ``E002`` Django-Q2's ``Q_CLUSTER`` is missing, or would deliver a task again while it runs;
-- ``E003`` an app Flow Forge needs is not in ``INSTALLED_APPS``;
+- ``E003`` an app Flow Forge needs is not in ``INSTALLED_APPS`` (the REST API's three included);
 - ``E004`` Django-Q2 runs tasks synchronously (``sync``), which the engine cannot run on;
 - ``E005`` the broker ``Q_CLUSTER`` names (or Django-Q2's default, Redis) cannot be used here;
 - ``W001`` the ORM broker with a cache the processes do not share (workers' health is blind);
@@ -48,6 +48,9 @@ REQUIRED_APPS = {
     "django_q": "Django-Q2 runs the tasks and fires the schedules",
     "mptt": "django-mptt keeps the task trees and serves the drag-and-drop tree's static files",
     "import_export": "django-import-export reads and writes flow definition files",
+    "rest_framework": "Django REST Framework serves the REST API (api/v1/)",
+    "drf_spectacular": "drf-spectacular generates the REST API's OpenAPI schema (api/v1/schema/)",
+    "drf_spectacular_sidecar": "drf-spectacular-sidecar serves the API docs' Swagger UI files locally (api/v1/docs/)",
 }
 
 # Cache backends that live in one process: a worker's report is invisible to the web server.

@@ -66,6 +66,10 @@ DEFAULTS = {
     "FLOWFORGE_QUEUES": [],
     # Bearer token that may read /metrics without a login; empty turns token access off.
     "FLOWFORGE_METRICS_TOKEN": "",
+    # Requests one API token (or one logged-in user) may make to the REST API, per period
+    # ("second", "minute", "hour" or "day"): reads (GET) and changes (POST) apart; None: no limit.
+    # Counted in the "default" cache, which every web process must share (not LocMemCache).
+    "FLOWFORGE_API_THROTTLE": {"read": "600/minute", "write": "60/minute"},
 }
 
 
