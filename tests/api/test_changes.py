@@ -186,8 +186,10 @@ def test_a_bad_mark_or_clear_answers_400_and_changes_nothing(operator_api, faile
     mark = operator_api.post(url("api-task-mark", failed_run.pk, "bad"), {"status": "running"}, format="json")
     clear = operator_api.post(url("api-run-clear", failed_run.pk), {"tasks": ["nope"]}, format="json")
 
-    assert mark.status_code == 400 and "status" in mark.json()
-    assert clear.status_code == 400 and "nope" in clear.json()["detail"]
+    assert mark.status_code == 400
+    assert "status" in mark.json()
+    assert clear.status_code == 400
+    assert "nope" in clear.json()["detail"]
     assert events_of(failed_run, launch=False) == []
 
 
