@@ -113,7 +113,8 @@ def test_e002_is_run_by_the_check_framework():
 
 
 @pytest.mark.parametrize(
-    "missing", ["django_q", "mptt", "import_export", "rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
+    "missing",
+    ["django_q", "mptt", "import_export", "rest_framework", "drf_spectacular", "drf_spectacular_sidecar"],
 )
 def test_a_missing_required_app_is_e003(missing):
     """Each app Flow Forge builds on, when missing, is an error whose hint says to add it."""
