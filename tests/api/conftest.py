@@ -1,5 +1,7 @@
 """Shared data of the REST API's tests: a flow, users by role with their API tokens, clients."""
 
+import uuid
+
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
@@ -17,7 +19,10 @@ ROLES = ["Stakeholder", "Operator", "Editor"]
 @pytest.fixture(autouse=True)
 def private_throttle_counts(settings):
     """Each test counts its requests afresh: throttle counts in a cache of this test only."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # LocMemCache instances of one LOCATION share their data: a new one per test.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
+    }
 
 
 def url(name, *args, query=""):
