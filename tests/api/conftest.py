@@ -1,19 +1,22 @@
 """Shared data of the REST API's tests: a flow, users by role with their API tokens, clients."""
 
+import re
 import uuid
 
 import pytest
 from django.contrib.auth.models import User
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 from rest_framework.test import APIClient
 
 from flowforge_admin import api
 from flowforge_admin.api import register_task_pipeline
 from flowforge_admin.models import ApiToken
+from flowforge_admin.rest import urls as api_urls
 
 from .. import engine_tasks as t
 
-ROLES = ["Stakeholder", "Operator", "Editor"]
+# The pages about the API, not resources of it.
+NOT_RESOURCES = {"api-schema", "api-docs"}
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +32,18 @@ def url(name, *args, query=""):
     """The path of the API route ``name`` (``api-run-detail``...), with ``query`` ("a=1")."""
     path = reverse(f"flowforge_admin:{name}", args=args)
     return f"{path}?{query}" if query else path
+
+
+def api_paths():
+    """Every resource path of the API's URLconf, as OpenAPI writes it (/api/v1/runs/{id}/)."""
+    prefix = url("api-flow-list").removesuffix("flows/")
+    paths = set()
+    for pattern in api_urls.urlpatterns:
+        assert isinstance(pattern, URLPattern)  # no include() whose paths this would miss
+        if pattern.name not in NOT_RESOURCES:
+            route = str(pattern.pattern).lstrip("^").rstrip("$")
+            paths.add(prefix + re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route))
+    return paths
 
 
 @pytest.fixture
