@@ -6,7 +6,7 @@ from django import forms
 from rest_framework import serializers
 
 from ...forms.launch import FIELD_MESSAGE, REQUIRED_MESSAGE
-from ...states import TaskState
+from .common import MarkStatusField
 
 
 class LaunchSerializer(serializers.Serializer):
@@ -57,7 +57,7 @@ def launch_errors(messages):
 
 
 class MarkSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=[TaskState.SUCCEEDED, TaskState.FAILED])
+    status = MarkStatusField()
     reason = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
 
 

@@ -5,18 +5,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ...models import Flow
-from ...states import RunState
-from .common import AdminLinkField, ApiLinkField
+from .common import AdminLinkField, ApiLinkField, RunStatusField
 
 
 class LastRunSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="last_run_id")
-    status = serializers.ChoiceField(source="last_run_status", choices=RunState.choices)
-    created_at = serializers.DateTimeField(source="last_run_at")
-
-
-class LastRunField(LastRunSerializer):
     """The flow's newest run, or null (read from the list query's annotations)."""
+
+    id = serializers.IntegerField(source="last_run_id")
+    status = RunStatusField(source="last_run_status")
+    created_at = serializers.DateTimeField(source="last_run_at")
 
     def get_attribute(self, instance):
         return instance if getattr(instance, "last_run_id", None) is not None else None
@@ -28,7 +25,7 @@ class FlowSerializer(serializers.ModelSerializer):
     title = serializers.CharField(source="__str__", read_only=True, help_text="Display name, else name.")
     paused = serializers.BooleanField(source="is_paused", read_only=True)
     task_count = serializers.IntegerField(read_only=True)
-    last_run = LastRunField(read_only=True, allow_null=True)
+    last_run = LastRunSerializer(read_only=True, allow_null=True)
     url = ApiLinkField("api-flow-detail", lambda flow: [flow.name])
     admin_url = AdminLinkField()
 

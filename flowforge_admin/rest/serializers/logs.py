@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from ...logs_query import LEVELS
-from ...states import TaskState
+from .common import TaskStatusField
 
 
 class LogLineSerializer(serializers.Serializer):
@@ -19,7 +19,7 @@ class LogPageSerializer(serializers.Serializer):
     """One page of lines in id order, with the links to its neighbours (null at either end)."""
 
     task = serializers.CharField()
-    status = serializers.ChoiceField(choices=TaskState.choices)
+    status = TaskStatusField()
     attempt = serializers.IntegerField(help_text="The attempt these lines belong to.")
     current_attempt = serializers.IntegerField()
     finished = serializers.BooleanField(help_text="Whether the attempt is over: no line will be added.")

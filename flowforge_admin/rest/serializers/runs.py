@@ -3,8 +3,8 @@
 from rest_framework import serializers
 
 from ...models import FlowRun, TaskRun
-from ...states import RunState, TaskState
-from .common import AdminLinkField, ApiLinkField
+from ...states import TaskState
+from .common import AdminLinkField, ApiLinkField, RunStatusField, TaskStatusField
 
 # {task status: number of task runs}, one field per status: the run's kept counters.
 TaskCountsSerializer = type(
@@ -18,7 +18,7 @@ class FlowRunSerializer(serializers.ModelSerializer):
     """A run as the list shows it."""
 
     flow = serializers.CharField(source="flow_name", read_only=True, help_text="The flow's name.")
-    status = serializers.ChoiceField(choices=RunState.choices, read_only=True)
+    status = RunStatusField(read_only=True)
     triggered_by = serializers.ChoiceField(choices=FlowRun.Trigger.choices, read_only=True)
     triggered_by_user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     schedule = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
@@ -57,7 +57,7 @@ class TaskRunSerializer(serializers.ModelSerializer):
     """One task of a run: its current attempt."""
 
     task = serializers.CharField(source="task_name", read_only=True)
-    status = serializers.ChoiceField(choices=TaskState.choices, read_only=True)
+    status = TaskStatusField(read_only=True)
     url = ApiLinkField("api-task-detail", lambda task_run: [task_run.run_id, task_run.task_name])
     logs_url = ApiLinkField(
         "api-task-logs", lambda task_run: [task_run.run_id, task_run.task_name], help_text="Its log lines."
