@@ -236,3 +236,18 @@ def test_artifacts_are_described_and_their_files_stream_as_stored_never_loaded(s
     assert not (tmp_path / "tripped").exists()
     # Each download is in the run's history, as the admin's.
     assert RunEvent.objects.filter(run=run, action=RunEvent.Action.DOWNLOAD_ARTIFACT).count() == 2
+
+
+def test_the_task_metric_and_artifact_lists_read_no_row_per_item(stakeholder_api):
+    run = with_outputs(outputs_flow())
+    make_json = run.task_runs.get(task_name="make_json")
+    Metric.objects.create(run=run, task_run=make_json, attempt=1, name="loss", value=1.0)
+    lists = [url("api-task-list", run.pk), url("api-run-metrics", run.pk), url("api-run-artifacts", run.pk)]
+    few = [count_queries(stakeholder_api, path) for path in lists]
+
+    add_artifact(make_json, "Model", {"kind": "repr", "text": "Model()"}, 10)
+    for task_run in run.task_runs.all():
+        for step in range(3):
+            Metric.objects.create(run=run, task_run=task_run, attempt=1, name="loss", value=0.5, step=step)
+
+    assert [count_queries(stakeholder_api, path) for path in lists] == few
