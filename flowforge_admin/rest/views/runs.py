@@ -1,7 +1,7 @@
 """Runs: the list with the admin's filters, one run with its task runs, its metrics and artifacts,
 and the changes of a whole run (cancel, re-run failed, clear), each through its action."""
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import mixins
@@ -104,7 +104,9 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     @action(detail=True, methods=["get"])
     def metrics(self, request, **kwargs):
         run = self.get_run()
-        metrics = Metric.objects.filter(run=run).select_related("task_run").order_by("name", "step", "id")
+        # A value without a step first, on every database (PostgreSQL sorts NULL last by default).
+        by_step = F("step").asc(nulls_first=True)
+        metrics = Metric.objects.filter(run=run).select_related("task_run").order_by("name", by_step, "id")
         page = self.paginate_queryset(metrics)
         return self.get_paginated_response(
             MetricSerializer(page, many=True, context=self.get_serializer_context()).data
