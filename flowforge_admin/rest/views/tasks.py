@@ -1,8 +1,6 @@
 """The tasks of a run: one task run, its log (pages and download), its artifact's file,
 and the changes of one task (retry, mark), each through its action."""
 
-import logging
-
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header, urlencode
@@ -15,10 +13,10 @@ from rest_framework.response import Response
 from ... import logs_query
 from ...actions.runs import CONTROL_PERMISSION, MarkTaskAction, RetryTaskAction
 from ...admin.attempt_outcome import output_owner
-from ...admin.output_views import download_filename
-from ...admin.outputs import artifact_of, summarize, summarize_attempt
+from ...admin.output_views import download_filename, record_download
+from ...admin.outputs import artifact_of
 from ...artifacts.storage import get_storage
-from ...models import FlowRun, RunEvent, TaskAttempt, TaskRun
+from ...models import FlowRun, TaskAttempt, TaskRun
 from ..pagination import PAGE_SIZE
 from ..permissions import VIEW_RUN
 from ..serializers.common import DetailSerializer
@@ -27,8 +25,6 @@ from ..serializers.logs import LogPageSerializer, LogQuerySerializer
 from ..serializers.outputs import TaskRunDetailSerializer
 from ..serializers.runs import FlowRunSerializer, TaskRunSerializer
 from .base import ApiViewSet, documented, execute
-
-audit_log = logging.getLogger("flowforge_admin.audit")
 
 PATH = [
     OpenApiParameter("id", int, OpenApiParameter.PATH, description="The run's id."),
@@ -221,13 +217,7 @@ class TaskRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
             raise Http404(
                 f"The output file of task {task_run.task_name} is missing from the artifact storage."
             ) from None
-        summary = summarize_attempt(owner, run.pk) if earlier else summarize(task_run)
-        of_attempt = f", attempt {earlier}" if earlier else ""
-        message = f"Downloaded the output of task {task_run.task_name}{of_attempt} ({summary.type_name}, {summary.size_text})."
-        RunEvent.objects.create(
-            run=run, user=request.user, action=RunEvent.Action.DOWNLOAD_ARTIFACT, message=message
-        )
-        audit_log.info("%s (run #%s, user %s, REST API)", message, run.pk, request.user.get_username())
+        record_download(run, task_run, owner, request.user)  # as the admin's download
         return FileResponse(
             file,
             as_attachment=True,
