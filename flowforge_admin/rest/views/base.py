@@ -10,7 +10,7 @@ with the action's own message.
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
@@ -21,7 +21,22 @@ from ...exceptions import InvalidTransition, refusal_message
 from ..authentication import BearerTokenAuthentication
 from ..pagination import ApiPagination
 from ..permissions import ActionPermission
+from ..serializers.common import DetailSerializer
 from ..throttles import ReadThrottle, WriteThrottle
+
+# What each refusal means, for the schema; refusals() words the 404 and 409 per resource.
+REFUSALS = {
+    400: "The request is not valid.",
+    401: "No valid token or session.",
+    403: "The user lacks the permission.",
+}
+
+
+def refusals(*codes, **texts):
+    """The schema's responses ``{code: {"detail": ...}}`` for ``codes`` and for ``texts`` (``_404="No such run."``)."""
+    described = {code: REFUSALS[code] for code in codes}
+    described.update({int(code.lstrip("_")): text for code, text in texts.items()})
+    return {code: OpenApiResponse(DetailSerializer, description=text) for code, text in described.items()}
 
 
 class Conflict(exceptions.APIException):

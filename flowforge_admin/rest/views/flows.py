@@ -4,7 +4,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -15,21 +15,17 @@ from ...definitions.files.formats import format_for
 from ...definitions.files.resource import FlowDefinitionResource
 from ...models import Flow, FlowRun
 from ..permissions import VIEW_FLOW
-from ..serializers.common import DetailSerializer
 from ..serializers.control import LaunchErrorSerializer, LaunchSerializer, launch_errors
 from ..serializers.flows import FlowDetailSerializer, FlowSerializer
 from ..serializers.runs import FlowRunSerializer
-from .base import ApiViewSet, BadRequest, documented, execute
+from .base import ApiViewSet, BadRequest, documented, execute, refusals
 
 # The formats of a definition file the API serves (the text ones of export_flows).
 FILE_FORMATS = ["yaml", "json"]
 
 NAME = OpenApiParameter("name", str, OpenApiParameter.PATH, description="The flow's machine name.")
-REFUSED = {
-    401: OpenApiResponse(DetailSerializer, description="No valid token or session."),
-    403: OpenApiResponse(DetailSerializer, description="The user lacks the permission."),
-}
-NOT_FOUND = {404: OpenApiResponse(DetailSerializer, description="No flow of that name.")}
+REFUSED = refusals(401, 403)
+NOT_FOUND = refusals(_404="No flow of that name.")
 
 
 class FlowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
@@ -111,7 +107,7 @@ class FlowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
             400: LaunchErrorSerializer,
             **REFUSED,
             **NOT_FOUND,
-            409: OpenApiResponse(DetailSerializer, description="The flow is paused."),
+            **refusals(_409="The flow is paused."),
         },
     )
     @action(detail=True, methods=["post"], url_path="runs", url_name="launch")

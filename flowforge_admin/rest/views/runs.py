@@ -3,7 +3,7 @@ and the changes of a whole run (cancel, re-run failed, clear), each through its 
 
 from django.db.models import F, Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -11,24 +11,15 @@ from rest_framework.response import Response
 from ...actions.runs import CONTROL_PERMISSION, CancelRunAction, ClearTasksAction, RerunFailedAction
 from ...models import Artifact, FlowRun, Metric
 from ..permissions import VIEW_RUN
-from ..serializers.common import DetailSerializer
 from ..serializers.control import ClearSerializer
 from ..serializers.filters import RunFilterSerializer
 from ..serializers.outputs import ArtifactSerializer, MetricSerializer
 from ..serializers.runs import FlowRunDetailSerializer, FlowRunSerializer
-from .base import ApiViewSet, documented, execute
+from .base import ApiViewSet, documented, execute, refusals
 
 RUN_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The run's id.")
-REFUSED = {
-    401: OpenApiResponse(DetailSerializer, description="No valid token or session."),
-    403: OpenApiResponse(DetailSerializer, description="The user lacks the permission."),
-    404: OpenApiResponse(DetailSerializer, description="No such run."),
-}
-CHANGE_REFUSED = {
-    **REFUSED,
-    400: OpenApiResponse(DetailSerializer, description="The request is not valid."),
-    409: OpenApiResponse(DetailSerializer, description="Not possible in the run's current state."),
-}
+REFUSED = refusals(401, 403, _404="No such run.")
+CHANGE_REFUSED = {**REFUSED, **refusals(400, _409="Not possible in the run's current state.")}
 
 
 def change_schema(summary, request=None):
@@ -76,7 +67,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     @documented(
         summary="List runs",
         parameters=[RunFilterSerializer],
-        responses={200: FlowRunSerializer(many=True), 400: DetailSerializer, **REFUSED},
+        responses={200: FlowRunSerializer(many=True), **refusals(400, 401, 403)},
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)

@@ -5,7 +5,7 @@ from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header, urlencode
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -19,12 +19,11 @@ from ...artifacts.storage import get_storage
 from ...models import FlowRun, TaskAttempt, TaskRun
 from ..pagination import PAGE_SIZE
 from ..permissions import VIEW_RUN
-from ..serializers.common import DetailSerializer
 from ..serializers.control import MarkSerializer
 from ..serializers.logs import LogPageSerializer, LogQuerySerializer
 from ..serializers.outputs import TaskRunDetailSerializer
 from ..serializers.runs import FlowRunSerializer, TaskRunSerializer
-from .base import ApiViewSet, documented, execute
+from .base import ApiViewSet, documented, execute, refusals
 
 PATH = [
     OpenApiParameter("id", int, OpenApiParameter.PATH, description="The run's id."),
@@ -32,16 +31,8 @@ PATH = [
 ]
 RUN_PATH = PATH[:1]
 ATTEMPT = OpenApiParameter("attempt", int, description="An earlier attempt's (default: the current one).")
-REFUSED = {
-    401: OpenApiResponse(DetailSerializer, description="No valid token or session."),
-    403: OpenApiResponse(DetailSerializer, description="The user lacks the permission."),
-    404: OpenApiResponse(DetailSerializer, description="No such run, task or attempt."),
-}
-CHANGE_REFUSED = {
-    **REFUSED,
-    400: OpenApiResponse(DetailSerializer, description="The request is not valid."),
-    409: OpenApiResponse(DetailSerializer, description="Not possible in the task's current state."),
-}
+REFUSED = refusals(401, 403, _404="No such run, task or attempt.")
+CHANGE_REFUSED = {**REFUSED, **refusals(400, _409="Not possible in the task's current state.")}
 
 
 class TaskRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
