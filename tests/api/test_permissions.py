@@ -120,3 +120,15 @@ def test_a_refusal_names_the_permission_needed(stakeholder_api, flow):
     assert response.status_code == 403
     assert "flowforge_admin.launch_flow is needed" in response.json()["detail"]
     assert not flow.runs.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body", "needs", "served"), ENDPOINTS, ids=[e[0] for e in ENDPOINTS]
+)
+def test_options_describes_every_endpoint_to_a_reader(
+    stakeholder_api, failed_run, name, method, path, body, needs, served
+):
+    response = stakeholder_api.options(path(failed_run))
+
+    assert response.status_code == 200
+    assert method.upper() in response["Allow"]
