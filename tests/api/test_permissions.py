@@ -122,13 +122,9 @@ def test_a_refusal_names_the_permission_needed(stakeholder_api, flow):
     assert not flow.runs.exists()
 
 
-@pytest.mark.parametrize(
-    ("name", "method", "path", "body", "needs", "served"), ENDPOINTS, ids=[e[0] for e in ENDPOINTS]
-)
-def test_options_describes_every_endpoint_to_a_reader(
-    stakeholder_api, failed_run, name, method, path, body, needs, served
-):
-    response = stakeholder_api.options(path(failed_run))
+def test_options_describes_every_endpoint_to_a_reader(stakeholder_api, failed_run):
+    for name, method, path, *_ in ENDPOINTS:
+        response = stakeholder_api.options(path(failed_run))
 
-    assert response.status_code == 200
-    assert method.upper() in response["Allow"]
+        assert response.status_code == 200, name
+        assert method.upper() in response["Allow"], name
