@@ -1,6 +1,7 @@
 """Throttles: each token has its own allowance, reads and changes counted apart; 429 with Retry-After."""
 
 import pytest
+from django.core.cache.backends.filebased import FileBasedCache
 
 from .conftest import bearer_client, url
 
@@ -38,3 +39,24 @@ def test_no_rate_means_no_limit(settings, operator_api, flow):
     settings.FLOWFORGE_API_THROTTLE = {"read": None, "write": "1/minute"}
 
     assert {operator_api.get(url("api-flow-list")).status_code for _ in range(5)} == {200}
+
+
+def test_the_projects_file_cache_shares_the_counts_between_processes(
+    settings, small_rates, operator_api, flow, tmp_path
+):
+    """project/settings.py's cache without Redis: files, which every web process on the machine reads."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path),
+        }
+    }
+    for _ in range(2):
+        assert operator_api.get(url("api-flow-list")).status_code == 200
+
+    # What another process sees: its own cache object on the same directory.
+    another_process = FileBasedCache(str(tmp_path), {})
+    key = f"throttle_flowforge-api-read_token-{operator_api.token.pk}"
+    assert len(another_process.get(key)) == 2
+    another_process.set(key, another_process.get(key) * 2, 60)  # two more requests over there
+    assert operator_api.get(url("api-flow-list")).status_code == 429
