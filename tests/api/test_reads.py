@@ -251,3 +251,20 @@ def test_the_task_metric_and_artifact_lists_read_no_row_per_item(stakeholder_api
             Metric.objects.create(run=run, task_run=task_run, attempt=1, name="loss", value=0.5, step=step)
 
     assert [count_queries(stakeholder_api, path) for path in lists] == few
+
+
+def test_bad_ids_and_pages_answer_404_never_500(stakeholder_api, failed_run):
+    huge = "9" * 25
+    for path in [
+        f"/api/v1/runs/{huge}/",
+        f"/api/v1/runs/{huge}/tasks/",
+        f"/api/v1/runs/{huge}/metrics/",
+        url("api-task-detail", failed_run.pk, "no-such-task"),
+        url("api-task-artifact", failed_run.pk, "ok", query=f"attempt={huge}"),
+        url("api-task-artifact", failed_run.pk, "ok", query="attempt=x"),
+        url("api-run-list", query="page=999"),
+        url("api-run-list", query="page=x"),
+    ]:
+        assert stakeholder_api.get(path).status_code == 404, path
+    assert stakeholder_api.get(url("api-run-list", query=f"q={huge}")).json()["count"] == 0
+    assert stakeholder_api.get(url("api-run-list", query="page_size=x")).status_code == 200
