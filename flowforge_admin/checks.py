@@ -5,12 +5,13 @@ with the fix in its hint (README "Use Flow Forge in your Django project"):
 
 - ``E001`` a module of ``FLOWFORGE_FUNCTION_MODULES`` does not import;
 - ``E002`` Django-Q2's ``Q_CLUSTER`` is missing, or would deliver a task again while it runs;
-- ``E003`` an app Flow Forge needs is not in ``INSTALLED_APPS``;
+- ``E003`` an app Flow Forge needs is not in ``INSTALLED_APPS`` (the REST API's three included);
 - ``E004`` Django-Q2 runs tasks synchronously (``sync``), which the engine cannot run on;
 - ``E005`` the broker ``Q_CLUSTER`` names (or Django-Q2's default, Redis) cannot be used here;
 - ``W001`` the ORM broker with a cache the processes do not share (workers' health is blind);
 - ``W002`` Django's stock SQLite backend (concurrent launches fail with "database is locked");
-- ``W004`` dedicated clusters (``FLOWFORGE_QUEUES``) that Django-Q2 cannot start (no ``ALT_CLUSTERS``).
+- ``W004`` dedicated clusters (``FLOWFORGE_QUEUES``) that Django-Q2 cannot start (no ``ALT_CLUSTERS``);
+- ``W005`` REST API throttling on a cache the web processes do not share (each counts alone).
 """
 
 import importlib
@@ -48,6 +49,9 @@ REQUIRED_APPS = {
     "django_q": "Django-Q2 runs the tasks and fires the schedules",
     "mptt": "django-mptt keeps the task trees and serves the drag-and-drop tree's static files",
     "import_export": "django-import-export reads and writes flow definition files",
+    "rest_framework": "Django REST Framework serves the REST API (api/v1/)",
+    "drf_spectacular": "drf-spectacular generates the REST API's OpenAPI schema (api/v1/schema/)",
+    "drf_spectacular_sidecar": "drf-spectacular-sidecar serves the API docs' Swagger UI files locally (api/v1/docs/)",
 }
 
 # Cache backends that live in one process: a worker's report is invisible to the web server.
@@ -152,6 +156,25 @@ def check_shared_cache(app_configs, **kwargs):
             hint="Use a cache that every process shares (Redis, Memcached, the database or files), "
             "or name one in Q_CLUSTER['cache'].",
             id="flowforge_admin.W001",
+        )
+    ]
+
+
+@register(Tags.caches, Tags.compatibility)
+def check_throttle_cache(app_configs, **kwargs):
+    """flowforge_admin.W005: the REST API's throttles count in a cache every web process shares."""
+    rates = get_setting("FLOWFORGE_API_THROTTLE") or {}
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if not any(rates.values()) or backend not in PRIVATE_CACHES:
+        return []
+    return [
+        Warning(
+            f"The REST API's throttles count requests in the 'default' cache ({backend.rpartition('.')[2]}), "
+            "which lives in one process: each web process counts on its own, so a client gets the "
+            "FLOWFORGE_API_THROTTLE rates once per process (with DummyCache, no limit at all).",
+            hint="Use a cache that every web process shares (Redis, Memcached, the database or files), "
+            "or set FLOWFORGE_API_THROTTLE to {} to turn throttling off knowingly.",
+            id="flowforge_admin.W005",
         )
     ]
 

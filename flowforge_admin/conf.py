@@ -82,6 +82,10 @@ DEFAULTS = {
     # How long a process trusts what it read of which flows have alerts (seconds): a worker may
     # miss an alert made this recently in another process. 0: read at every event.
     "FLOWFORGE_ALERT_CACHE_SECONDS": 5,
+    # Requests one API token (or one logged-in user) may make to the REST API, per period
+    # ("second", "minute", "hour" or "day"): reads (GET) and changes (POST) apart; None: no limit.
+    # Counted in the "default" cache, which every web process must share (not LocMemCache).
+    "FLOWFORGE_API_THROTTLE": {"read": "600/minute", "write": "60/minute"},
 }
 
 

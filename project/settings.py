@@ -52,6 +52,10 @@ INSTALLED_APPS = [
     "import_export",
     "django_q",
     "health_check",
+    # The REST API (api/v1/), its OpenAPI schema and docs served from local static files.
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "flowforge_admin",
     "flowforge_admin.demo",
 ]

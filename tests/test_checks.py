@@ -16,6 +16,7 @@ from flowforge_admin.checks import (
     check_required_apps,
     check_shared_cache,
     check_sqlite_backend,
+    check_throttle_cache,
 )
 
 
@@ -112,7 +113,10 @@ def test_e002_is_run_by_the_check_framework():
         assert "flowforge_admin.E002" in ids(run_checks())
 
 
-@pytest.mark.parametrize("missing", ["django_q", "mptt", "import_export"])
+@pytest.mark.parametrize(
+    "missing",
+    ["django_q", "mptt", "import_export", "rest_framework", "drf_spectacular", "drf_spectacular_sidecar"],
+)
 def test_a_missing_required_app_is_e003(missing):
     """Each app Flow Forge builds on, when missing, is an error whose hint says to add it."""
     installed = [app for app in settings.INSTALLED_APPS if app != missing]
@@ -217,3 +221,19 @@ def test_dedicated_clusters_need_alt_clusters_in_q_cluster_w004(settings):
     assert "KeyError: 'ALT_CLUSTERS'" in warnings[0].msg
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "ALT_CLUSTERS": {}}
     assert check_queues(None) == []
+
+
+@pytest.mark.parametrize(
+    ("backend", "rates", "warned"),
+    [
+        ("django.core.cache.backends.locmem.LocMemCache", None, True),
+        ("django.core.cache.backends.dummy.DummyCache", None, True),
+        ("django.core.cache.backends.filebased.FileBasedCache", None, False),
+        ("django.core.cache.backends.locmem.LocMemCache", {}, False),
+    ],
+)
+def test_w005_api_throttles_need_a_cache_the_web_processes_share(tmp_path, backend, rates, warned):
+    extra = {} if rates is None else {"FLOWFORGE_API_THROTTLE": rates}
+    with override_settings(CACHES={"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}, **extra):
+        found = ids(check_throttle_cache(None))
+    assert found == (["flowforge_admin.W005"] if warned else [])

@@ -39,6 +39,25 @@ def download_filename(flow_run, task_run, artifact, attempt=None):
     return f"{flow_run.flow_name}-{flow_run.pk}-{task_run.task_name}{of_attempt}{extension}"
 
 
+def record_download(flow_run, task_run, owner, user):
+    """Record that ``user`` downloaded the artifact of ``owner`` (the task run or an earlier attempt).
+
+    In the run's History (a RunEvent) and on the ``flowforge_admin.audit``
+    logger; the admin's download and the REST API's write the same words.
+    """
+    earlier = owner.attempt if isinstance(owner, TaskAttempt) else None
+    summary = summarize_attempt(owner, flow_run.pk) if earlier else summarize(task_run)
+    of_attempt = f", attempt {earlier}" if earlier else ""
+    message = (
+        f"Downloaded the output of task {task_run.task_name}{of_attempt}"
+        f" ({summary.type_name}, {summary.size_text})."
+    )
+    RunEvent.objects.create(
+        run=flow_run, user=user, action=RunEvent.Action.DOWNLOAD_ARTIFACT, message=message
+    )
+    audit_log.info("%s (run #%s, user %s)", message, flow_run.pk, user.get_username())
+
+
 def not_found(model_admin, request, flow_run, task_run, message):
     """A 404 page in the admin's layout that says what is missing (never a bare error)."""
     context = {
@@ -90,16 +109,7 @@ def artifact_view(model_admin, request, run_id, task_run_id):
             task_run,
             f"The output file of task {task_run.task_name} is missing from the artifact storage.",
         )
-    summary = summarize_attempt(owner, flow_run.pk) if earlier else summarize(task_run)
-    of_attempt = f", attempt {earlier}" if earlier else ""
-    message = (
-        f"Downloaded the output of task {task_run.task_name}{of_attempt}"
-        f" ({summary.type_name}, {summary.size_text})."
-    )
-    RunEvent.objects.create(
-        run=flow_run, user=request.user, action=RunEvent.Action.DOWNLOAD_ARTIFACT, message=message
-    )
-    audit_log.info("%s (run #%s, user %s)", message, flow_run.pk, request.user.get_username())
+    record_download(flow_run, task_run, owner, request.user)
     return FileResponse(
         file,
         as_attachment=True,

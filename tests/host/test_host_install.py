@@ -90,6 +90,10 @@ urls = [
     "/admin/flowforge_admin/flow/import/",
     "/admin/flowforge_admin/flowschedule/add/",
     "/flowforge/health/",
+    "/flowforge/api/v1/flows/",
+    f"/flowforge/api/v1/runs/{run.pk}/",
+    "/flowforge/api/v1/schema/",
+    "/flowforge/api/v1/docs/",
 ]
 print(json.dumps({url: client.get(url).status_code for url in urls}))
 """
