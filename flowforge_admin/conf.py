@@ -64,6 +64,10 @@ DEFAULTS = {
     # The queues (Django-Q2 cluster names) a task's ``queue`` may name, besides the project's own
     # cluster. Empty: any valid name is accepted (a queue no cluster takes from waits for one).
     "FLOWFORGE_QUEUES": [],
+    # Finished runs older than this many days (by their finish) are deleted every day, with their task
+    # runs, logs, artifacts and alert records (flowforge_admin.engine.retention; manage.py purge_runs
+    # does it by hand). None: runs are kept for ever, and there is no retention schedule.
+    "FLOWFORGE_RUN_RETENTION_DAYS": None,
     # Bearer token that may read /metrics without a login; empty turns token access off.
     "FLOWFORGE_METRICS_TOKEN": "",
 }
