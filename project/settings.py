@@ -245,6 +245,13 @@ FLOWFORGE_MAX_QUEUED_AGE_SECONDS = int(os.environ.get("FLOWFORGE_MAX_QUEUED_AGE_
 # Bearer token Prometheus sends to /metrics; empty: only staff users may read it.
 FLOWFORGE_METRICS_TOKEN = os.environ.get("FLOWFORGE_METRICS_TOKEN", "")
 
+# Finished runs older than this many days are purged every day (README "Retention"); unset: kept for ever.
+FLOWFORGE_RUN_RETENTION_DAYS = (
+    int(os.environ["FLOWFORGE_RUN_RETENTION_DAYS"])
+    if os.environ.get("FLOWFORGE_RUN_RETENTION_DAYS")
+    else None
+)
+
 # Largest import file accepted (admin and import_flows), in bytes.
 FLOWFORGE_IMPORT_MAX_BYTES = int(os.environ.get("FLOWFORGE_IMPORT_MAX_BYTES", 5_000_000))
 # Uploaded import files wait for their confirmation here (one machine; see docs/deploy.md).
