@@ -45,6 +45,9 @@ BATCH_SIZE = 500
 # at most. Measured (bench/README.md): a running flow's hops took 1.5 times as long with no rest,
 # 1.2 with 4, 1.1 with 6, on a 2-core machine. 100 000 runs then go in about 3 minutes.
 REST = 6
+# The daily schedule stops after this long (the rest goes the next day): it runs on a worker,
+# which Django-Q2 would kill at the cluster's timeout, and which other tasks may need.
+SCHEDULE_SECONDS = 600
 SCHEDULE_NAME = "flowforge: run retention"
 SCHEDULE_FUNC = "flowforge_admin.engine.retention.purge_expired_runs"
 
@@ -163,6 +166,7 @@ class PurgeResult:
     counts: dict
     dry_run: bool = False
     batches: int = 0
+    finished: bool = True  # False: it stopped at its time limit, with more to delete
 
     @property
     def runs(self):
@@ -179,7 +183,8 @@ class PurgeResult:
             if model is Artifact and count:
                 part += " (files would be removed)" if self.dry_run else " (files removed)"
             parts.append(part)
-        return ("Would delete " if self.dry_run else "Deleted ") + ", ".join(parts)
+        more = "" if self.finished else "; stopped at its time limit, the rest goes next time"
+        return ("Would delete " if self.dry_run else "Deleted ") + ", ".join(parts) + more
 
 
 def _kind(model, count):
@@ -198,13 +203,16 @@ def number(count):
     return f"{count:,}".replace(",", " ")
 
 
-def purge_runs(days, *, flows=(), statuses=(), dry_run=False, batch_size=BATCH_SIZE, now=None):
+def purge_runs(
+    days, *, flows=(), statuses=(), dry_run=False, batch_size=BATCH_SIZE, now=None, time_limit=None
+):
     """Delete the runs :func:`expired_runs` selects, ``batch_size`` runs per transaction; return a PurgeResult.
 
     After each batch it rests :data:`REST` times as long as the batch took,
     so that the writers that waited get their turn at once (a file lock, as
     SQLite's writers here take, is not fair to waiters) and a running flow
-    is barely slowed.
+    is barely slowed. With ``time_limit`` (seconds), it stops after the
+    batch that passes it; ``PurgeResult.finished`` then says False.
     """
     expired = expired_runs(days, flows=flows, statuses=statuses, now=now)
     plan = [*owned_models(), (FlowRun, ["pk"])]
@@ -214,7 +222,7 @@ def purge_runs(days, *, flows=(), statuses=(), dry_run=False, batch_size=BATCH_S
             {model: _owned_by(model, lookups, ids).count() for model, lookups in plan}, dry_run=True
         )
     result = PurgeResult(dict.fromkeys((model for model, _ in plan), 0))
-    last = 0
+    last, deadline = 0, None if time_limit is None else time.monotonic() + time_limit
     while True:
         # Outside the transaction: a read, which takes no lock.
         batch = list(expired.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size])
@@ -235,6 +243,9 @@ def purge_runs(days, *, flows=(), statuses=(), dry_run=False, batch_size=BATCH_S
         result.batches += 1
         if len(batch) < batch_size:
             break
+        if deadline is not None and time.monotonic() > deadline:
+            result.finished = False
+            break
         time.sleep(REST * (time.monotonic() - started))
     logger.info("purge of runs finished more than %s days ago: %s", days, result.describe())
     return result
@@ -246,7 +257,7 @@ def purge_expired_runs():
     if days is None:
         return "FLOWFORGE_RUN_RETENTION_DAYS is not set: nothing purged"
     days = check_days(days, "FLOWFORGE_RUN_RETENTION_DAYS")
-    return purge_runs(days).describe()
+    return purge_runs(days, time_limit=SCHEDULE_SECONDS).describe()
 
 
 def ensure_schedule():

@@ -50,3 +50,15 @@ def test_the_scheduled_purge_deletes_what_the_setting_says(settings, django_capt
         ValueError, match="FLOWFORGE_RUN_RETENTION_DAYS 'a week' is not a positive whole number"
     ):
         retention.purge_expired_runs()
+
+
+def test_a_purge_with_a_time_limit_stops_after_the_batch_that_passes_it(django_capture_on_commit_callbacks):
+    flow = register_task_pipeline("many", {"echo": {"function": t.echo}})
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            run_flow(flow)
+    moment = timezone.now() - datetime.timedelta(days=8)
+    FlowRun.objects.update(created_at=moment, finished_at=moment)
+    result = retention.purge_runs(7, batch_size=1, time_limit=0)
+    assert (result.runs, result.finished, FlowRun.objects.count()) == (1, False, 2)
+    assert result.describe().endswith("; stopped at its time limit, the rest goes next time")
