@@ -214,3 +214,15 @@ def test_from_the_shell_bad_input_is_a_message_and_exit_2_without_a_traceback():
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "CommandError: --older-than '-1' is not a positive whole number of days"
+
+
+def test_a_user_without_the_delete_permission_is_refused_with_exit_2(runs, role_user):
+    operator = role_user("Operator")
+    before = counts()
+    with pytest.raises(CommandError) as caught:
+        purge("--older-than", "30", "--user", operator.username)
+    assert caught.value.returncode == 2
+    assert str(caught.value) == (
+        f"{operator} may not purge runs older than 30 days: flowforge_admin.delete_flowrun is needed"
+    )
+    assert counts() == before
