@@ -67,6 +67,10 @@ DEFAULTS = {
     # Longest life of a user's API token, in days: when set, every new token needs an expiry at
     # most this far ahead. None: a token may also never expire. Tokens made earlier are kept.
     "FLOWFORGE_API_TOKEN_MAX_DAYS": None,
+    # Finished runs older than this many days (by their finish) are deleted every day, with their task
+    # runs, logs, artifacts and alert records (flowforge_admin.engine.retention; manage.py purge_runs
+    # does it by hand). None: runs are kept for ever, and there is no retention schedule.
+    "FLOWFORGE_RUN_RETENTION_DAYS": None,
     # Bearer token that may read /metrics without a login; empty turns token access off.
     "FLOWFORGE_METRICS_TOKEN": "",
     # The site's address (e.g. "https://flows.example.com"): alerts link to the admin under it.

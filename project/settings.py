@@ -252,6 +252,12 @@ FLOWFORGE_METRICS_TOKEN = os.environ.get("FLOWFORGE_METRICS_TOKEN", "")
 
 # Alerts link to the admin under this address (e.g. https://flows.example.com); empty: paths only.
 FLOWFORGE_BASE_URL = os.environ.get("FLOWFORGE_BASE_URL", "")
+# Finished runs older than this many days are purged every day (README "Retention"); unset: kept for ever.
+FLOWFORGE_RUN_RETENTION_DAYS = (
+    int(os.environ["FLOWFORGE_RUN_RETENTION_DAYS"])
+    if os.environ.get("FLOWFORGE_RUN_RETENTION_DAYS")
+    else None
+)
 
 # Largest import file accepted (admin and import_flows), in bytes.
 FLOWFORGE_IMPORT_MAX_BYTES = int(os.environ.get("FLOWFORGE_IMPORT_MAX_BYTES", 5_000_000))
