@@ -4,7 +4,8 @@ A run owns its task runs, their log lines, attempts and artifacts, its
 snapshot, events, metrics, tags, and whatever else has a foreign key to it
 (or to what it owns) with ``on_delete=CASCADE``: those relations are found
 from the models, not listed here, so a model added later (alert records, say)
-goes with its run with no change to this module.
+goes with its run with no change to this module. Alert deliveries of no run
+(a schedule's skipped fires) go by their own age, after the runs.
 
 Each batch is one short transaction: its children are deleted table by table
 with one ``DELETE ... WHERE <parent> IN (the batch's runs)`` each (Django's
@@ -34,7 +35,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from ..conf import get_setting
-from ..models import Artifact, FlowRun, TaskLog, TaskRun
+from ..models import AlertDelivery, Artifact, FlowRun, TaskLog, TaskRun
 from ..states import RUN_FINISHED
 
 logger = logging.getLogger("flowforge_admin.retention")
@@ -78,6 +79,32 @@ def expired_runs(days, *, flows=(), statuses=(), now=None):
     if flows:
         runs = runs.filter(flow_name__in=sorted(flows))
     return runs.order_by()
+
+
+def expired_runless_deliveries(days, *, flows=(), statuses=(), now=None):
+    """Alert deliveries of no run (a schedule's skipped fires) created more than ``days`` days ago.
+
+    They belong to their schedule, not to a run, so no run's cascade takes
+    them; they go by age with the runs of their flow. A purge of chosen
+    statuses leaves them (they have no run status).
+    """
+    if statuses:
+        return AlertDelivery.objects.none()
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=days)
+    deliveries = AlertDelivery.objects.filter(run__isnull=True, created_at__lt=cutoff)
+    if flows:
+        deliveries = deliveries.filter(flow_name__in=sorted(flows))
+    return deliveries.order_by()
+
+
+def _purge_runless_deliveries(deliveries, result, batch_size):
+    """Delete ``deliveries`` ``batch_size`` at a time (nothing points at them: one DELETE each)."""
+    while batch := list(deliveries.values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            deleted = AlertDelivery.objects.filter(pk__in=batch)._raw_delete(AlertDelivery.objects.db)
+        result.counts[AlertDelivery] = result.counts.get(AlertDelivery, 0) + deleted
+        if len(batch) < batch_size:
+            break
 
 
 def owned_models():
@@ -215,12 +242,13 @@ def purge_runs(
     batch that passes it; ``PurgeResult.finished`` then says False.
     """
     expired = expired_runs(days, flows=flows, statuses=statuses, now=now)
+    runless = expired_runless_deliveries(days, flows=flows, statuses=statuses, now=now)
     plan = [*owned_models(), (FlowRun, ["pk"])]
     if dry_run:
         ids = expired.values("pk")
-        return PurgeResult(
-            {model: _owned_by(model, lookups, ids).count() for model, lookups in plan}, dry_run=True
-        )
+        counts = {model: _owned_by(model, lookups, ids).count() for model, lookups in plan}
+        counts[AlertDelivery] = counts.get(AlertDelivery, 0) + runless.count()
+        return PurgeResult(counts, dry_run=True)
     result = PurgeResult(dict.fromkeys((model for model, _ in plan), 0))
     last, deadline = 0, None if time_limit is None else time.monotonic() + time_limit
     while True:
@@ -247,6 +275,8 @@ def purge_runs(
             result.finished = False
             break
         time.sleep(REST * (time.monotonic() - started))
+    if result.finished:
+        _purge_runless_deliveries(runless, result, batch_size)
     logger.info("purge of runs finished more than %s days ago: %s", days, result.describe())
     return result
 

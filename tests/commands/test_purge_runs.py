@@ -15,6 +15,7 @@ from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
 from flowforge_admin.artifacts.storage import get_storage
 from flowforge_admin.engine.retention import owned_models
 from flowforge_admin.models import (
+    AlertDelivery,
     Artifact,
     FlowRun,
     Metric,
@@ -180,8 +181,27 @@ def test_alert_records_and_any_later_model_go_by_their_cascade():
     assert found["TaskLog"] == ["task_run__run"]
     assert sorted(found["Artifact"]) == ["task_attempt__task_run__run", "task_run__run"]
     assert sorted(found["Metric"]) == ["run", "task_run__run"]
+    assert "run" in found["AlertDelivery"]
     names = list(found)
     assert names.index("Artifact") < names.index("TaskAttempt") < names.index("TaskRun")
+
+
+def test_old_alert_deliveries_of_skipped_schedule_fires_go_by_age(runs):
+    """A skipped fire's delivery has no run to cascade from: it goes by its own age, with its flow."""
+    old, recent, other_flow = (
+        AlertDelivery.objects.create(flow_name=flow, event="schedule_skipped", channel="webhook")
+        for flow in ("work", "work", "other")
+    )
+    moment = timezone.now() - datetime.timedelta(days=40)
+    AlertDelivery.objects.filter(pk__in=[old.pk, other_flow.pk]).update(created_at=moment)
+
+    call_command("purge_runs", "--older-than", "30", "--status", "failed", stdout=StringIO())
+    assert AlertDelivery.objects.count() == 3  # a purge of chosen statuses leaves them
+    out = StringIO()
+    call_command("purge_runs", "--older-than", "30", "--flow", "work", stdout=out)
+
+    assert set(AlertDelivery.objects.values_list("pk", flat=True)) == {recent.pk, other_flow.pk}
+    assert "1 alert delivery" in out.getvalue()
 
 
 @pytest.mark.parametrize(
