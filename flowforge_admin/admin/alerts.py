@@ -26,10 +26,14 @@ class FlowAlertInline(admin.StackedInline):
     readonly_fields = ["origin", "event_labels"]
     fieldsets = [
         (None, {"fields": [("name", "enabled", "origin"), "events", "sla_seconds", "channel"]}),
-        (_("E-mail"), {"fields": ["addresses", "users", "groups"]}),
-        (_("Webhook"), {"fields": ["webhook_url", "secret", "text"]}),
-        (_("Python callable"), {"fields": ["callable_path"]}),
+        # The classes let js/alerts.js show only the chosen channel's section.
+        (_("E-mail"), {"fields": ["addresses", "users", "groups"], "classes": ["ff-alert-email"]}),
+        (_("Webhook"), {"fields": ["webhook_url", "secret", "text"], "classes": ["ff-alert-webhook"]}),
+        (_("Python callable"), {"fields": ["callable_path"], "classes": ["ff-alert-callable"]}),
     ]
+
+    class Media:
+        js = ["flowforge_admin/js/alerts.js"]
 
     def get_fieldsets(self, request, obj=None):
         """The fieldsets; for those who may not change alerts, without the secret and with the events in words."""
