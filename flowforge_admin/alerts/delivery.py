@@ -1,7 +1,12 @@
 """One attempt of one delivery, as a worker runs it: send, record, and plan the next on failure.
 
 Attempts are claimed with a conditional update (``attempts = n - 1`` and still
-pending), so a message Django-Q2 delivers twice sends once. A failed attempt
+pending), so a message Django-Q2 delivers twice sends once. A claim is a lease:
+it sets ``next_attempt_at`` to when a worker running the attempt must have
+been killed (Django-Q2's cluster timeout), so an attempt whose worker died
+mid-send is made again by the lost-work check (:func:`resend_stuck`): a
+delivery is sent at least once, and receivers tell a repeat by its
+``X-Flowforge-Delivery`` id. A failed attempt
 is followed by another after each delay of ``FLOWFORGE_ALERT_RETRY_DELAYS``
 in turn (a one-off Django-Q2 schedule, as task retries are: never a sleep in
 a worker, and a 30 s resolution); after the last, the delivery is failed.
@@ -10,6 +15,7 @@ a worker, and a 30 s resolution); after the last, the delivery is failed.
 import datetime
 import logging
 
+from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.models import Schedule
@@ -23,13 +29,15 @@ from .watch import DELIVER_ENTRY, enqueue
 logger = logging.getLogger("flowforge_admin.alerts")
 
 ERROR_CHARS = 2000
+# The lease of a claimed attempt when Q_CLUSTER has no timeout (system check E002 asks for one).
+LEASE_WITHOUT_TIMEOUT = 3600
 
 
 def deliver(delivery_id, attempt=1):
     """Make attempt ``attempt`` of the delivery; return its status, or None if it was not this attempt's turn."""
     claimed = AlertDelivery.objects.filter(
         pk=delivery_id, status=DeliveryState.PENDING, attempts=attempt - 1
-    ).update(attempts=F("attempts") + 1, next_attempt_at=None)
+    ).update(attempts=F("attempts") + 1, next_attempt_at=timezone.now() + lease())
     if not claimed:
         return None
     delivery = AlertDelivery.objects.select_related("alert__flow", "run", "task_run", "schedule").get(
@@ -48,7 +56,7 @@ def deliver(delivery_id, attempt=1):
     except Exception as problem:  # a channel's failure is recorded, never raised into the worker
         error = f"{type(problem).__name__}: {problem}"
     now = timezone.now()
-    fields = {"response_code": code, "last_error": error[:ERROR_CHARS]}
+    fields = {"response_code": code, "last_error": error[:ERROR_CHARS], "next_attempt_at": None}
     if not error:
         fields.update(status=DeliveryState.SENT, sent_at=now)
     else:
@@ -64,12 +72,18 @@ def deliver(delivery_id, attempt=1):
     return fields.get("status", DeliveryState.PENDING)
 
 
+def lease():
+    """How long a claimed attempt may be under way: past it, its worker was killed (Django-Q2's timeout)."""
+    return datetime.timedelta(seconds=settings.Q_CLUSTER.get("timeout") or LEASE_WITHOUT_TIMEOUT)
+
+
 def resend_stuck(now):
     """Send again what should be under way but may have lost its message; return how many.
 
     A delivery never tried for longer than ``FLOWFORGE_REQUEUE_AFTER_SECONDS``
     (its message lost with a Redis broker's prefetch), or whose next attempt
-    is that late (its one-off schedule missed). The lost-work check calls it;
+    is that late (its one-off schedule missed, or the worker of its claimed
+    attempt killed: the claim's lease ran out). The lost-work check calls it;
     the claim in :func:`deliver` makes a second message for the same attempt harmless.
     """
     late = now - datetime.timedelta(seconds=get_setting("FLOWFORGE_REQUEUE_AFTER_SECONDS"))

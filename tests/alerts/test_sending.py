@@ -252,3 +252,33 @@ def test_the_lost_work_check_sends_again_a_delivery_whose_message_or_schedule_wa
     AlertDelivery.objects.filter(pk=delivery.pk).update(attempts=2, next_attempt_at=old)
     check_lost_work()
     assert queued_deliveries() == [(delivery.pk, 3)]
+
+
+def test_an_attempt_whose_worker_died_mid_send_is_made_again_once_its_lease_ran_out(
+    django_capture_on_commit_callbacks, settings
+):
+    """The claim leases the attempt for the cluster's timeout; a killed worker's attempt comes back."""
+    settings.FLOWFORGE_FUNCTION_MODULES = ["tests.alerts"]
+    callables.received.clear()
+    flow = register_task_pipeline(
+        "killed", FAILING, alerts=[{"on": ["run_failed"], "callable": "tests.alerts.callables.note_lease"}]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run = run_flow(flow)
+    [delivery] = deliveries(run)
+    OrmQ.objects.all().delete()
+    before = timezone.now()
+    assert deliver(delivery.pk, 1) == DeliveryState.SENT
+    [during] = callables.received
+    assert during["attempts"] == 1
+    assert during["next_attempt_at"] >= before + datetime.timedelta(seconds=settings.Q_CLUSTER["timeout"])
+    assert AlertDelivery.objects.get(pk=delivery.pk).next_attempt_at is None  # done: no lease
+
+    # Had the worker been killed while sending, the row would have stayed as it was then:
+    AlertDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryState.PENDING, **during)
+    check_lost_work()
+    assert queued_deliveries() == []  # it may still be sending: its lease runs
+    expired = timezone.now() - datetime.timedelta(minutes=5)
+    AlertDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=expired)
+    check_lost_work()
+    assert queued_deliveries() == [(delivery.pk, 2)]
