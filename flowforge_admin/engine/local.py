@@ -9,9 +9,9 @@ meanwhile). Timeouts use Django-Q2's own alarm handler, in the main thread.
 import threading
 import time
 
+from django.utils.module_loading import import_string
 from django_q.exceptions import TimeoutException
 from django_q.timeout import TimeoutHandler
-from django.utils.module_loading import import_string
 
 from . import dispatch
 from .worker import execute_task

@@ -21,10 +21,10 @@ from ..alerts import watch as alerts
 from ..conf import get_setting
 from ..db import sql
 from ..definitions import registry
+from ..definitions.sensors import sensor_settings
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from ..definitions.sensors import sensor_settings
 from . import acknowledgement, attempts, dispatch, outputs, retries, sensors
 from .advance import fail_attempt, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
