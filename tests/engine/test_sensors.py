@@ -71,7 +71,8 @@ def waiting(db, django_capture_on_commit_callbacks):
 def test_a_false_check_waits_holding_no_worker_and_giving_its_slot_back(waiting):
     run, sensor = waiting
     assert (sensor.status, sensor.attempt, sensor.checks) == (TaskState.WAITING, 1, 1)
-    assert TaskState.WAITING in TASK_ACTIVE and TaskState.WAITING not in TASK_HOLDING_SLOTS
+    assert TaskState.WAITING in TASK_ACTIVE
+    assert TaskState.WAITING not in TASK_HOLDING_SLOTS
     delay = sensor.next_attempt_at - sensor.wait_started_at
     assert delay == datetime.timedelta(seconds=60)
     [line] = TaskLog.objects.filter(task_run=sensor).values_list("message", flat=True)
