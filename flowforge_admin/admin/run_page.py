@@ -60,8 +60,8 @@ class TaskRow:
 
     @property
     def can_clear(self):
-        """Finished tasks (succeeded ones too) and groups can be cleared: run again as new attempts."""
-        return self.task_run.status in TASK_FINISHED
+        """Finished tasks (succeeded ones too), groups and waiting sensors can be cleared: run again as new attempts."""
+        return self.task_run.status in TASK_FINISHED or self.task_run.status == TaskState.WAITING
 
 
 def seconds_between(start, end=None):

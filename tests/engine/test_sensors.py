@@ -7,6 +7,7 @@ is in test_sensors_on_workers.py.
 import datetime
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ
 
@@ -208,3 +209,23 @@ def test_past_its_timeout_a_sensor_fails_or_is_skipped(on_timeout, status, after
         assert (wait.error, last) == (message, f"check 2: not yet; {message}")
     else:
         assert (wait.error, last) == ("", f"check 2: not yet; {message}: skipped")
+
+
+def test_the_run_page_api_and_drawing_show_a_waiting_sensor(waiting, admin_client):
+    run, sensor = waiting
+    due = timezone.localtime(sensor.next_attempt_at)
+    page = admin_client.get(reverse("admin:flowforge_admin_flowrun_change", args=[run.pk]))
+    assert page.status_code == 200
+    row = page.text[page.text.index('id="task-wait"') :].split("</tr>")[0]
+    assert "ff-status-waiting" in row
+    assert f"next check at {due:%H:%M:%S}, check 2" in row
+    assert page.context["run"].task_counts()["waiting"] == 1
+    filtered = admin_client.get(
+        reverse("admin:flowforge_admin_flowrun_change", args=[run.pk]), {"task_status": "waiting"}
+    )
+    assert 'id="task-wait"' in filtered.text
+    assert 'id="task-after"' not in filtered.text
+    graph = admin_client.get(reverse("admin:flowforge_admin_flowrun_graph_data", args=[run.pk])).json()
+    assert {task["name"]: task["status"] for task in graph["tasks"]}["wait"] == "waiting"
+    detail = admin_client.get(reverse("flowforge_admin:api-task-detail", args=[run.pk, "wait"])).json()
+    assert (detail["status"], detail["checks"]) == ("waiting", 1)
