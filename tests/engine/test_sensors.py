@@ -226,6 +226,7 @@ def test_the_run_page_api_and_drawing_show_a_waiting_sensor(waiting, admin_clien
     assert 'id="task-wait"' in filtered.text
     assert 'id="task-after"' not in filtered.text
     graph = admin_client.get(reverse("admin:flowforge_admin_flowrun_graph_data", args=[run.pk])).json()
-    assert {task["name"]: task["status"] for task in graph["tasks"]}["wait"] == "waiting"
+    assert graph["statuses"]["wait"]["status"] == "waiting"
+    assert {"status": "waiting", "label": "waiting"} in graph["legend"]
     detail = admin_client.get(reverse("flowforge_admin:api-task-detail", args=[run.pk, "wait"])).json()
     assert (detail["status"], detail["checks"]) == ("waiting", 1)
