@@ -20,6 +20,7 @@ from flowforge_admin.api import (
     run_flow,
 )
 from flowforge_admin.engine import dispatch, recovery, sensors
+from flowforge_admin.health import oldest_queued_age
 from flowforge_admin.models import Pool, TaskLog, TaskRun
 from flowforge_admin.states import TASK_ACTIVE, TASK_HOLDING_SLOTS, RunState, TaskState
 
@@ -152,6 +153,7 @@ def test_the_lost_work_check_leaves_a_waiting_task_alone_and_resends_an_overdue_
     run, sensor = waiting
     deliver(django_capture_on_commit_callbacks, run.task_runs.get(task_name="other").pk, 1)  # frees the slot
     OrmQ.objects.all().delete()  # the timed message is lost
+    assert oldest_queued_age() is None  # a waiting task is not work queued too long (health)
     assert recovery.check_lost_work() == 0
     assert statuses(run)["wait"] == TaskState.WAITING
     # Due, but not overdue by the requeue threshold: still left to its timer.
