@@ -71,7 +71,10 @@ def register_task_pipeline(
     form again: the tasks of this group), ``params`` (default parameters),
     ``retries``, ``retry_delay`` and ``timeout`` (seconds), ``pool`` (the
     pool whose slots it takes; created unlimited if new), ``pool_slots`` and
-    ``queue`` (the Django-Q2 cluster that runs it; empty: the project's own).
+    ``queue`` (the Django-Q2 cluster that runs it; empty: the project's own),
+    ``sensor`` (``{"interval": s, "timeout": s, "on_timeout": "fail" | "skip"}``:
+    the function is checked until it returns a true value; see
+    :mod:`flowforge_admin.definitions.sensors`).
     ``max_active_runs`` limits how many runs of the flow are active at once
     (None: no limit); more wait, queued, and start in launch order.
     ``alerts`` lists the flow's alerts, each a dict: ``on`` (events:

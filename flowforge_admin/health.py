@@ -13,6 +13,10 @@ Used by ``/health/workers/`` (the django-health-check checks below), by
 Queues: every Django-Q2 cluster name a task may be sent to (the project's own
 cluster, the dedicated ones ``FLOWFORGE_QUEUES`` lists and those the flows'
 tasks name) with the messages waiting in it, which no cluster has taken yet.
+
+A ``waiting`` task run (a sensor between checks) holds no worker: it is
+neither queued work nor lost work, and its timed message is not counted in a
+queue's depth before it is due.
 """
 
 import dataclasses

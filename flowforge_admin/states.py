@@ -31,6 +31,10 @@ class TaskState(models.TextChoices):
     RUNNING = "running", _("running")
     # Set by the worker when an attempt failed and another will follow after a delay.
     RETRYING = "retrying", _("retrying")
+    # Set by the worker when a sensor's check found its condition not met yet (and, later, by
+    # an approval step): the task run holds no worker and no pool slot, and a timed message
+    # (engine/sensors.py) brings it back to queued when its next check is due.
+    WAITING = "waiting", _("waiting")
     # Set by the worker (or, for a group, by the engine) when it finished well.
     SUCCEEDED = "succeeded", _("succeeded")
     # Set by the worker after the last attempt failed, or by the lost-work check.
@@ -48,8 +52,12 @@ TASK_FINISHED = frozenset(
     {TaskState.SUCCEEDED, TaskState.FAILED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED}
 )
 # Not finished: the run goes on while any task run is in one of these.
-TASK_ACTIVE = frozenset({TaskState.PENDING, TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING})
-# A task run holds its pool's slots in these (flowforge_admin.engine.pools).
+TASK_ACTIVE = frozenset(
+    {TaskState.PENDING, TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING, TaskState.WAITING}
+)
+# A task run holds its pool's slots in these (flowforge_admin.engine.pools). Not while
+# waiting: like Airflow's reschedule-mode sensors, a waiting task gives its slot back and
+# takes one again (or waits, pending, for one) when its next check is queued.
 TASK_HOLDING_SLOTS = frozenset({TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING})
 # What a re-run of the failed part starts again.
 TASK_RERUNNABLE = frozenset({TaskState.FAILED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED})

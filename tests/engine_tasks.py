@@ -85,3 +85,14 @@ def dates(context):
         "logical_date": context.logical_date.isoformat(),
         "interval": [value.isoformat() if value else None for value in interval],
     }
+
+
+def file_arrived(path):
+    """A sensor: the file's text once it exists, else None (not yet)."""
+    found = Path(path)
+    return found.read_text() if found.exists() else None
+
+
+def never():
+    """A sensor whose condition never holds."""
+    return False

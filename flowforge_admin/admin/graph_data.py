@@ -53,6 +53,7 @@ def task_entry(data, text=None, edit_url=None):
         "pool": data.get("pool") or "",
         "pool_slots": data.get("pool_slots") or 1,
         "queue": data.get("queue") or "",
+        "sensor": data.get("sensor"),
         "docstring": text.get("docstring", ""),
         "source": text.get("source", ""),
         "edit_url": edit_url,

@@ -10,6 +10,7 @@ import functools
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..definitions.snapshots import stored_definition
 from ..models.pools import describe_waits
@@ -59,8 +60,8 @@ class TaskRow:
 
     @property
     def can_clear(self):
-        """Finished tasks (succeeded ones too) and groups can be cleared: run again as new attempts."""
-        return self.task_run.status in TASK_FINISHED
+        """Finished tasks (succeeded ones too), groups and waiting sensors can be cleared: run again as new attempts."""
+        return self.task_run.status in TASK_FINISHED or self.task_run.status == TaskState.WAITING
 
 
 def seconds_between(start, end=None):
@@ -120,10 +121,21 @@ def task_rows(run, names, task_runs=None):
                 function=graph.record(name)["function"] or "",
                 depends_on=list(graph.depends_on(name)),
                 output=summarize(task_run),
-                waiting_for=waits.get(_pool_wait(task_run), ""),
+                waiting_for=waits.get(_pool_wait(task_run), "") or _next_check(task_run),
             )
         )
     return rows
+
+
+def _next_check(task_run):
+    """What a waiting sensor waits for: its next check's time and number."""
+    if task_run.status != TaskState.WAITING or task_run.next_attempt_at is None:
+        return ""
+    when = timezone.localtime(task_run.next_attempt_at)
+    return _("next check at %(time)s, check %(number)s") % {
+        "time": when.strftime("%H:%M:%S"),
+        "number": task_run.checks + 1,
+    }
 
 
 def _pool_wait(task_run):

@@ -117,7 +117,18 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
             (_("Dependencies"), {"fields": ["depends_on"]}),
             (
                 _("Execution"),
-                {"fields": ["params", "retries", "retry_delay", "timeout", "pool", "pool_slots", "queue"]},
+                {
+                    "fields": [
+                        "params",
+                        "retries",
+                        "retry_delay",
+                        "timeout",
+                        "pool",
+                        "pool_slots",
+                        "queue",
+                        "sensor",
+                    ]
+                },
             ),
         ]
         if obj is not None:

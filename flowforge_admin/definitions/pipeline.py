@@ -127,6 +127,7 @@ def _parse_pipeline(flow_name, pipeline, parent, functions, problems):
                 pool=entry.get("pool") or "",
                 pool_slots=entry.get("pool_slots", 1),
                 queue="" if entry.get("queue") is None else entry["queue"],
+                sensor=entry.get("sensor"),
                 depends_on=tuple(depends_on) if isinstance(depends_on, (list, tuple)) else depends_on,
             )
         )

@@ -13,6 +13,7 @@ from ..queues import default_queue, known_queues
 from ..text import bad_text
 from .graph import FlowGraph
 from .params import check_params, check_params_schema
+from .sensors import sensor_problems
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 NAME_MAX_LENGTH = 100
@@ -180,6 +181,10 @@ def _task_field_problems(task, by_name, check_function):
     yield from _number_problems(task)
     yield from _pool_problems(task)
     yield from _queue_problems(task)
+    if task.sensor is not None:  # (a scan of the flow's tasks, for sensors only)
+        is_group = any(other.parent == task.name for other in by_name.values())
+        for message in sensor_problems(task.sensor, has_function=bool(task.function), is_group=is_group):
+            yield "sensor", message, "invalid_sensor"
     yield from _dependency_problems(task, by_name)
 
 

@@ -26,6 +26,7 @@ PIPELINE_TASK_KEYS = frozenset(
         "pool",
         "pool_slots",
         "queue",
+        "sensor",
     }
 )
 
@@ -59,6 +60,8 @@ class TaskSpec:
     depends_on: tuple = ()
     pool: str = ""
     pool_slots: int = 1
+    # None: an ordinary task; a dict: a sensor (definitions/sensors.py).
+    sensor: dict | None = field(default=None, hash=False)
 
     def canonical(self):
         """Return the task as JSON-ready data; dependency order is not meaningful.
@@ -84,6 +87,8 @@ class TaskSpec:
             data["pool_slots"] = self.pool_slots
         if self.queue:
             data["queue"] = self.queue
+        if self.sensor is not None:
+            data["sensor"] = self.sensor
         return data
 
 

@@ -28,8 +28,9 @@ CHUNK = 500
 
 # What a replaced attempt's status says of it when no outcome is given: one
 # replaced while queued or running was discarded (cancelled); one replaced
-# while its retry was due had failed; a finished one keeps its status.
-DISCARDED = (TaskState.QUEUED, TaskState.RUNNING)
+# while its retry was due had failed; a finished one keeps its status. A sensor
+# replaced while waiting for its next check was discarded too.
+DISCARDED = (TaskState.QUEUED, TaskState.RUNNING, TaskState.WAITING)
 
 
 def keep(change, names, *, status=None, error=None, traceback=None):

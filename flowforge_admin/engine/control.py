@@ -4,7 +4,7 @@ Each is one function, used alike by the admin, commands and code. Each
 leaves the run as the engine leaves it after a task finishes: every group's
 status follows its tasks (a group decided before the change starts again),
 no pending task is ready or doomed without being started or given up, and a
-run that is not finished has work queued, running or retrying. The stateful
+run that is not finished has work queued, running, retrying or waiting. The stateful
 test (tests/engine/test_run_state_machine.py) checks this after random
 sequences of all of them.
 """
@@ -25,7 +25,8 @@ from .transitions import changing
 def cancel(run):
     """Cancel a queued or running run.
 
-    Pending, queued and retrying tasks will not start; running ones are
+    Pending, queued, retrying and waiting tasks will not start (a waiting
+    sensor's timed message then does nothing); running ones are
     marked cancelled at once and whatever their worker returns later is
     discarded (a worker cannot be interrupted safely mid-function).
     """
@@ -219,6 +220,8 @@ def _reopen(change, names, *, groups_of=(), start=True):
         error="",
         traceback="",
         output=None,
+        checks=0,  # a sensor checks afresh, its timeout counted anew
+        wait_started_at=None,
     )
     _renew_retries(change, ordered)
     if ordered:

@@ -28,6 +28,7 @@ from ..queues import queue_name
 # checks that each resolves to its function.
 WORKER_ENTRY = "flowforge_admin.engine.worker.execute_task"
 RETRY_ENTRY = "flowforge_admin.engine.recovery.resume_retry"
+SENSOR_ENTRY = "flowforge_admin.engine.sensors.check_due"
 
 _local_queue = contextvars.ContextVar("flowforge_local_queue", default=None)
 
@@ -126,10 +127,41 @@ def enqueue_later(task_run_id, attempt, when):
     if local is not None:
         local.put_later(task_run_id, attempt, when)
         return
+    _schedule_once(RETRY_ENTRY, (task_run_id, attempt), when, name=f"flowforge retry {task_run_id}-{attempt}")
+
+
+def call_later(entry, args, when, *, name):
+    """Have a worker call ``entry(*args)`` at ``when``: the engine's exact timer (a sensor's next check).
+
+    On Django-Q2's ORM broker in the engine's database, a message written
+    now that no worker may take before ``when`` (the broker takes only
+    messages whose ``lock`` is past): exact to the broker's poll, written
+    in the change's transaction, and no worker holds it meanwhile. Otherwise
+    (Redis) a one-off Django-Q2 schedule, to 30 s (the scheduler's tick).
+    Either way the lost-work check is the backstop, and ``entry`` must do
+    nothing when called twice or too late. (Retries still use the schedule:
+    :func:`enqueue_later`.)
+    """
+    local = _local_queue.get()
+    if local is not None:
+        local.call_later(entry, args, when)
+        return
+    if queue_in_this_database():
+        batch = _Batch(_broker())
+        async_task(entry, *args, q_options={"task_name": name, "save": False, "broker": batch})
+        key = batch.list_key or Conf.CLUSTER_NAME
+        sql.insert(
+            OrmQ, ("key", "payload", "lock"), [(key, pack, when) for pack in batch.packs], using=Conf.ORM
+        )
+        return
+    _schedule_once(entry, args, when, name=name)
+
+
+def _schedule_once(entry, args, when, *, name):
     Schedule.objects.create(
-        name=f"flowforge retry {task_run_id}-{attempt}",
-        func=RETRY_ENTRY,
-        args=repr((task_run_id, attempt)),
+        name=name,
+        func=entry,
+        args=repr(tuple(args)),
         schedule_type=Schedule.ONCE,
         repeats=1,
         next_run=when,
@@ -170,18 +202,26 @@ class LocalQueue:
         self._ready.append((task_run_id, attempt, run_id, timeout))
 
     def put_later(self, task_run_id, attempt, when):
-        heapq.heappush(self._later, (when, next(self._order), task_run_id, attempt))
+        self.call_later(RETRY_ENTRY, (task_run_id, attempt), when)
+
+    def call_later(self, entry, args, when):
+        heapq.heappush(self._later, (when, next(self._order), entry, tuple(args)))
 
     def next_ready(self):
         """Return the next (task_run_id, attempt, run_id, timeout) to run now, or None."""
         return self._ready.pop(0) if self._ready else None
 
     def next_due(self):
-        """Return (seconds to wait, task_run_id, attempt) of the earliest delayed retry, or None."""
+        """Return (seconds to wait, *args) of the earliest timer (a retry's: task_run_id, attempt), or None."""
+        due = self.next_call()
+        return None if due is None else (due[0], *due[2])
+
+    def next_call(self):
+        """Return (seconds to wait, entry, args) of the earliest timer, or None."""
         if not self._later:
             return None
-        when, _, task_run_id, attempt = heapq.heappop(self._later)
-        return max(0.0, (when - timezone.now()).total_seconds()), task_run_id, attempt
+        when, _, entry, args = heapq.heappop(self._later)
+        return max(0.0, (when - timezone.now()).total_seconds()), entry, args
 
 
 @contextlib.contextmanager

@@ -9,11 +9,11 @@ meanwhile). Timeouts use Django-Q2's own alarm handler, in the main thread.
 import threading
 import time
 
+from django.utils.module_loading import import_string
 from django_q.exceptions import TimeoutException
 from django_q.timeout import TimeoutHandler
 
 from . import dispatch
-from .recovery import resume_retry
 from .worker import execute_task
 
 
@@ -31,12 +31,12 @@ def run_in_process(launch_run):
             if ready is not None:
                 _execute(*ready)
                 continue
-            due = queue.next_due()
+            due = queue.next_call()
             if due is None:
                 break
-            wait, task_run_id, attempt = due
-            time.sleep(wait)  # the retry's delay: nothing else is ready to run
-            resume_retry(task_run_id, attempt)
+            wait, entry, args = due
+            time.sleep(wait)  # a retry's delay or a sensor's interval: nothing else is ready to run
+            import_string(entry)(*args)
     run.refresh_from_db()
     return run
 

@@ -13,6 +13,9 @@ this is safe to repeat. :func:`check_lost_work` runs as a Django-Q2 schedule
   can succeed;
 - a ``retrying`` attempt whose time has come is queued, should its one-off
   schedule have been missed;
+- a ``waiting`` task (a sensor between checks) is not lost work: no worker,
+  no heartbeat. Only when its next check is overdue by more than the
+  requeue threshold (its timed message was lost) is that check queued;
 - a run that is not finished but has nothing queued, running or retrying
   would wait for ever (nothing polls its pending tasks): its tasks are
   evaluated again, so that it goes on or finishes. No state change leaves
@@ -34,7 +37,7 @@ from ..conf import get_setting
 from ..definitions.registry import function_path
 from ..models import FlowRun, TaskRun
 from ..states import RUN_CANCELLABLE, TaskState
-from . import admission, attempts, dispatch, pools
+from . import admission, attempts, dispatch, pools, sensors
 from .advance import fail_attempt, own_attempt, queue_attempt, start_run
 from .retries import may_requeue_lost
 from .snapshot import snapshot_of
@@ -42,7 +45,7 @@ from .transitions import changing
 
 logger = logging.getLogger("flowforge_admin.engine")
 
-IN_FLIGHT = (TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING)
+IN_FLIGHT = (TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING, TaskState.WAITING)
 CHECK_NAME = "flowforge: lost work check"
 
 
@@ -73,6 +76,9 @@ def check_lost_work():
         .values_list("pk", "attempt")
     ):
         touched += resume_retry(pk, attempt)
+    # A waiting task holds no worker and sends no heartbeat: left alone, unless its next
+    # check is overdue by the requeue threshold (its timed message was lost).
+    touched += sensors.resend_overdue(requeue_before)
     touched += settle_stuck_runs()
     # Backstops of what the change that freed a place or a slot does after its commit.
     for flow_id in admission.flows_with_held_runs():
@@ -128,11 +134,11 @@ def recover_lost_attempt(run_id, name, attempt):
 
 
 def settle_stuck_runs():
-    """Evaluate again the tasks of every unfinished run with nothing queued, running or retrying; return how many."""
+    """Evaluate again the tasks of every unfinished run with nothing queued, running, retrying or waiting; return how many."""
     settled = 0
     # The kept counters find them without reading a task run.
     for run_id in FlowRun.objects.filter(
-        status__in=RUN_CANCELLABLE, queued_count=0, running_count=0, retrying_count=0
+        status__in=RUN_CANCELLABLE, queued_count=0, running_count=0, retrying_count=0, waiting_count=0
     ).values_list("pk", flat=True):
         with changing(run_id) as change:
             if change.run.status not in RUN_CANCELLABLE or change.count(*IN_FLIGHT):

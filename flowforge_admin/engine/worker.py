@@ -21,10 +21,11 @@ from ..alerts import watch as alerts
 from ..conf import get_setting
 from ..db import sql
 from ..definitions import registry
+from ..definitions.sensors import sensor_settings
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from . import acknowledgement, attempts, dispatch, outputs, retries
+from . import acknowledgement, attempts, dispatch, outputs, retries, sensors
 from .advance import fail_attempt, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
@@ -46,6 +47,9 @@ def execute_task(task_run_id, attempt, run_id=None):
         return
     snapshot, run_id, name = claimed
     capture = LogCapture(task_run_id, attempt, run_id)
+    # A sensor's check (engine/sensors.py); an ordinary task pays nothing for it.
+    sensor = sensor_settings(snapshot.tasks[name])
+    check = sensors.next_check(task_run_id) if sensor else None
     if attempt > 1:
         # A retry's log opens with its start: the log page's "Started" for that
         # attempt (the first one's is the task run's started_at). Written with
@@ -69,10 +73,17 @@ def execute_task(task_run_id, attempt, run_id=None):
             except (Exception, SystemExit) as error:
                 _failed(capture, run_id, name, attempt, f"{type(error).__name__}: {error}")
                 return
+        # A false value: the condition does not hold yet (the line is written with the wait).
+        not_yet = sensor is not None and stored is None and not output
+        if sensor and not not_yet:
+            capture.add(logging.INFO, "flowforge", f"check {check}: condition met")
     finally:
         if watched:
             heartbeats.unwatch(capture)
         capture.write()
+    if not_yet:
+        sensors.not_yet(run_id, name, attempt, sensor)
+        return
     record_success(run_id, name, attempt, output, stored)
 
 

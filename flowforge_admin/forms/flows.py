@@ -127,6 +127,7 @@ class TaskForm(MPTTAdminForm):
             "pool",
             "pool_slots",
             "queue",
+            "sensor",
             "depends_on",
         ]
         field_classes = {
@@ -243,6 +244,7 @@ class TaskForm(MPTTAdminForm):
             pool=cleaned_data.get("pool") or "",
             pool_slots=cleaned_data.get("pool_slots", 1),
             queue=cleaned_data.get("queue") or "",
+            sensor=cleaned_data.get("sensor"),
             depends_on=tuple(dep.name for dep in cleaned_data.get("depends_on") or ()),
         )
         old_name = self.instance.name if self.instance.pk else None

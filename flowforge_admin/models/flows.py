@@ -152,6 +152,15 @@ class Task(MPTTModel):
         blank=True,
         help_text=_("The Django-Q2 cluster that runs it. Empty: the project's own cluster."),
     )
+    sensor = models.JSONField(
+        _("sensor"),
+        null=True,
+        blank=True,
+        help_text=_(
+            'Empty: an ordinary task. {"interval": s, "timeout": s, "on_timeout": "fail" or "skip"}: '
+            "its function is checked every interval seconds until it returns a true value."
+        ),
+    )
     depends_on = models.ManyToManyField(
         "self",
         symmetrical=False,

@@ -71,6 +71,7 @@ class FlowRun(models.Model):
     queued_count = models.PositiveIntegerField(default=0)
     running_count = models.PositiveIntegerField(default=0)
     retrying_count = models.PositiveIntegerField(default=0)
+    waiting_count = models.PositiveIntegerField(default=0, db_default=0)
     succeeded_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     upstream_failed_count = models.PositiveIntegerField(default=0)
@@ -190,6 +191,11 @@ class TaskRun(models.Model):
     pool_slots = models.PositiveIntegerField(_("pool slots"), default=1, db_default=1)
     # Set while it is pending because its pool was full: it starts when a slot frees.
     pool_waiting_since = models.DateTimeField(_("waiting for its pool since"), null=True, blank=True)
+    # A sensor's checks this round and when the first one ended (its timeout counts from
+    # there); a clear, re-run or retry starts them again. While it is waiting, its next
+    # check is due at next_attempt_at.
+    checks = models.PositiveIntegerField(_("checks"), default=0, db_default=0)
+    wait_started_at = models.DateTimeField(_("waiting since"), null=True, blank=True)
 
     class Meta:
         ordering = ["run", "id"]
@@ -221,6 +227,12 @@ class TaskRun(models.Model):
                 fields=["status", "next_attempt_at"],
                 condition=Q(status=TaskState.RETRYING),
                 name="flowforge_taskrun_next_try",
+            ),
+            # The lost-work check's backstop for a waiting task whose timed message was lost.
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                condition=Q(status=TaskState.WAITING),
+                name="flowforge_taskrun_next_check",
             ),
             # The slots a pool has in use: its task runs that hold one.
             models.Index(

@@ -16,7 +16,7 @@ from flowforge_admin.models import FlowRun
 from flowforge_admin.models.runs import count_field
 from flowforge_admin.states import RUN_FINISHED, TASK_ACTIVE, TASK_FINISHED, RunState, TaskState
 
-IN_FLIGHT = frozenset({TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING})
+IN_FLIGHT = frozenset({TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING, TaskState.WAITING})
 
 
 def task_runs(run):
@@ -58,8 +58,8 @@ def counter_problems(run, status):
 
 
 def executing(snapshot, status, name):
-    """Whether a worker holds (or will hold) an attempt of ``name``: queued, retrying, or running its own function."""
-    if status[name] in (TaskState.QUEUED, TaskState.RETRYING):
+    """Whether a worker holds (or will hold) an attempt of ``name``: queued, retrying, waiting, or running its own function."""
+    if status[name] in (TaskState.QUEUED, TaskState.RETRYING, TaskState.WAITING):
         return True
     if status[name] != TaskState.RUNNING:
         return False

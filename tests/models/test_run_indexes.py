@@ -43,6 +43,7 @@ def test_the_lost_work_check_reads_only_its_partial_indexes():
         "flowforge_taskrun_heartbeat",
         "flowforge_taskrun_queued",
         "flowforge_taskrun_next_try",
+        "flowforge_taskrun_next_check",  # waiting tasks whose next check is overdue
         "flowforge_taskrun_pool_wait",  # the pools some task waits for
     ]
     assert len(reads) == len(expected)

@@ -34,6 +34,7 @@ TASK_COLUMNS = [
     "pool",
     "pool_slots",
     "queue",
+    "sensor",
 ]
 COLUMNS = ["flow", *FLOW_COLUMNS, *TASK_COLUMNS]
 LABEL_COLUMNS = {"flow_display_name", "flow_description"}

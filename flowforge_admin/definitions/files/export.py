@@ -44,6 +44,7 @@ def flow_rows(spec, paused=False, schedules=()):
                 pool=task.pool,
                 pool_slots=task.pool_slots,
                 queue=task.queue,
+                sensor="" if task.sensor is None else _json_text(task.sensor),
             )
         rows.append(row)
     return rows

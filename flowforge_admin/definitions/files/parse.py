@@ -239,6 +239,8 @@ def _read_task(row, flow):
         pool=row.name("pool"),
         pool_slots=_number(row.cells.get("pool_slots"), 1),
         queue=row.name("queue"),
+        # A JSON object, or empty for an ordinary task; its keys are checked with the flow.
+        sensor=row.json("sensor", None, (dict,)),
         depends_on=row.names("depends_on"),
     )
     flow.tasks.append((row.number, position, task))

@@ -24,6 +24,7 @@ TASK_COMPARED_FIELDS = [
     "pool",
     "pool_slots",
     "queue",
+    "sensor",
 ]
 
 

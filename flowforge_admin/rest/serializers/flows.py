@@ -61,6 +61,9 @@ class TaskSerializer(serializers.Serializer):
     pool = serializers.CharField()
     pool_slots = serializers.IntegerField()
     queue = serializers.CharField()
+    sensor = serializers.DictField(
+        allow_null=True, help_text='Null, or {"interval": s, "timeout": s, "on_timeout": "fail" | "skip"}.'
+    )
     docstring = serializers.CharField()
 
 

@@ -77,11 +77,18 @@ class TaskRunSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "next_attempt_at",
+            "checks",
             "error",
             "url",
             "logs_url",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "next_attempt_at": {
+                "help_text": "Retrying: when its next attempt starts; waiting (a sensor): when its next check is due."
+            },
+            "checks": {"help_text": "A sensor's checks that found nothing yet (this round)."},
+        }
 
 
 class FlowRunDetailSerializer(FlowRunSerializer):

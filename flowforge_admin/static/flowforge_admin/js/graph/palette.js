@@ -11,7 +11,7 @@ export const STATUS_MARKS = {
   queued: { icon: "◔", border: "solid" },
   running: { icon: "▶", border: "solid" },
   retrying: { icon: "↻", border: "solid" },
-  waiting: { icon: "⧗", border: "dashed" },
+  waiting: { icon: "◷", border: "dashed" },
   succeeded: { icon: "✓", border: "solid" },
   failed: { icon: "✗", border: "double" },
   upstream_failed: { icon: "⊘", border: "dashed" },
