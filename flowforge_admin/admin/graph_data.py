@@ -53,6 +53,8 @@ def task_entry(data, text=None, edit_url=None):
         "pool": data.get("pool") or "",
         "pool_slots": data.get("pool_slots") or 1,
         "queue": data.get("queue") or "",
+        "map_over": data.get("map_over") or "",
+        "map_param": data.get("map_param") or "",
         "docstring": text.get("docstring", ""),
         "source": text.get("source", ""),
         "edit_url": edit_url,

@@ -26,6 +26,8 @@ PIPELINE_TASK_KEYS = frozenset(
         "pool",
         "pool_slots",
         "queue",
+        "map_over",
+        "map_param",
     }
 )
 
@@ -59,6 +61,9 @@ class TaskSpec:
     depends_on: tuple = ()
     pool: str = ""
     pool_slots: int = 1
+    # Mapped task: one instance per item of this upstream task's output (a list), given as map_param.
+    map_over: str = ""
+    map_param: str = ""
 
     def canonical(self):
         """Return the task as JSON-ready data; dependency order is not meaningful.
@@ -84,6 +89,10 @@ class TaskSpec:
             data["pool_slots"] = self.pool_slots
         if self.queue:
             data["queue"] = self.queue
+        if self.map_over:
+            data["map_over"] = self.map_over
+        if self.map_param:
+            data["map_param"] = self.map_param
         return data
 
 

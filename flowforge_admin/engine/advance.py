@@ -19,6 +19,7 @@ from collections import deque
 
 from ..models import TaskRun
 from ..states import TASK_FINISHED, TaskState
+from . import mapping
 
 EVALUATE, FINISHED, GROUP_CHECK = "evaluate", "finished", "group_check"
 
@@ -44,6 +45,12 @@ def start_waiting(change, names):
 
 def task_finished(change, name):
     """React to ``name`` having reached a finished status."""
+    parent = mapping.parent_of(name)
+    if parent is not None:
+        # A mapped task's instance: the run goes on from its task, once all its instances finished.
+        if not mapping.instance_finished(change, parent):
+            return
+        name = parent
     process(change, [(FINISHED, name)])
 
 
@@ -91,6 +98,9 @@ def _start(change, name, queue):
         change.load(children)
         queue.extend((EVALUATE, child) for child in children)
         queue.append((GROUP_CHECK, name))  # its children may all be done already (re-run)
+    elif snapshot.tasks[name].get("map_over"):
+        if mapping.expand(change, name):
+            queue.append((FINISHED, name))
     elif snapshot.function(name):
         change.queue_pending(name)
     else:

@@ -127,6 +127,8 @@ class TaskForm(MPTTAdminForm):
             "pool",
             "pool_slots",
             "queue",
+            "map_over",
+            "map_param",
             "depends_on",
         ]
         field_classes = {
@@ -243,6 +245,8 @@ class TaskForm(MPTTAdminForm):
             pool=cleaned_data.get("pool") or "",
             pool_slots=cleaned_data.get("pool_slots", 1),
             queue=cleaned_data.get("queue") or "",
+            map_over=cleaned_data.get("map_over") or "",
+            map_param=cleaned_data.get("map_param") or "",
             depends_on=tuple(dep.name for dep in cleaned_data.get("depends_on") or ()),
         )
         old_name = self.instance.name if self.instance.pk else None

@@ -152,6 +152,20 @@ class Task(MPTTModel):
         blank=True,
         help_text=_("The Django-Q2 cluster that runs it. Empty: the project's own cluster."),
     )
+    map_over = models.CharField(
+        _("map over"),
+        max_length=100,
+        blank=True,
+        db_default="",  # the previous release's code, still running during an upgrade, leaves it out
+        help_text=_("An upstream task whose output is a list: this task runs once per item. Empty: once."),
+    )
+    map_param = models.CharField(
+        _("map parameter"),
+        max_length=100,
+        blank=True,
+        db_default="",
+        help_text=_("The parameter each mapped instance receives its item as. Empty: item."),
+    )
     depends_on = models.ManyToManyField(
         "self",
         symmetrical=False,

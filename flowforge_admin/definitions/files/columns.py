@@ -34,6 +34,8 @@ TASK_COLUMNS = [
     "pool",
     "pool_slots",
     "queue",
+    "map_over",
+    "map_param",
 ]
 COLUMNS = ["flow", *FLOW_COLUMNS, *TASK_COLUMNS]
 LABEL_COLUMNS = {"flow_display_name", "flow_description"}

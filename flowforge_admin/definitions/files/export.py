@@ -44,6 +44,8 @@ def flow_rows(spec, paused=False, schedules=()):
                 pool=task.pool,
                 pool_slots=task.pool_slots,
                 queue=task.queue,
+                map_over=task.map_over,
+                map_param=task.map_param,
             )
         rows.append(row)
     return rows

@@ -239,6 +239,8 @@ def _read_task(row, flow):
         pool=row.name("pool"),
         pool_slots=_number(row.cells.get("pool_slots"), 1),
         queue=row.name("queue"),
+        map_over=row.name("map_over"),
+        map_param=row.name("map_param"),
         depends_on=row.names("depends_on"),
     )
     flow.tasks.append((row.number, position, task))

@@ -24,6 +24,8 @@ TASK_COMPARED_FIELDS = [
     "pool",
     "pool_slots",
     "queue",
+    "map_over",
+    "map_param",
 ]
 
 
