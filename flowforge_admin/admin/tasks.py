@@ -117,7 +117,19 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
             (_("Dependencies"), {"fields": ["depends_on"]}),
             (
                 _("Execution"),
-                {"fields": ["params", "retries", "retry_delay", "timeout", "pool", "pool_slots", "queue"]},
+                {
+                    "fields": [
+                        "params",
+                        "retries",
+                        "retry_delay",
+                        "timeout",
+                        "pool",
+                        "pool_slots",
+                        "queue",
+                        "map_over",
+                        "map_param",
+                    ]
+                },
             ),
         ]
         if obj is not None:
