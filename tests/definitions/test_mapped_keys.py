@@ -99,7 +99,9 @@ def test_an_import_file_with_a_bad_map_over_changes_nothing(format_name):
 
     plan = import_file(rows_file(rows, format_name), format_name)
 
-    assert [(issue.row, issue.column) for issue in plan.issues] == [(2, "map_over")]  # rows count from 1, the header excluded
+    assert [(issue.row, issue.column) for issue in plan.issues] == [
+        (2, "map_over")
+    ]  # rows count from 1, the header excluded
     assert "'nope' is not an upstream task of 'train'" in plan.issues[0].message
     assert definitions() == before
 
