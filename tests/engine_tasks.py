@@ -105,3 +105,14 @@ def train_one(context, item, marker_dir, fail_index=-1):
 def pick_best(train):
     """Downstream of a mapped task: receives the instances' outputs in order."""
     return {"received": train}
+
+
+def grid_array(count=3):
+    """An artifact to map over: a NumPy array (not JSON)."""
+    import numpy
+
+    return numpy.arange(count) * 10
+
+
+def square(item):
+    return int(item) ** 2

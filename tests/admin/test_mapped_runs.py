@@ -1,0 +1,130 @@
+"""Mapped tasks in this process (run_flow): the run page, the run graph, the API and control of instances."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from flowforge_admin.api import register_task_pipeline, run_flow
+from flowforge_admin.engine import control
+from flowforge_admin.models import TaskRun
+from flowforge_admin.states import RunState, TaskState
+from tests import engine_tasks as t
+
+pytestmark = pytest.mark.django_db
+
+
+def grid_flow(name="grid_search", count=6, retries=0, fail_index=-1):
+    return register_task_pipeline(
+        name,
+        {
+            "grid": {"function": t.grid, "params": {"count": count}},
+            "train": {
+                "function": t.train_one,
+                "depends_on": ["grid"],
+                "map_over": "grid",
+                "retries": retries,
+                "params": {"fail_index": fail_index},
+            },
+            "best": {"function": t.pick_best, "depends_on": ["train"]},
+        },
+    )
+
+
+def test_in_process_a_retried_instance_runs_alone_and_the_downstream_gets_every_output(tmp_path):
+    run = run_flow(grid_flow(retries=1, fail_index=2), {"marker_dir": str(tmp_path)})
+
+    assert run.status == RunState.SUCCEEDED
+    assert sorted((tmp_path / "side_effects.txt").read_text().split("\n"))[1:] == sorted(
+        [f"train[{i}] attempt 1" for i in range(6)] + ["train[2] attempt 2"]
+    )
+    assert run.task_runs.get(task_name="best").output == {
+        "received": [{"index": i, "score": i * 2} for i in range(6)]
+    }
+
+
+def test_an_artifact_sequence_is_mapped_over_through_the_signed_store():
+    flow = register_task_pipeline(
+        "array_map",
+        {
+            "grid": {"function": t.grid_array},
+            "square": {"function": t.square, "depends_on": ["grid"], "map_over": "grid"},
+        },
+    )
+    run = run_flow(flow)
+
+    assert run.status == RunState.SUCCEEDED
+    assert run.task_runs.get(task_name="square").output == [0, 100, 400]
+
+
+def page_queries(client, run):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:flowforge_admin_flowrun_change", args=[run.pk]))
+    assert response.status_code == 200
+    return response, len(queries)
+
+
+def test_the_run_page_sums_instances_up_under_their_task_whatever_their_number(admin_client, tmp_path):
+    small = run_flow(grid_flow("small", fail_index=4), {"marker_dir": str(tmp_path)})
+    large = run_flow(grid_flow("large", count=60, fail_index=4), {"marker_dir": str(tmp_path)})
+
+    page_queries(admin_client, small)  # the session's and the admin's first reads, once
+    response, small_queries = page_queries(admin_client, small)
+    _, large_queries = page_queries(admin_client, large)
+
+    assert large_queries == small_queries
+    page = response.content.decode()
+    assert "6 instances: 1 failed, 5 succeeded" in page
+    assert f"?run__exact={small.pk}&amp;task_name__startswith=train%5B" in page
+    assert "train[0]" not in page  # instances are not rows of the run page
+    listed = admin_client.get(
+        reverse("admin:flowforge_admin_taskrun_changelist"),
+        {"run__exact": large.pk, "task_name__startswith": "train["},
+    )
+    assert listed.status_code == 200
+    assert listed.context["cl"].result_count == 60
+
+
+def test_the_run_graph_gives_a_mapped_task_one_node_with_its_count(admin_client, tmp_path):
+    run = run_flow(grid_flow(fail_index=1), {"marker_dir": str(tmp_path)})
+
+    data = admin_client.get(reverse("admin:flowforge_admin_flowrun_graph_data", args=[run.pk])).json()
+
+    assert sorted(data["statuses"]) == ["best", "grid", "train"]
+    instances = data["statuses"]["train"]["instances"]
+    assert (instances["count"], instances["by_status"]) == (6, {"failed": 1, "succeeded": 5})
+
+
+def test_marking_the_failed_instance_succeeded_lets_its_task_and_downstream_go_on(tmp_path):
+    run = run_flow(grid_flow(fail_index=0), {"marker_dir": str(tmp_path)})
+    assert run.task_runs.get(task_name="best").status == TaskState.UPSTREAM_FAILED
+
+    control.mark_task(run.task_runs.get(task_name="train[0]"), TaskState.SUCCEEDED, "checked by hand")
+
+    train = run.task_runs.get(task_name="train")
+    assert train.status == TaskState.SUCCEEDED
+    assert train.output[0] is None  # a marked instance has no output
+    assert run.task_runs.get(task_name="best").status == TaskState.QUEUED
+
+
+def test_clearing_the_mapped_task_replaces_its_instances(tmp_path):
+    run = run_flow(grid_flow(count=3), {"marker_dir": str(tmp_path)})
+    first = set(TaskRun.objects.filter(run=run, map_index__isnull=False).values_list("pk", flat=True))
+
+    control.clear_tasks(run, ["train"])
+
+    again = dict(TaskRun.objects.filter(run=run, map_index__isnull=False).values_list("pk", "status"))
+    assert len(again) == 3
+    assert not first & set(again)
+    assert set(again.values()) == {TaskState.QUEUED}
+    run.refresh_from_db()
+    assert run.task_counts()[TaskState.QUEUED] == 3
+    assert sum(run.task_counts().values()) == 3 + 3
+
+
+def test_clearing_an_unknown_instance_names_it_and_changes_nothing(tmp_path):
+    from django.core.exceptions import ValidationError
+
+    run = run_flow(grid_flow(count=2), {"marker_dir": str(tmp_path)})
+    with pytest.raises(ValidationError, match=r"no task named 'train\[5\]'"):
+        control.clear_tasks(run, ["train[5]"])
