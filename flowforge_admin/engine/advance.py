@@ -40,7 +40,11 @@ def start_run(change):
 def start_waiting(change, names):
     """Try again to start ``names``, left pending for want of a pool slot (the slots are taken as the change is saved)."""
     change.load(names)
-    process(change, [(EVALUATE, name) for name in names])
+    # A mapped instance is not in the graph: its task started it, it only waited for a slot.
+    for name in names:
+        if mapping.parent_of(name) is not None:
+            change.queue_pending(name)
+    process(change, [(EVALUATE, name) for name in names if mapping.parent_of(name) is None])
 
 
 def task_finished(change, name):

@@ -5,9 +5,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from flowforge_admin.api import register_task_pipeline, run_flow
+from flowforge_admin.api import launch_flow, register_task_pipeline, run_flow
 from flowforge_admin.engine import control
-from flowforge_admin.models import TaskRun
+from flowforge_admin.engine.advance import task_finished
+from flowforge_admin.engine.transitions import changing
+from flowforge_admin.models import Pool, TaskRun
 from flowforge_admin.states import RunState, TaskState
 from tests import engine_tasks as t
 
@@ -128,3 +130,64 @@ def test_clearing_an_unknown_instance_names_it_and_changes_nothing(tmp_path):
     run = run_flow(grid_flow(count=2), {"marker_dir": str(tmp_path)})
     with pytest.raises(ValidationError, match=r"no task named 'train\[5\]'"):
         control.clear_tasks(run, ["train[5]"])
+
+
+def test_over_a_low_cap_the_mapped_task_fails_giving_the_count_and_the_cap(settings, tmp_path):
+    settings.FLOWFORGE_MAX_MAP_INSTANCES = 3
+    run = run_flow(grid_flow(count=4), {"marker_dir": str(tmp_path)})
+
+    train = run.task_runs.get(task_name="train")
+    assert (train.status, train.error) == (
+        TaskState.FAILED,
+        "'grid' gave 4 items to map over, more than FLOWFORGE_MAX_MAP_INSTANCES (3)",
+    )
+    assert not TaskRun.objects.filter(run=run, map_index__isnull=False).exists()
+
+
+def test_instances_in_a_pool_of_one_wait_for_its_slot(tmp_path, django_capture_on_commit_callbacks):
+
+    Pool.objects.create(name="one", slots=1)
+    flow = register_task_pipeline(
+        "pooled",
+        {
+            "grid": {"function": t.grid, "params": {"count": 3}},
+            "train": {"function": t.train_one, "depends_on": ["grid"], "map_over": "grid", "pool": "one"},
+        },
+    )
+    run = launch_flow(flow, {"marker_dir": str(tmp_path)})
+    with changing(run.pk) as change:  # grid succeeds (no worker here): the instances are created
+        change.move("grid", TaskState.SUCCEEDED, expect=TaskState.QUEUED, output=[{"depth": 1}] * 3)
+        task_finished(change, "grid")
+
+    statuses = dict(
+        TaskRun.objects.filter(run=run, map_index__isnull=False).values_list("map_index", "status")
+    )
+    assert sorted(statuses.values()) == [TaskState.PENDING, TaskState.PENDING, TaskState.QUEUED]
+    running = next(index for index, status in statuses.items() if status == TaskState.QUEUED)
+    with django_capture_on_commit_callbacks(execute=True), changing(run.pk) as change:
+        # That one finishes: its slot goes to the next instance (pools.wake, at commit).
+        change.move(f"train[{running}]", TaskState.SUCCEEDED, expect=TaskState.QUEUED)
+        task_finished(change, f"train[{running}]")
+
+    statuses = dict(
+        TaskRun.objects.filter(run=run, map_index__isnull=False).values_list("map_index", "status")
+    )
+    assert sorted(statuses.values()) == [TaskState.PENDING, TaskState.QUEUED, TaskState.SUCCEEDED]
+
+
+def test_the_admin_retries_and_clears_an_instance_by_its_task_run(operator_client, tmp_path):
+    run = run_flow(grid_flow(fail_index=5), {"marker_dir": str(tmp_path)})
+    failed = run.task_runs.get(task_name="train[5]")
+
+    response = operator_client.post(reverse("admin:flowforge_admin_flowrun_retry", args=[run.pk, failed.pk]))
+
+    assert response.status_code == 302
+    assert run.task_runs.get(pk=failed.pk).status == TaskState.QUEUED
+    assert run.task_runs.get(task_name="train").status == TaskState.RUNNING
+    done = run.task_runs.get(task_name="train[1]")
+    response = operator_client.post(
+        reverse("admin:flowforge_admin_flowrun_clear", args=[run.pk, done.pk]), {"downstream": "1"}
+    )
+    assert response.status_code == 302
+    assert run.task_runs.get(pk=done.pk).status == TaskState.QUEUED
+    assert run.task_runs.get(pk=done.pk).attempt == 2
