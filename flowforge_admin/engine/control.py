@@ -67,7 +67,14 @@ def rerun_failed(run):
             )
         names = change.snapshot.names
         change.load(names)
-        _reopen(change, [name for name in names if change.status(name) in TASK_RERUNNABLE])
+        rerun = [name for name in names if change.status(name) in TASK_RERUNNABLE]
+        # A mapped task with instances runs again only those that did not succeed (not all of them).
+        instances = mapping.rerunnable_instances(change, rerun)
+        if instances:
+            _reopen_instances(change, instances, only_rerunnable=True)
+            parents = {mapping.parent_of(name) for name in instances}
+            rerun = [name for name in rerun if name not in parents]
+        _reopen(change, rerun)
     run.refresh_from_db()
     return run
 

@@ -21,7 +21,7 @@ from django.db.models import Count
 from ..artifacts import files
 from ..conf import get_setting
 from ..models import TaskRun
-from ..states import TASK_ACTIVE, TASK_FINISHED, TaskState
+from ..states import TASK_ACTIVE, TASK_FINISHED, TASK_RERUNNABLE, TaskState
 from .pools import pool_of
 from .retries import attempts_allowed
 from .snapshot import instance_name, instance_of
@@ -177,6 +177,17 @@ def instance_finished(change, parent):
         error=f"{total} instances: {summary}",
     )
     return True
+
+
+def rerunnable_instances(change, names):
+    """The failed, upstream-failed or cancelled instances of the mapped tasks among ``names`` (one query, if any)."""
+    mapped = [name for name in names if change.snapshot.tasks[name].get("map_over")]
+    if not mapped:
+        return []
+    found = TaskRun.objects.filter(
+        run_id=change.run.pk, map_index__isnull=False, status__in=list(TASK_RERUNNABLE)
+    ).values_list("task_name", flat=True)
+    return [name for name in found if parent_of(name) in mapped]
 
 
 def active_instances(change):

@@ -191,3 +191,22 @@ def test_the_admin_retries_and_clears_an_instance_by_its_task_run(operator_clien
     assert response.status_code == 302
     assert run.task_runs.get(pk=done.pk).status == TaskState.QUEUED
     assert run.task_runs.get(pk=done.pk).attempt == 2
+
+
+def test_rerunning_a_failed_run_runs_again_only_the_failed_instance(tmp_path):
+    run = run_flow(grid_flow(fail_index=2), {"marker_dir": str(tmp_path)})
+    before = dict(TaskRun.objects.filter(run=run, map_index__isnull=False).values_list("task_name", "pk"))
+
+    control.rerun_failed(run)
+
+    rows = {
+        name: (pk, status, attempt)
+        for name, pk, status, attempt in TaskRun.objects.filter(run=run, map_index__isnull=False).values_list(
+            "task_name", "pk", "status", "attempt"
+        )
+    }
+    assert {name: pk for name, (pk, _, _) in rows.items()} == before  # the same instances
+    assert rows["train[2]"][1:] == (TaskState.QUEUED, 2)
+    assert {rows[f"train[{i}]"][1:] for i in (0, 1, 3, 4, 5)} == {(TaskState.SUCCEEDED, 1)}
+    statuses = dict(run.task_runs.filter(task_name__in=["train", "best"]).values_list("task_name", "status"))
+    assert statuses == {"train": TaskState.RUNNING, "best": TaskState.PENDING}
