@@ -157,6 +157,8 @@ def instance_finished(change, parent):
         return False
     counts = dict(_instances(change.run.pk, parent).values_list("status").annotate(n=Count("id")).order_by())
     if any(status not in TASK_FINISHED for status in counts):
+        # Its row on the run page sums its instances up: the live view sends it again.
+        TaskRun.objects.filter(pk=change.row(parent)["pk"]).update(revision=change.run.revision)
         return False
     total = sum(counts.values())
     if counts.get(TaskState.SUCCEEDED, 0) == total:

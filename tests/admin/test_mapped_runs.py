@@ -164,6 +164,7 @@ def test_instances_in_a_pool_of_one_wait_for_its_slot(tmp_path, django_capture_o
     )
     assert sorted(statuses.values()) == [TaskState.PENDING, TaskState.PENDING, TaskState.QUEUED]
     running = next(index for index, status in statuses.items() if status == TaskState.QUEUED)
+    revision = run.task_runs.get(task_name="train").revision
     with django_capture_on_commit_callbacks(execute=True), changing(run.pk) as change:
         # That one finishes: its slot goes to the next instance (pools.wake, at commit).
         change.move(f"train[{running}]", TaskState.SUCCEEDED, expect=TaskState.QUEUED)
@@ -173,6 +174,8 @@ def test_instances_in_a_pool_of_one_wait_for_its_slot(tmp_path, django_capture_o
         TaskRun.objects.filter(run=run, map_index__isnull=False).values_list("map_index", "status")
     )
     assert sorted(statuses.values()) == [TaskState.PENDING, TaskState.QUEUED, TaskState.SUCCEEDED]
+    # Its task's row (the run page's summary of its instances) is sent again by the live view.
+    assert run.task_runs.get(task_name="train").revision > revision
 
 
 def test_the_admin_retries_and_clears_an_instance_by_its_task_run(operator_client, tmp_path):
