@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -213,3 +214,17 @@ def test_rerunning_a_failed_run_runs_again_only_the_failed_instance(tmp_path):
     assert {rows[f"train[{i}]"][1:] for i in (0, 1, 3, 4, 5)} == {(TaskState.SUCCEEDED, 1)}
     statuses = dict(run.task_runs.filter(task_name__in=["train", "best"]).values_list("task_name", "status"))
     assert statuses == {"train": TaskState.RUNNING, "best": TaskState.PENDING}
+
+
+def test_an_instances_log_page_has_its_retry_and_clear_buttons(operator_client, role_user, tmp_path):
+    run = run_flow(grid_flow(fail_index=1), {"marker_dir": str(tmp_path)})
+    failed = run.task_runs.get(task_name="train[1]")
+    log_url = reverse("admin:flowforge_admin_taskrun_log", args=[failed.pk])
+    retry_url = reverse("admin:flowforge_admin_flowrun_retry", args=[run.pk, failed.pk])
+
+    page = operator_client.get(log_url).content.decode()
+    assert f'action="{retry_url}"' in page
+    assert "Clear this instance" in page
+    stakeholder = Client()  # operator_client is the client fixture: another one for a second user
+    stakeholder.force_login(role_user("Stakeholder"))
+    assert retry_url not in stakeholder.get(log_url).content.decode()
