@@ -160,3 +160,9 @@ def test_the_graph_data_gives_the_mapping(admin_client):
         "other": "",
         "train": "grid",
     }
+
+
+def test_the_flow_page_tags_a_mapped_task(admin_client):
+    flow = register_task_pipeline("mapped", pipeline(map_over="grid"))
+    page = admin_client.get(reverse("admin:flowforge_admin_flow_change", args=[flow.pk])).content.decode()
+    assert page.count("mapped over grid") == 1
