@@ -228,3 +228,16 @@ def test_an_instances_log_page_has_its_retry_and_clear_buttons(operator_client, 
     stakeholder = Client()  # operator_client is the client fixture: another one for a second user
     stakeholder.force_login(role_user("Stakeholder"))
     assert retry_url not in stakeholder.get(log_url).content.decode()
+
+
+def test_the_grid_and_the_run_comparison_show_a_mapped_task_as_one_row(admin_client, tmp_path):
+    from flowforge_admin.admin.grid import task_statuses
+    from flowforge_admin.admin.run_comparison import task_lines
+
+    flow = grid_flow(count=4)
+    runs = [run_flow(flow, {"marker_dir": str(tmp_path)}) for _ in range(2)]
+
+    assert {name for _, name, _ in task_statuses(runs)} == {"grid", "train", "best"}
+    assert admin_client.get(reverse("admin:flowforge_admin_flow_change", args=[flow.pk])).status_code == 200
+    lines = task_lines(runs)
+    assert sorted(line.name for line in lines) == ["best", "grid", "train"]
