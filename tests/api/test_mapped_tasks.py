@@ -35,3 +35,19 @@ def test_the_api_addresses_an_instance_by_its_name_and_retries_it(operator_api, 
     # Cancelling the run cancels its queued instance too.
     control.cancel(run)
     assert run.task_runs.get(task_name="train[3]").status == TaskState.CANCELLED
+
+
+def test_the_run_lists_its_tasks_and_the_task_list_every_instance_with_its_map_index(operator_api, tmp_path):
+    run = run_flow(grid_flow(count=3), {"marker_dir": str(tmp_path)})
+
+    detail = operator_api.get(url("api-run-detail", run.pk)).json()
+    assert [task["task"] for task in detail["tasks"]] == ["grid", "train", "best"]
+    listed = operator_api.get(url("api-task-list", run.pk)).json()["results"]
+    assert [(task["task"], task["map_index"]) for task in listed] == [
+        ("grid", None),
+        ("train", None),
+        ("best", None),  # in the order they were made: instances when their task started
+        ("train[0]", 0),
+        ("train[1]", 1),
+        ("train[2]", 2),
+    ]
