@@ -76,6 +76,12 @@ def test_the_run_page_sums_instances_up_under_their_task_whatever_their_number(a
     _, large_queries = page_queries(admin_client, large)
 
     assert large_queries == small_queries
+    graph_queries = []
+    for run in (small, large):
+        with CaptureQueriesContext(connection) as queries:
+            admin_client.get(reverse("admin:flowforge_admin_flowrun_graph_data", args=[run.pk]))
+        graph_queries.append(len(queries))
+    assert graph_queries[0] == graph_queries[1]
     page = response.content.decode()
     assert "6 instances: 1 failed, 5 succeeded" in page
     assert f"?run__exact={small.pk}&amp;task_name__startswith=train%5B" in page
