@@ -24,6 +24,8 @@ DEFAULTS = {
     # (PostgreSQL's synchronous_commit). Off, a crash of the database server may lose the
     # last moments of them; the lost-work check then runs those attempts again.
     "FLOWFORGE_DURABLE_TASK_COMMITS": False,
+    # Most instances a mapped task (map_over) may have: over it the task fails, giving the count.
+    "FLOWFORGE_MAX_MAP_INSTANCES": 1000,
     # Largest JSON value stored as parameters (a flow's, a task's, a schedule's, a run's) or as a
     # flow's parameters schema, in bytes of UTF-8 JSON: every entrance refuses a larger one.
     "FLOWFORGE_MAX_PARAMS_BYTES": 64 * 1024,

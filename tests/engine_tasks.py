@@ -96,3 +96,34 @@ def file_arrived(path):
 def never():
     """A sensor whose condition never holds."""
     return False
+
+
+def grid(count=6):
+    """The parameter sets a mapped task maps over (or, with a non-number, not a list)."""
+    if not isinstance(count, int):
+        return {"not": "a list"}
+    return [{"lr": index / 10, "depth": index} for index in range(count)]
+
+
+def train_one(context, item, marker_dir, fail_index=-1):
+    """A mapped instance: fails its first attempt when it is instance ``fail_index``."""
+    _mark(marker_dir, f"{context.task_name} attempt {context.attempt}")
+    if context.map_index == fail_index and context.attempt == 1:
+        raise ValueError(f"instance {context.map_index} fails its first attempt")
+    return {"index": context.map_index, "score": item["depth"] * 2}
+
+
+def pick_best(train):
+    """Downstream of a mapped task: receives the instances' outputs in order."""
+    return {"received": train}
+
+
+def grid_array(count=3):
+    """An artifact to map over: a NumPy array (not JSON)."""
+    import numpy
+
+    return numpy.arange(count) * 10
+
+
+def square(item):
+    return int(item) ** 2

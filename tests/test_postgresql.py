@@ -37,6 +37,8 @@ SUITES = [
     "tests/engine/test_params_space.py",
     "tests/engine/test_outputs.py",
     "tests/artifacts",
+    # Mapped tasks: the grouped count of instances by task (Left/StrIndex), clear, re-run, pools.
+    "tests/admin/test_mapped_runs.py",
 ]
 
 # A marker, not require_service: nothing is missing then, so FLOWFORGE_REQUIRE_ALL=1 has nothing to

@@ -9,10 +9,12 @@ groups and collapsed views itself.
 from django.urls import reverse
 from django.utils import timezone
 
+from ..definitions.snapshots import stored_definition
 from ..definitions.store import read_task_rows
 from ..models import Task, TaskRun
 from ..states import TaskState
 from ..templatetags.flowforge import human_bytes
+from . import mapped_instances
 from .outputs import json_size
 
 # What the drawing needs of a TaskRun, read with .values() (no model instances).
@@ -54,6 +56,8 @@ def task_entry(data, text=None, edit_url=None):
         "pool_slots": data.get("pool_slots") or 1,
         "queue": data.get("queue") or "",
         "sensor": data.get("sensor"),
+        "map_over": data.get("map_over") or "",
+        "map_param": data.get("map_param") or "",
         "docstring": text.get("docstring", ""),
         "source": text.get("source", ""),
         "edit_url": edit_url,
@@ -166,11 +170,20 @@ def run_header(flow_run):
 
 def run_statuses(flow_run, *, can_control=False):
     """Return ``{"run": header, "statuses": {task: entry}}`` (one query): what the live view polls."""
-    rows = TaskRun.objects.filter(run=flow_run).values(*TASK_RUN_FIELDS)
-    return {
-        "run": run_header(flow_run),
-        "statuses": {row["task_name"]: task_run_entry(row, flow_run.pk, can_control) for row in rows},
-    }
+    # A mapped task's instances are drawn as one node: a count, not one entry each.
+    rows = TaskRun.objects.filter(run=flow_run, map_index__isnull=True).values(*TASK_RUN_FIELDS)
+    statuses = {row["task_name"]: task_run_entry(row, flow_run.pk, can_control) for row in rows}
+    graph = stored_definition(flow_run.pk, flow_run.created_at).graph
+    mapped = [name for name in graph.names if graph.record(name).get("map_over")]
+    if mapped:
+        for name, by_status in mapped_instances.counts(flow_run.pk, mapped).items():
+            if name in statuses:
+                statuses[name]["instances"] = {
+                    "count": sum(by_status.values()),
+                    "by_status": by_status,
+                    "url": mapped_instances.instances_url(flow_run.pk, name),
+                }
+    return {"run": run_header(flow_run), "statuses": statuses}
 
 
 def run_graph(flow_run, *, can_change=False, can_control=False):

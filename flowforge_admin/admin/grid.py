@@ -73,7 +73,8 @@ def task_statuses(runs):
     if not runs:
         return []
     return list(
-        TaskRun.objects.filter(run__in=[run.pk for run in runs])
+        # A mapped task is one row: its instances are not rows of their own.
+        TaskRun.objects.filter(run__in=[run.pk for run in runs], map_index__isnull=True)
         .order_by("run_id", "id")
         .values_list("run_id", "task_name", "status")
     )

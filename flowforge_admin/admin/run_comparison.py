@@ -127,7 +127,8 @@ def task_lines(runs):
     found = {}
     order = {run.pk: i for i, run in enumerate(runs)}
     task_runs = (
-        TaskRun.objects.filter(run_id__in=list(order))
+        # A mapped task is one line (its gathered output): its instances are not compared one by one.
+        TaskRun.objects.filter(run_id__in=list(order), map_index__isnull=True)
         .order_by("run_id", "id")
         .values("run_id", "task_name", "status", "started_at", "finished_at", "output", "artifact__signature")
     )

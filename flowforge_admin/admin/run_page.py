@@ -16,6 +16,7 @@ from ..definitions.snapshots import stored_definition
 from ..models.pools import describe_waits
 from ..states import TASK_FINISHED, TASK_RERUNNABLE, TaskState
 from ..templatetags.flowforge import duration
+from . import mapped_instances
 from .outputs import summarize
 
 # Duration chart geometry, in SVG user units (the SVG scales to the page width).
@@ -37,6 +38,8 @@ class TaskRow:
     depends_on: list
     output: object  # outputs.OutputSummary, or None
     waiting_for: str = ""  # why a pending task waits for its pool, if it does
+    instances: str = ""  # a mapped task's: "6 instances: 5 succeeded, 1 failed"
+    instances_url: str = ""  # the task run list filtered to its instances (paged)
 
     @property
     def name(self):
@@ -108,6 +111,8 @@ def task_rows(run, names, task_runs=None):
     task_runs = task_runs.select_related("artifact")
     by_name = {task_run.task_name: task_run for task_run in task_runs}
     waits = describe_waits({_pool_wait(task_run) for task_run in by_name.values()} - {None})
+    mapped = [name for name in names if graph.record(name).get("map_over")]
+    instances = mapped_instances.summaries(run.pk, mapped) if mapped else {}
     rows = []
     for name in names:
         task_run = by_name.get(name)
@@ -122,6 +127,7 @@ def task_rows(run, names, task_runs=None):
                 depends_on=list(graph.depends_on(name)),
                 output=summarize(task_run),
                 waiting_for=waits.get(_pool_wait(task_run), "") or _next_check(task_run),
+                **instances.get(name, {}),
             )
         )
     return rows

@@ -127,6 +127,8 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
                         "pool_slots",
                         "queue",
                         "sensor",
+                        "map_over",
+                        "map_param",
                     ]
                 },
             ),

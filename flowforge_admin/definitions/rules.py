@@ -6,6 +6,7 @@ and import files give the same errors with the same words. Each error is a
 :class:`Problem` that names the flow, the task and the offending item.
 """
 
+import keyword
 import re
 from dataclasses import dataclass, replace
 
@@ -17,6 +18,7 @@ from .sensors import sensor_problems
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 NAME_MAX_LENGTH = 100
+PYTHON_KEYWORDS = frozenset(keyword.kwlist)
 VERBOSE_NAME_MAX_LENGTH = 200
 # Retries, delays and timeouts are PositiveIntegerFields: on PostgreSQL (the narrowest of the
 # databases) they hold up to 2**31 - 1. One limit on every database, so that a definition
@@ -118,6 +120,8 @@ def validate_flow(spec, check_function):
     for task in spec.tasks:
         if task.pool and task.name in groups:
             add(task.name, "pool", "a group takes no slots: set the pool on its tasks", "pool_on_group")
+        for field, message, code in _map_problems(task, task.name in groups):
+            add(task.name, field, message, code)
 
     # Text that cannot be stored, in a field no other rule has reported (one message per field).
     reported = {(problem.task, problem.field) for problem in problems}
@@ -186,6 +190,30 @@ def _task_field_problems(task, by_name, check_function):
         for message in sensor_problems(task.sensor, has_function=bool(task.function), is_group=is_group):
             yield "sensor", message, "invalid_sensor"
     yield from _dependency_problems(task, by_name)
+
+
+def _map_problems(task, is_group):
+    """map_over names one of the task's own dependencies (not a transitive one: its output must be
+    at hand when the task starts, and a direct dependency says so in the graph); a group is not mapped."""
+    if task.map_param != "" and not (isinstance(task.map_param, str) and task.map_param.isidentifier()):
+        yield "map_param", f"must be a Python identifier, not {task.map_param!r}", "invalid_map_param"
+    elif task.map_param in ("context", *PYTHON_KEYWORDS):
+        yield "map_param", f"{task.map_param!r} cannot name a parameter", "invalid_map_param"
+    elif task.map_param and not task.map_over:
+        yield "map_param", "is only used with map_over", "map_param_without_map_over"
+    if task.map_over == "":
+        return
+    if not isinstance(task.map_over, str):
+        yield "map_over", f"must be a task name, not {task.map_over!r}", "invalid_map_over"
+    elif is_group:
+        yield "map_over", "a group cannot be mapped: map one of its tasks", "map_over_on_group"
+    elif not isinstance(task.depends_on, (list, tuple)) or task.map_over not in task.depends_on:
+        yield (
+            "map_over",
+            f"{task.map_over!r} is not an upstream task of {task.name!r}: "
+            "map over one of the tasks in its depends_on",
+            "map_over_not_upstream",
+        )
 
 
 def _is_count(value, minimum=0):

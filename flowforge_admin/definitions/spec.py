@@ -27,6 +27,8 @@ PIPELINE_TASK_KEYS = frozenset(
         "pool_slots",
         "queue",
         "sensor",
+        "map_over",
+        "map_param",
     }
 )
 
@@ -62,6 +64,9 @@ class TaskSpec:
     pool_slots: int = 1
     # None: an ordinary task; a dict: a sensor (definitions/sensors.py).
     sensor: dict | None = field(default=None, hash=False)
+    # Mapped task: one instance per item of this upstream task's output (a list), given as map_param.
+    map_over: str = ""
+    map_param: str = ""
 
     def canonical(self):
         """Return the task as JSON-ready data; dependency order is not meaningful.
@@ -89,6 +94,10 @@ class TaskSpec:
             data["queue"] = self.queue
         if self.sensor is not None:
             data["sensor"] = self.sensor
+        if self.map_over:
+            data["map_over"] = self.map_over
+        if self.map_param:
+            data["map_param"] = self.map_param
         return data
 
 

@@ -35,6 +35,8 @@ TASK_DATA_FIELDS = [
     "pool_slots",
     "queue",
     "sensor",
+    "map_over",
+    "map_param",
 ]
 TREE_FIELDS = ["parent", "tree_id", "lft", "rght", "level"]
 # The key of the advisory lock taken while new tree ids are handed out ("ffad").

@@ -19,6 +19,7 @@ from collections import deque
 
 from ..models import TaskRun
 from ..states import TASK_FINISHED, TaskState
+from . import mapping
 
 EVALUATE, FINISHED, GROUP_CHECK = "evaluate", "finished", "group_check"
 
@@ -39,11 +40,21 @@ def start_run(change):
 def start_waiting(change, names):
     """Try again to start ``names``, left pending for want of a pool slot (the slots are taken as the change is saved)."""
     change.load(names)
-    process(change, [(EVALUATE, name) for name in names])
+    # A mapped instance is not in the graph: its task started it, it only waited for a slot.
+    for name in names:
+        if mapping.parent_of(name) is not None:
+            change.queue_pending(name)
+    process(change, [(EVALUATE, name) for name in names if mapping.parent_of(name) is None])
 
 
 def task_finished(change, name):
     """React to ``name`` having reached a finished status."""
+    parent = mapping.parent_of(name)
+    if parent is not None:
+        # A mapped task's instance: the run goes on from its task, once all its instances finished.
+        if not mapping.instance_finished(change, parent):
+            return
+        name = parent
     process(change, [(FINISHED, name)])
 
 
@@ -91,6 +102,9 @@ def _start(change, name, queue):
         change.load(children)
         queue.extend((EVALUATE, child) for child in children)
         queue.append((GROUP_CHECK, name))  # its children may all be done already (re-run)
+    elif snapshot.tasks[name].get("map_over"):
+        if mapping.expand(change, name):
+            queue.append((FINISHED, name))
     elif snapshot.function(name):
         change.queue_pending(name)
     else:

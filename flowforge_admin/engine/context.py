@@ -32,6 +32,8 @@ class TaskContext:
     data_interval_end: object = None
     # Where log_metric and set_tag record (the attempt's LogCapture); None: nowhere.
     recorder: object = field(default=None, repr=False, compare=False)
+    # A mapped task's instance: its place (0..n-1) in the list it maps over; None otherwise.
+    map_index: int | None = None
 
     def log_metric(self, name, value, step=None):
         """Record the number ``value`` as metric ``name`` of this task run, at ``step`` if given.

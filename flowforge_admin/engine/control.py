@@ -15,8 +15,16 @@ from django.core.exceptions import ValidationError
 
 from ..exceptions import InvalidTransition
 from ..models import TaskLog, TaskRun
-from ..states import RUN_CANCELLABLE, RUN_FINISHED, TASK_ACTIVE, TASK_RERUNNABLE, RunState, TaskState
-from . import admission, attempts
+from ..states import (
+    RUN_CANCELLABLE,
+    RUN_FINISHED,
+    TASK_ACTIVE,
+    TASK_FINISHED,
+    TASK_RERUNNABLE,
+    RunState,
+    TaskState,
+)
+from . import admission, attempts, mapping
 from .advance import start_run, task_finished
 from .retries import attempts_after_reopen
 from .transitions import changing
@@ -35,7 +43,7 @@ def cancel(run):
             raise InvalidTransition(
                 f"run {run.pk} is {change.run.status}: only queued or running runs can be cancelled"
             )
-        names = change.snapshot.names
+        names = [*change.snapshot.names, *mapping.active_instances(change)]
         change.load(names)
         active = [name for name in names if change.status(name) in TASK_ACTIVE]
         change.move_all(active, TaskState.CANCELLED, finished_at=change.now, next_attempt_at=None)
@@ -60,7 +68,14 @@ def rerun_failed(run):
             )
         names = change.snapshot.names
         change.load(names)
-        _reopen(change, [name for name in names if change.status(name) in TASK_RERUNNABLE])
+        rerun = [name for name in names if change.status(name) in TASK_RERUNNABLE]
+        # A mapped task with instances runs again only those that did not succeed (not all of them).
+        instances = mapping.rerunnable_instances(change, rerun)
+        if instances:
+            _reopen_instances(change, instances, only_rerunnable=True)
+            parents = {mapping.parent_of(name) for name in instances}
+            rerun = [name for name in rerun if name not in parents]
+        _reopen(change, rerun)
     run.refresh_from_db()
     return run
 
@@ -78,9 +93,13 @@ def retry_task(task_run):
             raise InvalidTransition(
                 f"task {name} is {change.status(name)}: only failed, upstream-failed or cancelled tasks can be retried"
             )
-        _reopen(
-            change, [n for n in change.snapshot.graph.downstream(name) if change.status(n) in TASK_RERUNNABLE]
-        )
+        if mapping.parent_of(name):
+            _reopen_instances(change, [name], only_rerunnable=True)
+        else:
+            _reopen(
+                change,
+                [n for n in change.snapshot.graph.downstream(name) if change.status(n) in TASK_RERUNNABLE],
+            )
     task_run.refresh_from_db()
     return task_run
 
@@ -129,15 +148,20 @@ def mark_task(task_run, status, reason):
             source="flowforge",
             message=f"marked {status}: {reason}",
         )
+        # A mapped instance: its task, decided with the old outcome, waits for its instances again.
+        graph_name = mapping.parent_of(name) or name
+        decided = current not in TASK_ACTIVE
+        if graph_name != name:
+            decided = _undecide(change, graph_name)
         again = []
         if status == TaskState.SUCCEEDED:
-            later = [n for n in snapshot.graph.downstream(name) if n != name]
+            later = [n for n in snapshot.graph.downstream(graph_name) if n != graph_name]
             change.load(later)
             again = [n for n in later if change.status(n) == TaskState.UPSTREAM_FAILED]
         # A finished task's groups were decided (or are running their own
         # function) with its old outcome: they start again from pending, and
         # finish with the new one. An active task's group is still running.
-        _reopen(change, again, groups_of=[] if current in TASK_ACTIVE else [name], start=False)
+        _reopen(change, again, groups_of=[graph_name] if decided else [], start=False)
         _resume_run(change)
         task_finished(change, name)
         start_run(change)
@@ -162,13 +186,18 @@ def clear_tasks(run, task_names, downstream=True):
     with changing(run.pk) as change:
         snapshot = change.snapshot
         graph = snapshot.graph
-        missing = [name for name in names if name not in graph]
+        instances = [name for name in names if name not in graph and mapping.parent_of(name) in graph]
+        change.load(instances)
+        missing = [name for name in names if name not in graph and not change.known(name)]
         if missing:
             raise ValidationError(
                 f"run {run.pk} of flow {snapshot.data['flow']!r} has no task named "
                 + ", ".join(repr(name) for name in missing),
                 code="unknown_task",
             )
+        if instances:
+            _reopen_instances(change, instances, only_rerunnable=False, downstream=downstream)
+            names = [name for name in names if name not in instances]
         cleared = {}
         for name in names:
             found = graph.downstream(name) if downstream else graph.descendants(name)
@@ -228,6 +257,49 @@ def _reopen(change, names, *, groups_of=(), start=True):
         _resume_run(change)
     if start:
         start_run(change)
+
+
+def _reopen_instances(change, names, *, only_rerunnable, downstream=True):
+    """Run mapped instances ``names`` again as new attempts; their tasks wait for them again.
+
+    What waits for their tasks goes back to pending too (for a retry, what did
+    not succeed; for a clear, all of it unless ``downstream`` is False).
+    """
+    graph = change.snapshot.graph
+    parents = list(dict.fromkeys(mapping.parent_of(name) for name in names))
+    attempts.keep(change, names)
+    change.move_all(
+        names,
+        TaskState.PENDING,
+        finished_at=None,
+        started_at=None,
+        heartbeat_at=None,
+        next_attempt_at=None,
+        error="",
+        traceback="",
+        output=None,
+    )
+    _renew_retries(change, names)
+    decided = [parent for parent in parents if _undecide(change, parent)]
+    later = []
+    if downstream:
+        later = list(dict.fromkeys(n for parent in parents for n in graph.downstream(parent) if n != parent))
+        change.load(later)
+        if only_rerunnable:
+            later = [n for n in later if change.status(n) in TASK_RERUNNABLE]
+    _resume_run(change)
+    for name in names:
+        change.queue_pending(name)
+    _reopen(change, later, groups_of=decided)
+
+
+def _undecide(change, parent):
+    """Put a mapped task that its instances had decided back to running; return True if it was decided."""
+    current = change.status(parent)
+    if current not in TASK_FINISHED:
+        return False
+    change.move(parent, TaskState.RUNNING, expect=current, finished_at=None, output=None, error="")
+    return True
 
 
 def _groups_to_restart(change, name, reopened):

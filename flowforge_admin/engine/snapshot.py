@@ -1,5 +1,7 @@
 """The frozen definition a run executes, and the graph questions the engine asks of it."""
 
+from collections.abc import Mapping
+
 from ..definitions.graph import FlowGraph
 from ..definitions.snapshots import stored_definition
 from ..definitions.store import read_flow_spec
@@ -33,17 +35,63 @@ class Snapshot:
         self.params = data.get("params") or {}
         self.run_params = run_params or {}
         self.graph = graph if graph is not None else FlowGraph.from_dicts(data["tasks"])
-        self.tasks = self.graph.records  # {name: the task's stored data}
+        # {name: the task's stored data}; a mapped instance's name ("train[3]") gives its task's.
+        self.tasks = _TaskRecords(self.graph.records)
         self.names = self.graph.names
         self.children = self.graph.children
         self.dependents = self.graph.dependents
         self.parent = self.graph.parent
-        self.is_group = self.graph.is_group
         self.ancestors = self.graph.ancestors
         self.upstream = self.graph.upstream
 
     def function(self, name):
         return self.tasks[name]["function"]
+
+    def is_group(self, name):
+        """Whether ``name`` holds tasks (a mapped instance, not in the graph, never does)."""
+        return bool(self.children.get(name))
+
+
+class _TaskRecords(Mapping):
+    """The snapshot's task records, where a mapped instance ("train[3]") finds its task's ("train")."""
+
+    __slots__ = ("_records",)
+
+    def __init__(self, records):
+        self._records = records
+
+    def __getitem__(self, name):
+        try:
+            return self._records[name]
+        except KeyError:
+            mapped = instance_of(name)
+            if mapped is None:
+                raise
+            return self._records[mapped[0]]
+
+    def __iter__(self):
+        return iter(self._records)
+
+    def __len__(self):
+        return len(self._records)
+
+    def __contains__(self, name):
+        return name in self._records
+
+
+def instance_name(name, index):
+    """The task run name of instance ``index`` of mapped task ``name`` (task names hold no brackets)."""
+    return f"{name}[{index}]"
+
+
+def instance_of(name):
+    """Return (task name, map index) of a mapped instance's name ("train[3]"), or None for a task's."""
+    if not name.endswith("]"):
+        return None
+    task, bracket, index = name[:-1].partition("[")
+    if not bracket or not index.isdigit():
+        return None
+    return task, int(index)
 
 
 def snapshot_of(run_id, created_at):

@@ -59,6 +59,10 @@ class RunChange:
             self._read([name])
         return self._rows[name]
 
+    def known(self, name):
+        """Whether the run has a task run ``name`` (after :meth:`load` of it)."""
+        return name in self._rows
+
     def load(self, names):
         """Read the statuses (and ids, attempts) of those of ``names`` not known yet, in one query.
 
@@ -132,6 +136,22 @@ class RunChange:
             self._freeing(current, to, group)
             for name in group:
                 self._rows[name]["status"] = to
+
+    def created(self, rows):
+        """Count task runs created pending by this change (a mapped task's instances: (name, pk) pairs)."""
+        for name, pk in rows:
+            self._rows[name] = {"status": TaskState.PENDING, "pk": pk, "attempt": 0}
+        self._counts[TaskState.PENDING] = self._counts.get(TaskState.PENDING, 0) + len(rows)
+
+    def uncount(self, status, number):
+        """Count out ``number`` task runs in ``status`` that this change deleted."""
+        self._counts[status] = self._counts.get(status, 0) - number
+
+    def forget(self, names):
+        """Forget what this change knew of task runs it deleted."""
+        for name in names:
+            self._rows.pop(name, None)
+            self._to_queue.pop(name, None)
 
     def queue_pending(self, name):
         """Queue a pending task run for its next attempt and send it to a worker; return True if it was pending.

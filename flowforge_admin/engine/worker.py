@@ -25,11 +25,11 @@ from ..definitions.sensors import sensor_settings
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from . import acknowledgement, attempts, dispatch, outputs, retries, sensors
+from . import acknowledgement, attempts, dispatch, mapping, outputs, retries, sensors
 from .advance import fail_attempt, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
-from .snapshot import snapshot_of
+from .snapshot import instance_of, snapshot_of
 from .transitions import changing
 from .upstream import read_upstream
 
@@ -154,10 +154,18 @@ def _call(snapshot, run_id, name, attempt, task_run_id, capture):
     else:
         kwargs = {key: value for key, value in params.items() if key in declared}
     kwargs.pop("context", None)
-    waited_for = [*snapshot.upstream(name), *snapshot.children[name]]
+    # A mapped instance ("train[3]") waits for what its task waits for, and gets its item.
+    mapped = instance_of(name)
+    graph_name, map_index = mapped if mapped else (name, None)
+    waited_for = [*snapshot.upstream(graph_name), *snapshot.children[graph_name]]
     named = [upstream for upstream in waited_for if upstream in declared and upstream != "context"]
-    if named or "context" in declared:
+    if mapped or named or "context" in declared:
         upstream = read_upstream(run_id, waited_for, snapshot)
+        if mapped:
+            param = mapping.map_param(task)
+            params = {**params, param: mapping.item(upstream[task["map_over"]], map_index)}
+            if param in declared or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in declared.values()):
+                kwargs[param] = params[param]
         # A parameter named after an upstream task receives its output (registration
         # refuses a name that is also a parameter of the flow or the task).
         kwargs.update((upstream_name, upstream[upstream_name]) for upstream_name in named)
@@ -173,6 +181,7 @@ def _call(snapshot, run_id, name, attempt, task_run_id, capture):
                 data_interval_start=snapshot.dates[1],
                 data_interval_end=snapshot.dates[2],
                 recorder=capture,
+                map_index=map_index,
             )
     return outputs.prepare(func(**kwargs), run_id=run_id, task_run_id=task_run_id, attempt=attempt)
 

@@ -128,6 +128,8 @@ class TaskForm(MPTTAdminForm):
             "pool_slots",
             "queue",
             "sensor",
+            "map_over",
+            "map_param",
             "depends_on",
         ]
         field_classes = {
@@ -245,6 +247,8 @@ class TaskForm(MPTTAdminForm):
             pool_slots=cleaned_data.get("pool_slots", 1),
             queue=cleaned_data.get("queue") or "",
             sensor=cleaned_data.get("sensor"),
+            map_over=cleaned_data.get("map_over") or "",
+            map_param=cleaned_data.get("map_param") or "",
             depends_on=tuple(dep.name for dep in cleaned_data.get("depends_on") or ()),
         )
         old_name = self.instance.name if self.instance.pk else None

@@ -161,6 +161,20 @@ class Task(MPTTModel):
             "its function is checked every interval seconds until it returns a true value."
         ),
     )
+    map_over = models.CharField(
+        _("map over"),
+        max_length=100,
+        blank=True,
+        db_default="",  # the previous release's code, still running during an upgrade, leaves it out
+        help_text=_("An upstream task whose output is a list: this task runs once per item. Empty: once."),
+    )
+    map_param = models.CharField(
+        _("map parameter"),
+        max_length=100,
+        blank=True,
+        db_default="",
+        help_text=_("The parameter each mapped instance receives its item as. Empty: item."),
+    )
     depends_on = models.ManyToManyField(
         "self",
         symmetrical=False,

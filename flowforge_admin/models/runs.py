@@ -164,7 +164,12 @@ class TaskRun(models.Model):
     run = models.ForeignKey(
         FlowRun, on_delete=models.CASCADE, related_name="task_runs", verbose_name=_("run")
     )
-    task_name = models.CharField(_("task"), max_length=100)
+    # A mapped task's instance is named "<task>[<map_index>]" (names cannot hold brackets), so
+    # that the engine's one lookup of a task run, by run and name, finds instances too.
+    task_name = models.CharField(_("task"), max_length=120)
+    # Set on a mapped task's instances only (0..n-1); the mapped task's own row
+    # (its "parent", whose status sums its instances up) has none.
+    map_index = models.PositiveIntegerField(_("map index"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=TaskState.choices, default=TaskState.PENDING
     )

@@ -35,6 +35,8 @@ TASK_COLUMNS = [
     "pool_slots",
     "queue",
     "sensor",
+    "map_over",
+    "map_param",
 ]
 COLUMNS = ["flow", *FLOW_COLUMNS, *TASK_COLUMNS]
 LABEL_COLUMNS = {"flow_display_name", "flow_description"}

@@ -45,6 +45,8 @@ def flow_rows(spec, paused=False, schedules=()):
                 pool_slots=task.pool_slots,
                 queue=task.queue,
                 sensor="" if task.sensor is None else _json_text(task.sensor),
+                map_over=task.map_over,
+                map_param=task.map_param,
             )
         rows.append(row)
     return rows

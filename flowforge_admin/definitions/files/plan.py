@@ -25,6 +25,8 @@ TASK_COMPARED_FIELDS = [
     "pool_slots",
     "queue",
     "sensor",
+    "map_over",
+    "map_param",
 ]
 
 

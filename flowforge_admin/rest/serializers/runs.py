@@ -68,6 +68,7 @@ class TaskRunSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "task",
+            "map_index",
             "status",
             "attempt",
             "max_attempts",

@@ -74,12 +74,16 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
 
     @documented(
         summary="A run with its task runs and their counts by status",
+        description=(
+            "A mapped task's instances are not listed here (there may be 1 000): its task run is, with the "
+            "gathered outputs; runs/{id}/tasks/ lists every task run, instances included, paged."
+        ),
         parameters=[RUN_ID],
         responses={200: FlowRunDetailSerializer, **REFUSED},
     )
     def retrieve(self, request, *args, **kwargs):
         run = self.get_object()
-        run.task_run_list = list(run.task_runs.order_by("id"))
+        run.task_run_list = list(run.task_runs.filter(map_index__isnull=True).order_by("id"))
         return Response(self.get_serializer(run).data)
 
     def answer(self, run):

@@ -139,6 +139,7 @@ function facts(ctx, name) {
   list.append(...row("Retries", retriesText(task)));
   list.append(...row("Timeout", task.timeout ? `${task.timeout} s` : "the worker's limit"));
   list.append(...row("Queue", task.queue || "the project's cluster"));
+  if (task.map_over) list.append(...row("Mapped over", `${task.map_over} (each item as ${task.map_param || "item"})`));
   list.append(...row("Upstream", taskLinks(ctx, model.upstreamOf(name))));
   list.append(...row("Downstream", taskLinks(ctx, model.downstreamOf(name))));
   return list;
@@ -191,6 +192,10 @@ function clearForm(ctx, task, status) {
 function actions(task, status) {
   const links = el("p", { className: "ff-graph-actions" });
   if (status) links.append(el("a", { href: status.log_url, className: "button", text: "Logs" }));
+  // A mapped task: its instances, listed (and paged) by the task run list.
+  if (status && status.instances && status.instances.count) {
+    links.append(el("a", { href: status.instances.url, className: "button", text: `${status.instances.count} instances` }));
+  }
   if (task.edit_url) links.append(el("a", { href: task.edit_url, className: "button", text: "Edit task" }));
   links.append(
     el("button", {

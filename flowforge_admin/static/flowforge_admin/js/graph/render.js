@@ -22,6 +22,8 @@ export function labelOf(model, view, name) {
     let line = `${icon} ${status.label}`;
     // The attempt badge: only once a task may be (or was) tried more than once.
     if (status.attempt > 0 && status.max_attempts > 1) line += `  ·  try ${status.attempt}/${status.max_attempts}`;
+    // A mapped task is one node: the number of its instances (the run page lists them).
+    if (status.instances) line += `  ·  ×${status.instances.count}`;
     label = model.isGroup(name) && !model.collapsed.has(name) ? `${label}  ${icon}` : `${label}\n${line}`;
   }
   return label;
