@@ -230,6 +230,20 @@ def _names_to_clear(run, task_names):
     return names
 
 
+# What a task run forgets when it goes back to pending for a new attempt (a task or a mapped instance).
+FRESH_ATTEMPT = {
+    "finished_at": None,
+    "started_at": None,
+    "heartbeat_at": None,
+    "next_attempt_at": None,
+    "error": "",
+    "traceback": "",
+    "output": None,
+    "checks": 0,  # a sensor checks afresh, its timeout counted anew
+    "wait_started_at": None,
+}
+
+
 def _reopen(change, names, *, groups_of=(), start=True):
     """Put ``names`` back to pending, with fresh retries, and the groups around them (or ``groups_of``) that must start again."""
     snapshot = change.snapshot
@@ -239,19 +253,7 @@ def _reopen(change, names, *, groups_of=(), start=True):
     ordered = [name for name in snapshot.names if name in again]
     # Their outgoing attempts (outputs, errors, artifacts) stay readable.
     attempts.keep(change, ordered)
-    change.move_all(
-        ordered,
-        TaskState.PENDING,
-        finished_at=None,
-        started_at=None,
-        heartbeat_at=None,
-        next_attempt_at=None,
-        error="",
-        traceback="",
-        output=None,
-        checks=0,  # a sensor checks afresh, its timeout counted anew
-        wait_started_at=None,
-    )
+    change.move_all(ordered, TaskState.PENDING, **FRESH_ATTEMPT)
     _renew_retries(change, ordered)
     if ordered:
         _resume_run(change)
@@ -268,17 +270,7 @@ def _reopen_instances(change, names, *, only_rerunnable, downstream=True):
     graph = change.snapshot.graph
     parents = list(dict.fromkeys(mapping.parent_of(name) for name in names))
     attempts.keep(change, names)
-    change.move_all(
-        names,
-        TaskState.PENDING,
-        finished_at=None,
-        started_at=None,
-        heartbeat_at=None,
-        next_attempt_at=None,
-        error="",
-        traceback="",
-        output=None,
-    )
+    change.move_all(names, TaskState.PENDING, **FRESH_ATTEMPT)
     _renew_retries(change, names)
     decided = [parent for parent in parents if _undecide(change, parent)]
     later = []
