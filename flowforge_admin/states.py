@@ -31,9 +31,10 @@ class TaskState(models.TextChoices):
     RUNNING = "running", _("running")
     # Set by the worker when an attempt failed and another will follow after a delay.
     RETRYING = "retrying", _("retrying")
-    # Set by the worker when a sensor's check found its condition not met yet (and, later, by
-    # an approval step): the task run holds no worker and no pool slot, and a timed message
-    # (engine/sensors.py) brings it back to queued when its next check is due.
+    # Set by the worker when a sensor's check found its condition not met yet, and by the
+    # engine when an approval step's upstream is done: the task run holds no worker and no
+    # pool slot. A timed message (engine/sensors.py) brings a sensor back to queued when its
+    # next check is due; a person's decision (engine/approvals.py) finishes an approval step.
     WAITING = "waiting", _("waiting")
     # Set by the worker (or, for a group, by the engine) when it finished well.
     SUCCEEDED = "succeeded", _("succeeded")
@@ -72,6 +73,8 @@ class AlertEvent(models.TextChoices):
     RUN_SUCCEEDED = "run_succeeded", _("run succeeded")
     # Raised by the worker when a failed attempt is followed by another.
     TASK_RETRYING = "task_retrying", _("task retrying")
+    # Raised by the engine when an approval step starts waiting for its approvers.
+    TASK_WAITING = "task_waiting", _("task waiting for approval")
     # Raised by the lost-work check when an active run is older than the alert's sla_seconds.
     SLA_MISSED = "sla_missed", _("run longer than expected (SLA)")
     # Raised by a schedule's fire that launched nothing (paused, overlap) or left fires out (catch-up).

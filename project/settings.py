@@ -42,7 +42,6 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +57,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "flowforge_admin",
     "flowforge_admin.demo",
+    # After flowforge_admin, so that its admin/index.html (the count of approvals waiting
+    # for the user above the app list) is found before Django's own.
+    "django.contrib.admin",
 ]
 
 MIDDLEWARE = [

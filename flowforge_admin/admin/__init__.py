@@ -1,3 +1,3 @@
 """Admin classes, one module per area; importing them registers them."""
 
-from . import alerts, flows, logs, pools, runs, schedules, tasks, tokens  # noqa: F401
+from . import alerts, approvals, flows, logs, pools, runs, schedules, tasks, tokens  # noqa: F401

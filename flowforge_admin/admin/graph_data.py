@@ -56,6 +56,7 @@ def task_entry(data, text=None, edit_url=None):
         "pool_slots": data.get("pool_slots") or 1,
         "queue": data.get("queue") or "",
         "sensor": data.get("sensor"),
+        "approval": data.get("approval"),
         "map_over": data.get("map_over") or "",
         "map_param": data.get("map_param") or "",
         "docstring": text.get("docstring", ""),

@@ -59,7 +59,8 @@ class TaskRow:
 
     @property
     def can_mark(self):
-        return not self.is_group
+        # An approval step is decided by its approvers (engine/approvals.py), never marked.
+        return not self.is_group and self.task_run.approval_group is None
 
     @property
     def can_clear(self):
@@ -134,8 +135,18 @@ def task_rows(run, names, task_runs=None):
 
 
 def _next_check(task_run):
-    """What a waiting sensor waits for: its next check's time and number."""
-    if task_run.status != TaskState.WAITING or task_run.next_attempt_at is None:
+    """What a waiting sensor waits for (its next check's time and number), or a waiting approval step (whom)."""
+    if task_run.status != TaskState.WAITING:
+        return ""
+    if task_run.approval_group is not None:
+        whom = task_run.approval_group or _("those with the approve permission")
+        text = _("waiting for approval by %(whom)s") % {"whom": whom}
+        if task_run.next_attempt_at is not None:
+            text += " " + _("(decide by %(time)s)") % {
+                "time": timezone.localtime(task_run.next_attempt_at).strftime("%Y-%m-%d %H:%M")
+            }
+        return text
+    if task_run.next_attempt_at is None:
         return ""
     when = timezone.localtime(task_run.next_attempt_at)
     return _("next check at %(time)s, check %(number)s") % {

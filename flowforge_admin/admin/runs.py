@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from ..actions.approvals import DecidableBy
 from ..actions.runs import (
     CONTROL_PERMISSION,
     LAUNCH_PERMISSION,
@@ -231,6 +232,7 @@ class FlowRunAdmin(LogicalDateOrderMixin, CompareRunsMixin, admin.ModelAdmin):
                 flow_run.started_at, flow_run.finished_at if flow_run.is_finished else None
             ),
             "can_control": request.user.has_perm(CONTROL_PERMISSION),
+            "approver_of": DecidableBy(request.user),
             "can_launch": request.user.has_perm(LAUNCH_PERMISSION) and flow_run.flow_id is not None,
             "opts": self.opts,
         }

@@ -129,6 +129,7 @@ class TaskAdmin(StoredJSONDisplayMixin, DraggableMPTTAdmin):
                         "sensor",
                         "map_over",
                         "map_param",
+                        "approval",
                     ]
                 },
             ),

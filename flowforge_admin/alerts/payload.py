@@ -92,6 +92,7 @@ def summary(payload, prefix=""):
         AlertEvent.RUN_FAILED: "failed",
         AlertEvent.RUN_SUCCEEDED: "succeeded",
         AlertEvent.TASK_RETRYING: "has a task retrying",
+        AlertEvent.TASK_WAITING: "has a task waiting for approval",
         AlertEvent.SLA_MISSED: "is taking longer than expected",
         AlertEvent.SCHEDULE_SKIPPED: "skipped a fire",
     }.get(event, event)

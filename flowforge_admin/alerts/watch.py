@@ -71,6 +71,16 @@ def task_retrying_on_commit(flow_id, run_id, task_run_id, message):
         )
 
 
+def task_waiting_on_commit(flow_id, run_id, task_run_id, message):
+    """After the commit, alert on an approval step that started waiting for its approvers."""
+    if flow_id and AlertEvent.TASK_WAITING in alert_events(flow_id):
+        transaction.on_commit(
+            lambda: raise_event(
+                AlertEvent.TASK_WAITING, flow_id, run_id=run_id, task_run_id=task_run_id, message=message
+            )
+        )
+
+
 def schedule_skipped_on_commit(flow_id, schedule_id, message):
     """After the commit, alert on a schedule's fire that skipped (all or part of) what was due."""
     transaction.on_commit(

@@ -129,6 +129,7 @@ def _parse_pipeline(flow_name, pipeline, parent, functions, problems):
                 queue="" if entry.get("queue") is None else entry["queue"],
                 sensor=entry.get("sensor"),
                 map_over="" if entry.get("map_over") is None else entry["map_over"],
+                approval=entry.get("approval"),
                 map_param="" if entry.get("map_param") is None else entry["map_param"],
                 depends_on=tuple(depends_on) if isinstance(depends_on, (list, tuple)) else depends_on,
             )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from ..queues import default_queue, known_queues
 from ..text import bad_text
+from .approvals import WORKER_KEYS, approval_problems
 from .graph import FlowGraph
 from .params import check_params, check_params_schema
 from .sensors import sensor_problems
@@ -122,6 +123,12 @@ def validate_flow(spec, check_function):
             add(task.name, "pool", "a group takes no slots: set the pool on its tasks", "pool_on_group")
         for field, message, code in _map_problems(task, task.name in groups):
             add(task.name, field, message, code)
+        if task.approval is not None:
+            worker_keys = [key for key in WORKER_KEYS if getattr(task, key)]
+            for message in approval_problems(
+                task.approval, is_group=task.name in groups, worker_keys=worker_keys
+            ):
+                add(task.name, "approval", message, "invalid_approval")
 
     # Text that cannot be stored, in a field no other rule has reported (one message per field).
     reported = {(problem.task, problem.field) for problem in problems}

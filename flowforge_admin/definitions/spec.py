@@ -29,6 +29,7 @@ PIPELINE_TASK_KEYS = frozenset(
         "sensor",
         "map_over",
         "map_param",
+        "approval",
     }
 )
 
@@ -67,6 +68,8 @@ class TaskSpec:
     # Mapped task: one instance per item of this upstream task's output (a list), given as map_param.
     map_over: str = ""
     map_param: str = ""
+    # None: an ordinary task; a dict: an approval step, decided by a person (definitions/approvals.py).
+    approval: dict | None = field(default=None, hash=False)
 
     def canonical(self):
         """Return the task as JSON-ready data; dependency order is not meaningful.
@@ -98,6 +101,8 @@ class TaskSpec:
             data["map_over"] = self.map_over
         if self.map_param:
             data["map_param"] = self.map_param
+        if self.approval is not None:
+            data["approval"] = self.approval
         return data
 
 

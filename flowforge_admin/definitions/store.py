@@ -37,6 +37,7 @@ TASK_DATA_FIELDS = [
     "sensor",
     "map_over",
     "map_param",
+    "approval",
 ]
 TREE_FIELDS = ["parent", "tree_id", "lft", "rght", "level"]
 # The key of the advisory lock taken while new tree ids are handed out ("ffad").

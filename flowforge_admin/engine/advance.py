@@ -19,7 +19,7 @@ from collections import deque
 
 from ..models import TaskRun
 from ..states import TASK_FINISHED, TaskState
-from . import mapping
+from . import approvals, mapping
 
 EVALUATE, FINISHED, GROUP_CHECK = "evaluate", "finished", "group_check"
 
@@ -102,6 +102,10 @@ def _start(change, name, queue):
         change.load(children)
         queue.extend((EVALUATE, child) for child in children)
         queue.append((GROUP_CHECK, name))  # its children may all be done already (re-run)
+    elif snapshot.tasks[name].get("approval") is not None:
+        # A person decides it (engine/approvals.py): it waits, holding nothing.
+        if approvals.wait(change, name):
+            queue.append((FINISHED, name))
     elif snapshot.tasks[name].get("map_over"):
         if mapping.expand(change, name):
             queue.append((FINISHED, name))

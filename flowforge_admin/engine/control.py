@@ -123,6 +123,11 @@ def mark_task(task_run, status, reason):
         snapshot = change.snapshot
         if snapshot.is_group(name):
             raise InvalidTransition(f"task {name} is a group: its outcome follows its tasks")
+        if name in snapshot.tasks and snapshot.tasks[name].get("approval") is not None:
+            # Marking would let anyone with cancel_run decide what only its approvers may.
+            raise InvalidTransition(
+                f"task {name} is an approval step: its approvers approve or reject it (retry it to ask again)"
+            )
         current = change.status(name)
         if current == status:
             raise InvalidTransition(f"task {name} is already {status}")

@@ -29,6 +29,7 @@ from ..queues import queue_name
 WORKER_ENTRY = "flowforge_admin.engine.worker.execute_task"
 RETRY_ENTRY = "flowforge_admin.engine.recovery.resume_retry"
 SENSOR_ENTRY = "flowforge_admin.engine.sensors.check_due"
+APPROVAL_ENTRY = "flowforge_admin.engine.approvals.time_out"
 
 _local_queue = contextvars.ContextVar("flowforge_local_queue", default=None)
 
@@ -131,7 +132,7 @@ def enqueue_later(task_run_id, attempt, when):
 
 
 def call_later(entry, args, when, *, name):
-    """Have a worker call ``entry(*args)`` at ``when``: the engine's exact timer (a sensor's next check).
+    """Have a worker call ``entry(*args)`` at ``when``: the engine's exact timer (a sensor's next check, an approval's timeout).
 
     On Django-Q2's ORM broker in the engine's database, a message written
     now that no worker may take before ``when`` (the broker takes only

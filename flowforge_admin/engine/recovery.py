@@ -13,9 +13,10 @@ this is safe to repeat. :func:`check_lost_work` runs as a Django-Q2 schedule
   can succeed;
 - a ``retrying`` attempt whose time has come is queued, should its one-off
   schedule have been missed;
-- a ``waiting`` task (a sensor between checks) is not lost work: no worker,
-  no heartbeat. Only when its next check is overdue by more than the
-  requeue threshold (its timed message was lost) is that check queued;
+- a ``waiting`` task (a sensor between checks, an approval step) is not
+  lost work: no worker, no heartbeat. Only when its next check (or an
+  approval's timeout) is overdue by more than the requeue threshold (its
+  timed message was lost) is that check queued (or the approval timed out);
 - a run that is not finished but has nothing queued, running or retrying
   would wait for ever (nothing polls its pending tasks): its tasks are
   evaluated again, so that it goes on or finishes. No state change leaves
@@ -37,7 +38,7 @@ from ..conf import get_setting
 from ..definitions.registry import function_path
 from ..models import FlowRun, TaskRun
 from ..states import RUN_CANCELLABLE, TaskState
-from . import admission, attempts, dispatch, pools, sensors
+from . import admission, approvals, attempts, dispatch, pools, sensors
 from .advance import fail_attempt, own_attempt, queue_attempt, start_run
 from .retries import may_requeue_lost
 from .snapshot import snapshot_of
@@ -79,6 +80,7 @@ def check_lost_work():
     # A waiting task holds no worker and sends no heartbeat: left alone, unless its next
     # check is overdue by the requeue threshold (its timed message was lost).
     touched += sensors.resend_overdue(requeue_before)
+    touched += approvals.expire_overdue(requeue_before)
     touched += settle_stuck_runs()
     # Backstops of what the change that freed a place or a slot does after its commit.
     for flow_id in admission.flows_with_held_runs():

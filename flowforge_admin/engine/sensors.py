@@ -119,7 +119,10 @@ def resend_overdue(before):
     """The lost-work check's backstop: queue the checks due before ``before`` whose timed message was lost."""
     touched = 0
     for pk, attempt, checks in (
-        TaskRun.objects.filter(status=TaskState.WAITING, next_attempt_at__lt=before)
+        # An approval step waits too, until its timeout (engine/approvals.py): not a check.
+        TaskRun.objects.filter(
+            status=TaskState.WAITING, approval_group__isnull=True, next_attempt_at__lt=before
+        )
         .order_by()
         .values_list("pk", "attempt", "checks")
     ):

@@ -130,6 +130,7 @@ class TaskForm(MPTTAdminForm):
             "sensor",
             "map_over",
             "map_param",
+            "approval",
             "depends_on",
         ]
         field_classes = {
@@ -249,6 +250,7 @@ class TaskForm(MPTTAdminForm):
             sensor=cleaned_data.get("sensor"),
             map_over=cleaned_data.get("map_over") or "",
             map_param=cleaned_data.get("map_param") or "",
+            approval=cleaned_data.get("approval"),
             depends_on=tuple(dep.name for dep in cleaned_data.get("depends_on") or ()),
         )
         old_name = self.instance.name if self.instance.pk else None

@@ -18,13 +18,14 @@ from .events import RunEvent
 from .flows import Flow, Task
 from .functions import TaskFunction
 from .pools import Pool
-from .runs import FlowRun, RunSnapshot, TaskAttempt, TaskLog, TaskRun
+from .runs import Approval, FlowRun, RunSnapshot, TaskAttempt, TaskLog, TaskRun
 from .schedules import FlowSchedule
 from .tokens import ApiToken
 
 __all__ = [
     "AlertDelivery",
     "ApiToken",
+    "Approval",
     "Artifact",
     "Flow",
     "FlowAlert",

@@ -27,6 +27,8 @@ class RunEvent(models.Model):
         RETRY_TASK = "retry_task", _("retry task")
         MARK_TASK = "mark_task", _("mark task")
         CLEAR_TASKS = "clear_tasks", _("clear tasks")
+        APPROVE = "approve", _("approve")
+        REJECT = "reject", _("reject")
         DOWNLOAD_ARTIFACT = "download_artifact", _("download artifact")
 
     run = models.ForeignKey(FlowRun, on_delete=models.CASCADE, related_name="events", verbose_name=_("run"))

@@ -175,6 +175,15 @@ class Task(MPTTModel):
         db_default="",
         help_text=_("The parameter each mapped instance receives its item as. Empty: item."),
     )
+    approval = models.JSONField(
+        _("approval"),
+        null=True,
+        blank=True,
+        help_text=_(
+            'Empty: an ordinary task. {"group": "<Django group>", "params_schema": {...}, "timeout": s} '
+            "(each optional): a step a person approves or rejects; it runs no function."
+        ),
+    )
     depends_on = models.ManyToManyField(
         "self",
         symmetrical=False,

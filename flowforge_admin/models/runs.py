@@ -201,11 +201,16 @@ class TaskRun(models.Model):
     # check is due at next_attempt_at.
     checks = models.PositiveIntegerField(_("checks"), default=0, db_default=0)
     wait_started_at = models.DateTimeField(_("waiting since"), null=True, blank=True)
+    # An approval step's approvers, set when it starts waiting for them (engine/approvals.py):
+    # a Django group's name, or "" for those with the approve_task permission. None: no
+    # approval step. Copied from the snapshot so that "waiting for me" is one indexed query.
+    approval_group = models.CharField(_("approvers"), max_length=150, null=True, blank=True)
 
     class Meta:
         ordering = ["run", "id"]
         verbose_name = _("task run")
         verbose_name_plural = _("task runs")
+        permissions = [("approve_task", _("Can approve or reject approval steps that name no group"))]
         constraints = [
             models.UniqueConstraint(fields=["run", "task_name"], name="flowforge_taskrun_unique_task_in_run")
         ]
@@ -245,6 +250,12 @@ class TaskRun(models.Model):
                 condition=Q(status__in=[TaskState.QUEUED, TaskState.RUNNING, TaskState.RETRYING]),
                 name="flowforge_taskrun_pool_use",
             ),
+            # The approval steps waiting for a decision, by their approvers ("waiting for me").
+            models.Index(
+                fields=["approval_group", "wait_started_at"],
+                condition=Q(status=TaskState.WAITING, approval_group__isnull=False),
+                name="flowforge_taskrun_approvals",
+            ),
             # What waits for a pool, oldest first.
             models.Index(
                 fields=["pool", "pool_waiting_since"],
@@ -259,6 +270,15 @@ class TaskRun(models.Model):
     @property
     def is_finished(self):
         return self.status in TASK_FINISHED
+
+
+class Approval(TaskRun):
+    """An approval step's task run, as its approvers see it: the admin's "Waiting for me" list."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("approval")
+        verbose_name_plural = _("waiting for me")
 
 
 class TaskLog(models.Model):

@@ -9,6 +9,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
+from ..actions.approvals import waiting_for
 from ..admin.date_hierarchy import quick_date_hierarchy
 from ..forms.schedules import describe
 from ..states import RunState, TaskState
@@ -81,3 +82,12 @@ def schedule_description(schedule):
 def run_date_hierarchy(cl):
     """Django's date drill-down, from the list's first and last date (see date_hierarchy.py)."""
     return quick_date_hierarchy(cl)
+
+
+@register.inclusion_tag("admin/flowforge_admin/approval/_waiting_note.html", takes_context=True)
+def waiting_for_me(context):
+    """A note with the number of approval steps waiting for the user's decision (one count query)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    count = waiting_for(user).count() if user is not None and user.is_authenticated else 0
+    return {"count": count}

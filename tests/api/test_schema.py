@@ -42,7 +42,7 @@ def test_the_served_schema_is_valid_openapi_and_lists_every_endpoint(client):
     schema = json.loads(response.content)
     validate(schema)
     assert set(schema["paths"]) == api_paths()
-    assert len(api_paths()) == 18
+    assert len(api_paths()) == 20
     launch = schema["paths"][url("api-flow-launch", "NAME").replace("NAME", "{name}")]["post"]
     assert set(launch["responses"]) == {"201", "400", "401", "403", "404", "409"}
     assert schema["components"]["securitySchemes"]["bearerAuth"] == {

@@ -9,7 +9,7 @@ import pytest
 from django.utils.module_loading import import_string
 
 from flowforge_admin import q_schedules
-from flowforge_admin.engine import dispatch, recovery, schedule_fire, worker
+from flowforge_admin.engine import approvals, dispatch, recovery, schedule_fire, sensors, worker
 
 
 @pytest.mark.parametrize(
@@ -19,8 +19,10 @@ from flowforge_admin.engine import dispatch, recovery, schedule_fire, worker
         (dispatch.WORKER_ENTRY, worker.execute_task),
         (dispatch.RETRY_ENTRY, recovery.resume_retry),
         (recovery.CHECK_FUNC, recovery.check_lost_work),
+        (dispatch.SENSOR_ENTRY, sensors.check_due),
+        (dispatch.APPROVAL_ENTRY, approvals.time_out),
     ],
-    ids=["fire", "worker", "retry", "lost-work-check"],
+    ids=["fire", "worker", "retry", "lost-work-check", "sensor-check", "approval-timeout"],
 )
 def test_entry_point_resolves_to_its_function(path, function):
     assert import_string(path) is function

@@ -37,6 +37,7 @@ TASK_COLUMNS = [
     "sensor",
     "map_over",
     "map_param",
+    "approval",
 ]
 COLUMNS = ["flow", *FLOW_COLUMNS, *TASK_COLUMNS]
 LABEL_COLUMNS = {"flow_display_name", "flow_description"}

@@ -47,6 +47,7 @@ def flow_rows(spec, paused=False, schedules=()):
                 sensor="" if task.sensor is None else _json_text(task.sensor),
                 map_over=task.map_over,
                 map_param=task.map_param,
+                approval="" if task.approval is None else _json_text(task.approval),
             )
         rows.append(row)
     return rows

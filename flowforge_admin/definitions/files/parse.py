@@ -243,6 +243,8 @@ def _read_task(row, flow):
         sensor=row.json("sensor", None, (dict,)),
         map_over=row.name("map_over"),
         map_param=row.name("map_param"),
+        # A JSON object, or empty for an ordinary task; its keys are checked with the flow.
+        approval=row.json("approval", None, (dict,)),
         depends_on=row.names("depends_on"),
     )
     flow.tasks.append((row.number, position, task))

@@ -27,6 +27,7 @@ TASK_COMPARED_FIELDS = [
     "sensor",
     "map_over",
     "map_param",
+    "approval",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Bodies of the requests that change runs: launch, mark, clear."""
+"""Bodies of the requests that change runs: launch, mark, clear, approve and reject."""
 
 from collections import defaultdict
 
@@ -68,3 +68,19 @@ class ClearSerializer(serializers.Serializer):
     downstream = serializers.BooleanField(
         required=False, default=True, help_text="Also what waits for them (the default)."
     )
+
+
+class ApproveSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=2000, help_text="Recorded in the task's log."
+    )
+    data = serializers.DictField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The step's output: an object that suits its params_schema (default: {}).",
+    )
+
+
+class RejectSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=2000, help_text="Why: it becomes the task's error (required).")

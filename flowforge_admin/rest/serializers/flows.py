@@ -64,6 +64,10 @@ class TaskSerializer(serializers.Serializer):
     sensor = serializers.DictField(
         allow_null=True, help_text='Null, or {"interval": s, "timeout": s, "on_timeout": "fail" | "skip"}.'
     )
+    approval = serializers.DictField(
+        allow_null=True,
+        help_text='Null, or an approval step\'s {"group": name, "params_schema": {...}, "timeout": s}.',
+    )
     docstring = serializers.CharField()
 
 

@@ -79,6 +79,7 @@ class TaskRunSerializer(serializers.ModelSerializer):
             "finished_at",
             "next_attempt_at",
             "checks",
+            "approval_group",
             "error",
             "url",
             "logs_url",
@@ -86,9 +87,14 @@ class TaskRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
         extra_kwargs = {
             "next_attempt_at": {
-                "help_text": "Retrying: when its next attempt starts; waiting (a sensor): when its next check is due."
+                "help_text": "Retrying: when its next attempt starts; waiting (a sensor): when its next check is due; "
+                "waiting (an approval step): when it times out."
             },
             "checks": {"help_text": "A sensor's checks that found nothing yet (this round)."},
+            "approval_group": {
+                "help_text": "An approval step's approvers once it waited: a group's name, or \"\" for those "
+                "with the approve_task permission; null for any other task."
+            },
         }
 
 

@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ... import logs_query
+from ...actions.approvals import DecideApprovalAction
 from ...actions.runs import CONTROL_PERMISSION, MarkTaskAction, RetryTaskAction
 from ...admin.attempt_outcome import output_owner
 from ...admin.output_views import download_filename, record_download
@@ -19,7 +20,7 @@ from ...artifacts.storage import get_storage
 from ...models import FlowRun, TaskAttempt, TaskRun
 from ..pagination import PAGE_SIZE
 from ..permissions import VIEW_RUN
-from ..serializers.control import MarkSerializer
+from ..serializers.control import ApproveSerializer, MarkSerializer, RejectSerializer
 from ..serializers.logs import LogPageSerializer, LogQuerySerializer
 from ..serializers.outputs import TaskRunDetailSerializer
 from ..serializers.runs import FlowRunSerializer, TaskRunSerializer
@@ -42,7 +43,13 @@ class TaskRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
     lookup_url_kwarg = "task"
     lookup_value_regex = r"[^/]+"
     default_permission = VIEW_RUN
-    required_permissions = {"retry": CONTROL_PERMISSION, "mark": CONTROL_PERMISSION}
+    # Approving asks only that the user be one of the step's approvers (DecideApprovalAction).
+    required_permissions = {
+        "retry": CONTROL_PERMISSION,
+        "mark": CONTROL_PERMISSION,
+        "approve": "",
+        "reject": "",
+    }
 
     def get_run(self):
         return get_object_or_404(FlowRun.objects.select_related("flow"), pk=self.kwargs["id"])
@@ -59,6 +66,10 @@ class TaskRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
             return TaskRunDetailSerializer
         if self.action == "mark":
             return MarkSerializer
+        if self.action == "approve":
+            return ApproveSerializer
+        if self.action == "reject":
+            return RejectSerializer
         return TaskRunSerializer
 
     @documented(
@@ -110,6 +121,43 @@ class TaskRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         body.is_valid(raise_exception=True)
         data = body.validated_data
         execute(MarkTaskAction(task_run, data["status"], data["reason"], user=request.user))
+        return self.answer(task_run)
+
+    @documented(
+        summary="Approve a waiting approval step (its approvers only)",
+        parameters=PATH,
+        request=ApproveSerializer,
+        responses={200: FlowRunSerializer, **CHANGE_REFUSED},
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, **kwargs):
+        task_run = self.get_object()
+        body = ApproveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        execute(
+            DecideApprovalAction(
+                task_run, approve=True, comment=data["comment"], data=data["data"], user=request.user
+            )
+        )
+        return self.answer(task_run)
+
+    @documented(
+        summary="Reject a waiting approval step, with a comment (its approvers only)",
+        parameters=PATH,
+        request=RejectSerializer,
+        responses={200: FlowRunSerializer, **CHANGE_REFUSED},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, **kwargs):
+        task_run = self.get_object()
+        body = RejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        execute(
+            DecideApprovalAction(
+                task_run, approve=False, comment=body.validated_data["comment"], user=request.user
+            )
+        )
         return self.answer(task_run)
 
     # The log
