@@ -1,4 +1,5 @@
-"""Sensors on real workers (one qcluster for the module): checks as timed messages, never a sleep in a worker."""
+"""Waiting tasks on real workers (one qcluster for the module): sensors' checks as timed messages,
+never a sleep in a worker, and approval steps that hold no worker while a person decides."""
 
 import datetime
 import itertools
@@ -8,6 +9,7 @@ import pytest
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
+from flowforge_admin.actions.approvals import DecideApprovalAction
 from flowforge_admin.api import cancel_run, launch_flow, register_task_pipeline
 from flowforge_admin.engine import dispatch, recovery
 from flowforge_admin.models import TaskLog, TaskRun
@@ -177,3 +179,56 @@ def test_kill_9_while_a_sensor_waits_then_a_new_cluster_finishes_it(workers, tmp
     assert run.status == RunState.SUCCEEDED, workers.log()
     wait = run.task_runs.get(task_name="wait")
     assert (wait.output, wait.attempt, wait.lost_attempts) == ("after the crash", 1, 0)
+
+
+def reviewed(name):
+    """train -> review (an approval step of group "Model reviewers") -> deploy."""
+    return register_task_pipeline(
+        name,
+        {
+            "train": {"function": t.echo},
+            "review": {"depends_on": ["train"], "approval": {"group": "Model reviewers", "timeout": 3600}},
+            "deploy": {"function": t.gather, "depends_on": ["review"]},
+        },
+    )
+
+
+def test_an_approval_step_holds_no_worker_and_its_approval_lets_the_run_finish(workers, django_user_model):
+    run = launch_flow(reviewed("approved_on_workers"))
+    wait_for(
+        lambda: task_status(run, "review") == TaskState.WAITING, timeout=SLOW, message="the step to wait"
+    )
+    # Nothing runs, nothing is queued for a worker, no worker holds a task: the cluster is idle.
+    wait_for(lambda: idle(workers) == (0, 0, 0), message="the cluster to be idle")
+    assert statuses(run)["deploy"] == TaskState.PENDING
+    boss = django_user_model.objects.create_superuser("boss", password="x")
+    review = run.task_runs.get(task_name="review")
+    DecideApprovalAction(review, approve=True, comment="go", data={"stage": "prod"}, user=boss).execute()
+
+    run = finished(run, timeout=SLOW)
+
+    assert run.status == RunState.SUCCEEDED, workers.log()
+    assert run.task_runs.get(task_name="deploy").output["outputs"] == {"review": {"stage": "prod"}}
+
+
+def test_kill_9_while_tasks_wait_for_a_person_and_a_file_then_both_finish(
+    workers, tmp_path, django_user_model
+):
+    arrived = tmp_path / "arrived"
+    sensed = launch_flow(sensing("sensed_across_crash", arrived, interval=2, timeout=300))
+    approved = launch_flow(reviewed("approved_across_crash"))
+    wait_for(
+        lambda: (task_status(sensed, "wait"), task_status(approved, "review")) == (TaskState.WAITING,) * 2,
+        timeout=SLOW,
+        message="both to wait",
+    )
+    workers.kill()
+    arrived.write_text("here")
+    boss = django_user_model.objects.create_superuser("boss", password="x")
+    DecideApprovalAction(approved.task_runs.get(task_name="review"), approve=True, user=boss).execute()
+    workers.start()
+
+    assert finished(sensed, timeout=SLOW).status == RunState.SUCCEEDED, workers.log()
+    assert finished(approved, timeout=SLOW).status == RunState.SUCCEEDED, workers.log()
+    review = approved.task_runs.get(task_name="review")
+    assert (review.attempt, review.lost_attempts) == (1, 0)
