@@ -74,11 +74,15 @@ def register_task_pipeline(
     ``queue`` (the Django-Q2 cluster that runs it; empty: the project's own),
     ``sensor`` (``{"interval": s, "timeout": s, "on_timeout": "fail" | "skip"}``:
     the function is checked until it returns a true value; see
-    :mod:`flowforge_admin.definitions.sensors`).
+    :mod:`flowforge_admin.definitions.sensors`), ``map_over`` and
+    ``map_param`` (one run per item of an upstream task's list), and
+    ``approval`` (``{"group": name, "params_schema": {...}, "timeout": s}``: a
+    step a person approves or rejects; see
+    :mod:`flowforge_admin.definitions.approvals`).
     ``max_active_runs`` limits how many runs of the flow are active at once
     (None: no limit); more wait, queued, and start in launch order.
     ``alerts`` lists the flow's alerts, each a dict: ``on`` (events:
-    ``run_failed``, ``run_succeeded``, ``task_retrying``, ``sla_missed`` with
+    ``run_failed``, ``run_succeeded``, ``task_retrying``, ``task_waiting``, ``sla_missed`` with
     ``sla_seconds``, ``schedule_skipped``), and one channel: ``email``
     (addresses) with ``users`` and ``groups`` (names), ``webhook`` (URL) with
     ``secret`` and ``text``, or ``callable`` (an allowed function); optional

@@ -24,8 +24,12 @@ def absolute(path):
 
 
 def _admin_url(name, pk):
+    return _absolute_path(f"admin:flowforge_admin_{name}_change", pk)
+
+
+def _absolute_path(url_name, pk):
     try:
-        return absolute(reverse(f"admin:flowforge_admin_{name}_change", args=[pk]))
+        return absolute(reverse(url_name, args=[pk]))
     except NoReverseMatch:  # a host that mounts the admin otherwise
         return ""
 
@@ -59,6 +63,11 @@ def build(delivery):
     if delivery.task_run_id:
         task_run = delivery.task_run
         payload["task"] = {"name": task_run.task_name, "attempt": task_run.attempt, "status": task_run.status}
+        if delivery.event == AlertEvent.TASK_WAITING:
+            # Where its approvers decide it.
+            payload["links"]["approval"] = _absolute_path(
+                "admin:flowforge_admin_approval_decide", task_run.pk
+            )
     if delivery.schedule_id:
         payload["schedule"] = {"id": delivery.schedule_id, "name": delivery.schedule.name}
         payload["links"]["schedule"] = _admin_url("flowschedule", delivery.schedule_id)

@@ -117,3 +117,58 @@ register_task_pipeline(
         },
     },
 )
+
+register_task_pipeline(
+    flow_name="demo_model_release",
+    display_name="Model release with approval",
+    description=(
+        "Waits for the day's data (a sensor), trains one candidate per setting of a grid (a mapped "
+        "task), picks the best, and deploys it only once a model reviewer approves (an approval step)."
+    ),
+    pipeline={
+        "wait_for_partition": {
+            "function": tasks.partition_ready,
+            "verbose_name": "Wait for the data",
+            "sensor": {"interval": 10, "timeout": 3600},
+        },
+        "parameter_grid": {"function": tasks.parameter_grid, "verbose_name": "Settings to try"},
+        "train_candidate": {
+            "function": tasks.train_candidate,
+            "depends_on": ["parameter_grid", "wait_for_partition"],
+            "verbose_name": "Train a candidate",
+            "map_over": "parameter_grid",
+            "map_param": "setting",
+            "retries": 1,
+        },
+        "pick_best": {
+            "function": tasks.pick_best,
+            "depends_on": ["train_candidate"],
+            "verbose_name": "Pick the best",
+        },
+        "approve_release": {
+            "depends_on": ["pick_best"],
+            "verbose_name": "Approve the release",
+            "approval": {
+                "group": "Model reviewers",
+                "timeout": 3 * 24 * 3600,
+                "params_schema": {
+                    "type": "object",
+                    "properties": {
+                        "stage": {
+                            "enum": ["staging", "production"],
+                            "default": "staging",
+                            "title": "Deploy to",
+                        },
+                        "note": {"type": "string", "title": "Release note"},
+                    },
+                    "required": ["stage"],
+                },
+            },
+        },
+        "deploy": {
+            "function": tasks.deploy_model,
+            "depends_on": ["pick_best", "approve_release"],
+            "verbose_name": "Deploy",
+        },
+    },
+)

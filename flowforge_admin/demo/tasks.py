@@ -14,6 +14,7 @@ model object. Those are not JSON, so the engine stores each as an artifact
 and gives the next task the value itself.
 """
 
+import datetime
 import logging
 import statistics
 
@@ -202,3 +203,56 @@ def flaky_step(context=None, fail=True):
 def send_report(context=None):
     """Report the processed batch; never runs when flaky_step fails."""
     return {"sent": True, "result": _upstream(context, "flaky_step")}
+
+
+# A model release: a sensor, a grid search mapped over its settings, an approval ----------
+
+
+def partition_ready(context, ready_after=20):
+    """A sensor's check: whether the day's data partition has landed; return it when it has.
+
+    Stands in for "a file arrived" or "a table was loaded": the partition
+    counts as landed ``ready_after`` seconds after the run's logical date.
+    False until then (the engine checks again after the sensor's interval).
+    """
+    from django.utils import timezone
+
+    landed = timezone.now() >= context.logical_date + datetime.timedelta(seconds=ready_after)
+    if not landed:
+        logger.info("partition %s not landed yet", context.logical_date.date())
+        return False
+    return {"partition": context.logical_date.date().isoformat(), "rows": 400}
+
+
+def parameter_grid(l2_values=(0.0, 0.01, 0.1, 1.0), learning_rates=(0.05, 0.1)):
+    """The settings to try: one dict per pair of ridge penalty and learning rate."""
+    return [{"l2": l2, "learning_rate": rate} for l2 in l2_values for rate in learning_rates]
+
+
+def train_candidate(context, setting, wait_for_partition, seed=7):
+    """Train one candidate (a mapped instance: one per setting of the grid); return its test metrics."""
+    rows = wait_for_partition["rows"]
+    X, y = generate_data(n_points=rows, seed=seed)
+    cut = int(rows * 0.75)
+    weights, bias = np.zeros(X.shape[1]), 0.0
+    for _ in range(60):
+        error = X[:cut] @ weights + bias - y[:cut]
+        weights -= setting["learning_rate"] * (2 * X[:cut].T @ error / cut + 2 * setting["l2"] * weights)
+        bias -= setting["learning_rate"] * 2 * error.mean()
+    rmse = float(np.sqrt(np.mean((X[cut:] @ weights + bias - y[cut:]) ** 2)))
+    context.log_metric("rmse", rmse)
+    logger.info("candidate %d (%s): test RMSE %.4f", context.map_index, setting, rmse)
+    return {**setting, "rmse": round(rmse, 6)}
+
+
+def pick_best(train_candidate):
+    """The candidate with the lowest test RMSE, from the list of every candidate's metrics (in grid order)."""
+    best = min(train_candidate, key=lambda candidate: candidate["rmse"])
+    return {"best": best, "candidates": len(train_candidate)}
+
+
+def deploy_model(pick_best, approve_release):
+    """Deploy the chosen candidate to the stage its approver chose (the approval step's output)."""
+    stage = approve_release.get("stage", "staging")
+    logger.info("deploying %s to %s", pick_best["best"], stage)
+    return {"deployed": pick_best["best"], "stage": stage}

@@ -12,7 +12,12 @@ from flowforge_admin.models import Flow, Task
 
 from .conftest import DEMO_FLOWS_MODULE
 
-DEMO_FLOWS = ["demo_pipeline_simple", "demo_pipeline_simple_ml", "demo_pipeline_with_failure"]
+DEMO_FLOWS = [
+    "demo_pipeline_simple",
+    "demo_pipeline_simple_ml",
+    "demo_pipeline_with_failure",
+    "demo_model_release",
+]
 BROKEN_MODULE = "tests.brokenflows.flows"
 BROKEN_FLOW = "pipeline_seed_example"
 
@@ -33,14 +38,14 @@ def tree_rows():
 
 
 def test_first_sync_creates_the_demo_flows(sync_flows):
-    """A fresh database gets the three demo flows at version 1, each reported as created."""
+    """A fresh database gets the four demo flows at version 1, each reported as created."""
     out = sync_flows()
 
     assert versions() == dict.fromkeys(DEMO_FLOWS, 1)
     for name in DEMO_FLOWS:
         assert f"created {name} (version 1)" in out
     assert not any(line.startswith("changed") for line in listed(out))
-    assert "3 flow(s) created or changed, 0 unchanged." in out
+    assert "4 flow(s) created or changed, 0 unchanged." in out
 
 
 def test_demo_flows_are_stored_from_code(sync_flows):
@@ -85,7 +90,7 @@ def test_second_sync_changes_nothing(sync_flows):
     out = sync_flows()
 
     assert listed(out) == []
-    assert "0 flow(s) created or changed, 3 unchanged." in out
+    assert "0 flow(s) created or changed, 4 unchanged." in out
     assert versions() == before_versions
     assert tree_rows() == before_trees
 
@@ -99,7 +104,7 @@ def test_second_sync_in_the_same_process_changes_nothing(sync_flows):
     call_command("sync_flows", stdout=out)
 
     assert listed(out.getvalue()) == []
-    assert "0 flow(s) created or changed, 3 unchanged." in out.getvalue()
+    assert "0 flow(s) created or changed, 4 unchanged." in out.getvalue()
     assert versions() == before
 
 
@@ -133,12 +138,13 @@ def test_sync_restores_a_flow_edited_in_admin(sync_flows):
     out = sync_flows()
 
     assert "changed demo_pipeline_simple (version 2 -> 3)" in out
-    assert "1 flow(s) created or changed, 2 unchanged." in out
+    assert "1 flow(s) created or changed, 3 unchanged." in out
     assert Task.objects.get(flow=flow, name="clean_data").retries == 0
     assert versions() == {
         "demo_pipeline_simple": 3,
         "demo_pipeline_simple_ml": 1,
         "demo_pipeline_with_failure": 1,
+        "demo_model_release": 1,
     }
 
 
@@ -174,7 +180,7 @@ def test_broken_flows_module_output_still_reports_the_others(sync_flows, monkeyp
         call_command("sync_flows", stdout=out)
 
     assert "created demo_pipeline_simple (version 1)" in out.getvalue()
-    assert "3 flow(s) created or changed, 0 unchanged." in out.getvalue()
+    assert "4 flow(s) created or changed, 0 unchanged." in out.getvalue()
 
 
 def test_flows_module_failing_in_any_way_is_reported(sync_flows, monkeypatch, tmp_path):
