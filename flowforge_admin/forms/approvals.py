@@ -7,6 +7,7 @@ Approving needs the fields to be valid; rejecting needs only a comment,
 which becomes the task's error.
 """
 
+import re
 from types import SimpleNamespace
 
 from django import forms
@@ -17,6 +18,7 @@ from .launch import EXTRA, LOGICAL_DATE, LaunchForm
 
 COMMENT = "approval-comment"  # not a Python identifier: no parameter can be called that
 APPROVE, REJECT = "approve", "reject"
+KEY_HINT = re.compile(r"\s*Key: [^ ]+\.$")
 
 
 class ApprovalForm(LaunchForm):
@@ -43,6 +45,9 @@ class ApprovalForm(LaunchForm):
             help_text=_("Recorded in the task's log and the admin log. Required to reject."),
         )
         self.decision = (data or {}).get("decision")
+        for name in self.param_names:
+            # The "Key: x." hint is for a run's parameters (run_flow --param, the API); not here.
+            self.fields[name].help_text = KEY_HINT.sub("", str(self.fields[name].help_text)).strip()
         if self.decision == REJECT:
             for name in self.param_names:
                 self.fields[name].required = False  # a rejection carries no data
