@@ -117,6 +117,12 @@ def running_locally():
     return _local_queue.get() is not None
 
 
+def nobody_decides():
+    """Whether no person can decide an approval step here (``run_flow``, running a whole flow in its process)."""
+    local = _local_queue.get()
+    return local is not None and local.nobody_decides
+
+
 def enqueue_later(task_run_id, attempt, when):
     """Resume a retrying task run at ``when``.
 
@@ -193,6 +199,9 @@ def queue_in_this_database():
 
 class LocalQueue:
     """Attempts to run in this process, in order; delayed ones when they are due."""
+
+    #: Set by run_flow, whose loop ends when nothing is ready: an approval step fails there at once.
+    nobody_decides = False
 
     def __init__(self):
         self._ready = []

@@ -25,6 +25,7 @@ def run_in_process(launch_run):
     enqueues, made on commit, land in this process's queue.
     """
     with dispatch.local_queue() as queue:
+        queue.nobody_decides = True
         run = launch_run()
         while True:
             ready = queue.next_ready()

@@ -41,6 +41,7 @@ from flowforge_admin.api import (
     rerun_failed,
     retry_task,
 )
+from flowforge_admin.engine import approvals
 from flowforge_admin.engine.dispatch import local_queue
 from flowforge_admin.engine.recovery import recover_lost_attempt, resume_retry
 from flowforge_admin.engine.worker import claim, record_failure, record_success
@@ -80,9 +81,12 @@ def flows(draw):
             "retries": draw(st.integers(min_value=0, max_value=2)),
             "retry_delay": draw(st.sampled_from([0, 30])),
         }
-        # Most tasks run a function; a task without one only joins, a group without one only groups.
+        # Most tasks run a function; a task without one only joins, a group without one only
+        # groups, and a task without children may be an approval step instead (a person decides).
         if draw(st.integers(min_value=0, max_value=3)):
             entry["function"] = t.gather
+        elif index not in parents and draw(st.booleans()):
+            entry["approval"] = {}
         tasks[name] = (parents[index], entry)
     return nest(tasks)
 
@@ -229,6 +233,22 @@ class RunMachine(RuleBasedStateMachine):
             data.draw(st.integers(0, len(self.delayed) - 1), label="timer")
         )
         resume_retry(task_run_id, attempt)
+        self.collect()
+
+    @rule(data=st.data(), approve=st.booleans())
+    def decide(self, data, approve):
+        """A person approves or rejects a waiting approval step (refused when there is none waiting)."""
+        waiting = list(
+            TaskRun.objects.filter(
+                run__in=self.runs, status=TaskState.WAITING, approval_group__isnull=False
+            ).order_by("id")
+        )
+        if not waiting:
+            event("decide: nothing waits")
+            return
+        task_run = data.draw(st.sampled_from(waiting), label="approval step")
+        approvals.decide(task_run, approved=approve, by="machine", comment="decided")
+        event("decide: done")
         self.collect()
 
     # The requests of people and code: two rules (one per kind of target),
