@@ -28,11 +28,12 @@ from ..alerts import watch as alerts
 from ..definitions.approvals import approval_settings
 from ..definitions.params import check_run_params
 from ..exceptions import InvalidTransition
-from ..models import TaskLog, TaskRun
+from ..models import TaskRun
 from ..states import TaskState
 
 # The module, not its function: advance imports this one to start approval steps.
 from . import advance, dispatch
+from .sensors import log_line
 from .transitions import changing
 
 logger = logging.getLogger("flowforge_admin.engine")
@@ -75,7 +76,7 @@ def wait(change, name):
     row = change.row(name)
     whom = f"group {group!r}" if group else "someone with the approve_task permission"
     until = f" until {deadline:%Y-%m-%d %H:%M:%S %Z}" if deadline else ""
-    _log(row["pk"], row["attempt"], now, logging.INFO, f"waiting for approval by {whom}{until}")
+    log_line(row["pk"], row["attempt"], now, logging.INFO, f"waiting for approval by {whom}{until}")
     if deadline:
         dispatch.call_later(
             dispatch.APPROVAL_ENTRY,
@@ -149,7 +150,7 @@ def decide(task_run, *, approved, by, comment="", data=None):
             )
             line = (logging.WARNING, f"rejected by {by}{said}")
         if moved:
-            _log(row["pk"], row["attempt"], change.now, *line)
+            log_line(row["pk"], row["attempt"], change.now, *line)
             advance.task_finished(change, name)
     task_run.refresh_from_db()
     return task_run
@@ -180,7 +181,7 @@ def time_out(task_run_id, attempt):
             next_attempt_at=None,
             error=message,
         ):
-            _log(row["pk"], attempt, change.now, logging.ERROR, message)
+            log_line(row["pk"], attempt, change.now, logging.ERROR, message)
             advance.task_finished(change, name)
             return 1
     return 0
@@ -195,10 +196,4 @@ def expire_overdue(before):
         )
         .order_by()
         .values_list("pk", "attempt")
-    )
-
-
-def _log(pk, attempt, when, level, message):
-    TaskLog.objects.create(
-        task_run_id=pk, attempt=attempt, logged_at=when, level=level, source="flowforge", message=message
     )

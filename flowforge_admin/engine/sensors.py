@@ -56,7 +56,9 @@ def not_yet(run_id, name, attempt, settings):
         if waited >= timeout:
             message = f"sensor timed out after {timeout} s ({checks} checks)"
             if on_timeout == "skip":
-                _log(pk, attempt, change.now, logging.WARNING, f"check {checks}: not yet; {message}: skipped")
+                log_line(
+                    pk, attempt, change.now, logging.WARNING, f"check {checks}: not yet; {message}: skipped"
+                )
                 if change.move(
                     name,
                     TaskState.SUCCEEDED,
@@ -69,11 +71,13 @@ def not_yet(run_id, name, attempt, settings):
                 ):
                     task_finished(change, name)
                 return
-            _log(pk, attempt, change.now, logging.ERROR, f"check {checks}: not yet; {message}")
+            log_line(pk, attempt, change.now, logging.ERROR, f"check {checks}: not yet; {message}")
             fail_attempt(change, name, attempt, error=message, checks=checks, wait_started_at=since)
             return
         when = change.now + datetime.timedelta(seconds=interval)
-        _log(pk, attempt, change.now, logging.INFO, f"check {checks}: not yet; next check at {when:%H:%M:%S}")
+        log_line(
+            pk, attempt, change.now, logging.INFO, f"check {checks}: not yet; next check at {when:%H:%M:%S}"
+        )
         if change.move(
             name,
             TaskState.WAITING,
@@ -130,7 +134,8 @@ def resend_overdue(before):
     return touched
 
 
-def _log(pk, attempt, when, level, message):
+def log_line(pk, attempt, when, level, message):
+    """Write one of the engine's own lines (source \"flowforge\") in a task run's log (sensors, approvals)."""
     TaskLog.objects.create(
         task_run_id=pk, attempt=attempt, logged_at=when, level=level, source="flowforge", message=message
     )
