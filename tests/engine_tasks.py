@@ -127,3 +127,15 @@ def grid_array(count=3):
 
 def square(item):
     return int(item) ** 2
+
+
+def scaled_array(item):
+    """A mapped instance whose output is an artifact (a NumPy array, not JSON)."""
+    import numpy
+
+    return numpy.full(2, int(item))
+
+
+def total_of(scale):
+    """Downstream of a mapped task of arrays: receives the arrays themselves, in order."""
+    return [int(array.sum()) for array in scale]

@@ -60,6 +60,23 @@ def test_an_artifact_sequence_is_mapped_over_through_the_signed_store():
     assert run.task_runs.get(task_name="square").output == [0, 100, 400]
 
 
+def test_instances_whose_outputs_are_artifacts_reach_the_downstream_as_themselves():
+    flow = register_task_pipeline(
+        "array_outputs",
+        {
+            "grid": {"function": t.grid_array},
+            "scale": {"function": t.scaled_array, "depends_on": ["grid"], "map_over": "grid"},
+            "total": {"function": t.total_of, "depends_on": ["scale"]},
+        },
+    )
+    run = run_flow(flow)
+
+    assert run.status == RunState.SUCCEEDED
+    # The mapped task's own output holds JSON only: the arrays are files.
+    assert run.task_runs.get(task_name="scale").output == [None, None, None]
+    assert run.task_runs.get(task_name="total").output == [0, 20, 40]
+
+
 def page_queries(client, run):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("admin:flowforge_admin_flowrun_change", args=[run.pk]))
