@@ -28,21 +28,41 @@ def counts(run_id, names):
     return counts
 
 
+def instances(run_id, name):
+    """The task runs of mapped task ``name``'s instances (a queryset)."""
+    return TaskRun.objects.filter(run_id=run_id, map_index__isnull=False, task_name__startswith=f"{name}[")
+
+
 def instances_url(run_id, name):
     """The task run list filtered to the instances of mapped task ``name`` (paged by the admin)."""
     query = urlencode({"run__exact": run_id, "task_name__startswith": f"{name}["})
     return f"{reverse('admin:flowforge_admin_taskrun_changelist')}?{query}"
 
 
+def summary(by_status):
+    """ "5 of 6 succeeded · 1 failed": how many of a mapped task's instances succeeded, then the others."""
+    total = sum(by_status.values())
+    if not total:
+        return _("no instances")
+    succeeded = by_status.get("succeeded", 0)
+    text = ngettext("%(done)d of %(count)d succeeded", "%(done)d of %(count)d succeeded", total) % {
+        "done": succeeded,
+        "count": total,
+    }
+    others = sorted((status, number) for status, number in by_status.items() if status != "succeeded")
+    return " · ".join([text, *(f"{number} {_(status)}" for status, number in others)])
+
+
 def summaries(run_id, names):
-    """Return {mapped task: {"instances": summary, "instances_url": list of them}} (one query)."""
+    """Return {mapped task: {"instances": summary, "instances_url": list of them, "instances_count": n}} (one query)."""
     found_counts = counts(run_id, names)
     found = {}
     for name in names:
         by_status = found_counts.get(name, {})
         total = sum(by_status.values())
-        text = ngettext("%(count)d instance", "%(count)d instances", total) % {"count": total}
-        if by_status:
-            text += ": " + ", ".join(f"{number} {_(status)}" for status, number in sorted(by_status.items()))
-        found[name] = {"instances": text, "instances_url": instances_url(run_id, name) if total else ""}
+        found[name] = {
+            "instances": summary(by_status),
+            "instances_url": instances_url(run_id, name) if total else "",
+            "instances_count": total,
+        }
     return found

@@ -38,8 +38,9 @@ class TaskRow:
     depends_on: list
     output: object  # outputs.OutputSummary, or None
     waiting_for: str = ""  # why a pending task waits for its pool, if it does
-    instances: str = ""  # a mapped task's: "6 instances: 5 succeeded, 1 failed"
+    instances: str = ""  # a mapped task's: "5 of 6 succeeded · 1 failed"
     instances_url: str = ""  # the task run list filtered to its instances (paged)
+    instances_count: int = 0
 
     @property
     def name(self):

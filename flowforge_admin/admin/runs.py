@@ -36,6 +36,7 @@ from . import attempt_outcome, output_views, run_again_views, run_live, run_metr
 from .compare import CompareRunsMixin
 from .date_hierarchy import DrillDownChangeList
 from .graph import graph_urls
+from .instance_views import instance_urls
 from .paginator import EstimatedCountPaginator
 from .run_alerts import alert_deliveries
 from .run_order import LogicalDateOrder, LogicalDateOrderMixin
@@ -209,7 +210,7 @@ class FlowRunAdmin(LogicalDateOrderMixin, CompareRunsMixin, admin.ModelAdmin):
             path(route, self.admin_site.admin_view(view), name=f"flowforge_admin_flowrun_{name}")
             for route, view, name in routes
         ]
-        return custom + graph_urls(self, "<int:object_id>") + super().get_urls()
+        return custom + instance_urls(self) + graph_urls(self, "<int:object_id>") + super().get_urls()
 
     def page_context(self, request, flow_run, task_page=None):
         """The parts of the run page that change while it runs (also sent by the live view).

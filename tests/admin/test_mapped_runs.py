@@ -100,7 +100,7 @@ def test_the_run_page_sums_instances_up_under_their_task_whatever_their_number(a
         graph_queries.append(len(queries))
     assert graph_queries[0] == graph_queries[1]
     page = response.content.decode()
-    assert "6 instances: 1 failed, 5 succeeded" in page
+    assert "5 of 6 succeeded · 1 failed" in page
     assert f"?run__exact={small.pk}&amp;task_name__startswith=train%5B" in page
     assert "train[0]" not in page  # instances are not rows of the run page
     listed = admin_client.get(
@@ -109,6 +109,70 @@ def test_the_run_page_sums_instances_up_under_their_task_whatever_their_number(a
     )
     assert listed.status_code == 200
     assert listed.context["cl"].result_count == 60
+
+
+def instances_page(client, run, task="train", **query):
+    url = reverse("admin:flowforge_admin_flowrun_instances", args=[run.pk, task])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, query)
+    return response, len(queries)
+
+
+def test_a_mapped_row_opens_to_its_instances_fifty_a_page_in_constant_queries(admin_client, tmp_path):
+    small = run_flow(grid_flow("small", count=3), {"marker_dir": str(tmp_path)})
+    large = run_flow(grid_flow("large", count=60, fail_index=55), {"marker_dir": str(tmp_path)})
+    page = admin_client.get(reverse("admin:flowforge_admin_flowrun_change", args=[large.pk])).content.decode()
+    fragment_url = reverse("admin:flowforge_admin_flowrun_instances", args=[large.pk, "train"])
+    assert f'data-fragment="{fragment_url}"' in page
+    assert 'id="instances-train"' in page
+
+    instances_page(admin_client, small)  # the session's first reads, once
+    _, small_queries = instances_page(admin_client, small)
+    first, large_queries = instances_page(admin_client, large)
+    second, _ = instances_page(admin_client, large, page=2)
+
+    assert large_queries == small_queries
+    assert [row.name for row in first.context["rows"]] == [f"train[{i}]" for i in range(50)]
+    assert [row.name for row in second.context["rows"]] == [f"train[{i}]" for i in range(50, 60)]
+    text = second.content.decode()
+    assert "Instances 51–60 of 60 of train" in text
+    failed = large.task_runs.get(task_name="train[55]")
+    # Each instance has the actions of any task: here, Retry of the failed one alone.
+    assert reverse("admin:flowforge_admin_flowrun_retry", args=[large.pk, failed.pk]) in text
+    assert ' id="task-' not in text  # the live view matches the page's own rows by id
+
+
+def test_an_instance_is_retried_alone_from_its_row(admin_client, tmp_path):
+    run = run_flow(grid_flow(count=4, fail_index=1), {"marker_dir": str(tmp_path)})
+    failed = run.task_runs.get(task_name="train[1]")
+
+    response = admin_client.post(reverse("admin:flowforge_admin_flowrun_retry", args=[run.pk, failed.pk]))
+
+    assert response.status_code == 302
+    statuses = dict(run.task_runs.filter(map_index__isnull=False).values_list("task_name", "status"))
+    assert statuses == {
+        "train[0]": TaskState.SUCCEEDED,
+        "train[1]": TaskState.QUEUED,
+        "train[2]": TaskState.SUCCEEDED,
+        "train[3]": TaskState.SUCCEEDED,
+    }
+
+
+def test_the_instances_fragment_refuses_what_it_cannot_show(admin_client, client, tmp_path, role_user):
+    run = run_flow(grid_flow(count=2), {"marker_dir": str(tmp_path)})
+
+    assert instances_page(admin_client, run, task="grid")[0].status_code == 404  # not mapped
+    assert instances_page(admin_client, run, task="nothing")[0].status_code == 404
+    assert (
+        instances_page(admin_client, run, page="x")[0].status_code == 200
+    )  # the first page, as the admin does
+    anonymous, _ = instances_page(client, run)
+    assert anonymous.status_code == 302  # to the login page
+    stakeholder = Client()
+    stakeholder.force_login(role_user("Stakeholder"))
+    seen, _ = instances_page(stakeholder, run)
+    assert seen.status_code == 200
+    assert "/retry/" not in seen.content.decode()  # stakeholders look, they do not act
 
 
 def test_the_run_graph_gives_a_mapped_task_one_node_with_its_count(admin_client, tmp_path):

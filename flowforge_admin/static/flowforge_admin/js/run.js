@@ -43,8 +43,60 @@
       const details = row.querySelector("details." + name.split(" ").join("."));
       if (details) { details.open = true; }
     });
+    const opened = current.querySelector(".ff-instances-toggle[aria-expanded='true']");
     current.replaceWith(row);
     lastHtml.set(row.id, row.outerHTML);
+    // A mapped task's row changes when its instances do: its open list follows.
+    if (opened) { showInstances(row.querySelector(".ff-instances-toggle"), null, false); }
+  }
+
+  // A mapped task's instances: the row's summary opens (and closes) a paged
+  // list fetched into the row after it; without scripts it is a link to the
+  // task run list.
+  function instancesBody(toggle) {
+    return document.getElementById(toggle.getAttribute("aria-controls"));
+  }
+
+  function showInstances(toggle, pageNumber, asked) {
+    const body = toggle && instancesBody(toggle);
+    if (!body) { return; }
+    toggle.setAttribute("aria-expanded", "true");
+    body.closest("tr").hidden = false;
+    if (!asked && isBusy(body)) { return; }  // a Mark or Clear form open in it: keep it
+    const page = pageNumber || body.dataset.page || "1";
+    fetch(toggle.dataset.fragment + "?page=" + encodeURIComponent(page), { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.text();
+      })
+      .then(function (html) {
+        body.innerHTML = html;
+        body.dataset.page = page;
+      })
+      .catch(function () {
+        body.textContent = "The instances could not be loaded; open them as a list instead.";
+      });
+  }
+
+  function followInstances(root) {
+    root.addEventListener("click", function (event) {
+      const toggle = event.target.closest(".ff-instances-toggle");
+      const pageLink = event.target.closest(".ff-instance-pages a[data-page]");
+      if (toggle) {
+        event.preventDefault();
+        if (toggle.getAttribute("aria-expanded") === "true") {
+          toggle.setAttribute("aria-expanded", "false");
+          instancesBody(toggle).closest("tr").hidden = true;
+        } else {
+          showInstances(toggle, null, true);
+        }
+      } else if (pageLink) {
+        event.preventDefault();
+        const body = pageLink.closest(".ff-instances-body");
+        const owner = document.querySelector(".ff-instances-toggle[aria-controls='" + CSS.escape(body.id) + "']");
+        showInstances(owner, pageLink.dataset.page, true);
+      }
+    });
   }
 
   // The whole table of the page.
@@ -164,6 +216,7 @@
     const page = document.querySelector(".ff-run-page[data-live-url]");
     if (!page) { return; }
     confirmSubmits(page);
+    followInstances(page);
     if (page.dataset.finished !== "true") { start(page); }
   });
 })();
