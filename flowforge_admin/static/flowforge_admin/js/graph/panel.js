@@ -6,6 +6,7 @@
  */
 
 import { el, statusBadge } from "./dom.js";
+import { instancesSection, instancesSummary } from "./instances.js";
 
 /*
  * Output previews, fetched when a task is shown (its entry in the polled JSON carries only
@@ -121,7 +122,9 @@ function facts(ctx, name) {
   const list = el("dl", { className: "ff-graph-facts" });
   if (status) {
     list.append(...row("Status", statusBadge(status)));
-    list.append(...row("Attempts", `${status.attempt} of ${status.max_attempts}`));
+    // A mapped task's own attempts mean nothing: each of its instances has its own.
+    if (status.instances) list.append(...row("Instances", instancesSummary(ctx, status.instances)));
+    else list.append(...row("Attempts", `${status.attempt} of ${status.max_attempts}`));
     list.append(...row("Started", fmtTime(status.started_at, zone)));
     list.append(...row("Finished", fmtTime(status.finished_at, zone)));
   }
@@ -192,9 +195,9 @@ function clearForm(ctx, task, status) {
 function actions(task, status) {
   const links = el("p", { className: "ff-graph-actions" });
   if (status) links.append(el("a", { href: status.log_url, className: "button", text: "Logs" }));
-  // A mapped task: its instances, listed (and paged) by the task run list.
+  // A mapped task: all its instances in the task run list, with its filters and sorting.
   if (status && status.instances && status.instances.count) {
-    links.append(el("a", { href: status.instances.url, className: "button", text: `${status.instances.count} instances` }));
+    links.append(el("a", { href: status.instances.url, className: "button", text: "Task run list" }));
   }
   if (task.edit_url) links.append(el("a", { href: task.edit_url, className: "button", text: "Edit task" }));
   links.append(
@@ -218,6 +221,7 @@ export function showPanel(ctx, name) {
   body.push(facts(ctx, name));
   // What the run made of the task first: its error or its output, then its definition.
   if (status && status.error) body.push(el("h3", { text: "Error" }), block(status.error, "ff-graph-pre ff-graph-error"));
+  if (status && status.instances) body.push(...instancesSection(ctx, name, status));
   if (status && status.output) body.push(...outputSection(ctx, name, status));
   if (task.docstring) body.push(el("h3", { text: "Description" }), block(task.docstring, "ff-graph-doc"));
   if (Object.keys(task.params).length) {
