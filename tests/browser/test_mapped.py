@@ -63,6 +63,8 @@ def test_the_run_graph_draws_a_mapped_task_as_a_stack_and_pages_its_instances(
     assert f'fill="{drawn["failed"]}"' in drawn["svg"]
     assert f'fill="{drawn["succeeded"]}"' in drawn["svg"]
     assert browser.execute_script(STACK, "grid")["mapped"] is False
+    exported = browser.execute_script("return window.ffGraph.svgText();")
+    assert exported.count('href="data:image/svg+xml;base64,') == 1  # the export keeps the stack
 
     panel = browser.find_element(By.ID, "ff-graph-panel")
     WebDriverWait(browser, 30).until(lambda b: len(rows(panel)) == 50)
