@@ -19,6 +19,11 @@ Then it serves the admin (with its static files) on a local port and measures:
   drawing), the longest main-thread frame while that layout runs (the page
   must not freeze), and frame times while panning the fully expanded drawing
   for --pan-seconds.
+
+With ``--mapped N`` it measures instead a run of a flow with a mapped task of
+N instances against the same flow's run with 3 (issue 22): the graph JSON and
+the panel's first page of instances (graph/instances/), and in Chromium the
+run graph opened on the mapped task (its panel and instance list shown).
 """
 
 import argparse
@@ -51,6 +56,7 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from flowforge_admin.definitions import store  # noqa: E402
 from flowforge_admin.definitions.spec import FlowSpec, TaskSpec  # noqa: E402
@@ -258,6 +264,94 @@ def bench_browser(driver, server, flow, pan_seconds):
     }
 
 
+def make_mapped_run(flow, instances):
+    """A run of the mapped flow whose mapped task has ``instances`` instances (written directly)."""
+    run = make_run(flow)
+    statuses = ["succeeded"] * 7 + ["failed", "running", "queued"]
+    now = timezone.now()
+    TaskRun.objects.bulk_create(
+        TaskRun(
+            run=run,
+            task_name=f"train[{i}]",
+            map_index=i,
+            status=statuses[i % 10],
+            attempt=1,
+            started_at=now,
+            finished_at=now,
+        )
+        for i in range(instances)
+    )
+    return run
+
+
+def open_mapped(driver, server, run):
+    """Open the run graph on its mapped task; return (drawn at, instance list fetched at), ms from navigation."""
+    driver.get(f"{server.url}{reverse('admin:flowforge_admin_flowrun_graph', args=[run.pk])}#task=train")
+    wait_state(driver, "drawn")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 60, poll_frequency=0.05).until(
+        lambda d: d.execute_script(
+            "const box = document.getElementById('ff-graph-instances');"
+            "return box && box.dataset.state === 'shown' && box.querySelectorAll('tbody tr').length > 0;"
+        )
+    )
+    return driver.execute_script(
+        "const list = performance.getEntriesByType('resource').filter((e) => e.name.includes('/graph/instances/'));"
+        "return [window.ffGraph.state.drawnAt, list.length ? list[0].responseEnd : null];"
+    )
+
+
+def bench_mapped(client, instances, repeat):
+    """The mapped task's run graph with ``instances`` instances against 3 (JSON, then Chromium)."""
+    from flowforge_admin.api import register_task_pipeline
+
+    Flow.objects.filter(name="bench_mapped_graph").delete()
+    flow = register_task_pipeline(
+        "bench_mapped_graph",
+        {
+            "grid": {"function": FUNCTION},
+            "train": {"function": FUNCTION, "depends_on": ["grid"], "map_over": "grid"},
+            "best": {"function": FUNCTION, "depends_on": ["train"]},
+        },
+    )
+    runs = {count: make_mapped_run(flow, count) for count in (instances, 3)}
+    print(f"\n## A mapped task of {instances} instances against 3 (JSON, median of {repeat})")
+    for count, run in runs.items():
+        data_url = reverse("admin:flowforge_admin_flowrun_graph_data", args=[run.pk])
+        pages_url = reverse("admin:flowforge_admin_flowrun_graph_instances", args=[run.pk])
+        for label, url in [
+            ("run graph JSON", data_url),
+            ("statuses (the live poll)", f"{data_url}?statuses=1"),
+            ("instances, page 1", f"{pages_url}?task=train&page=1"),
+        ]:
+            median, slowest, queries, length = time_json(client, url, repeat)
+            print(
+                f"- {label}, {count} instances: median {median:.1f} ms, max {slowest:.1f} ms, "
+                f"{queries} queries, {length / 1024:.1f} KB"
+            )
+    server = Server()
+    driver = chromium()
+    try:
+        log_in(driver, server)
+        print(f"\n## Headless Chromium: the run graph opened on the mapped task (median of {repeat})")
+        # Warmed up (static files cached, ELK's worker compiled), then the two runs in turn:
+        # measured one after the other, the first measured was the slower, whichever it was.
+        for run in [*runs.values()] * 2:
+            open_mapped(driver, server, run)
+        times = {count: [] for count in runs}
+        for _ in range(repeat):
+            for count, run in runs.items():
+                times[count].append(open_mapped(driver, server, run))
+        for count, found in times.items():
+            drawn = statistics.median(t[0] for t in found)
+            listed = statistics.median(t[1] for t in found)
+            print(f"- {count} instances: drawn at {drawn:.0f} ms, instance list fetched at {listed:.0f} ms")
+    finally:
+        driver.quit()
+        server.stop()
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -266,12 +360,20 @@ def main():
     parser.add_argument("--group-size", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pan-seconds", type=int, default=3)
+    parser.add_argument(
+        "--mapped", type=int, metavar="N", help="measure a mapped task of N instances instead"
+    )
     args = parser.parse_args()
 
     settings.ALLOWED_HOSTS = ["*"]
     call_command("migrate", verbosity=0)
     User.objects.filter(username="bench").delete()
     User.objects.create_superuser("bench", password=PASSWORD)
+    if args.mapped:
+        client = Client()
+        client.force_login(User.objects.get(username="bench"))
+        bench_mapped(client, args.mapped, args.repeat)
+        return
     flows = {}
     for size in args.sizes:
         Flow.objects.filter(name=f"bench_{size}").delete()

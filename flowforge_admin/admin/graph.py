@@ -1,7 +1,8 @@
 """The DAG drawing pages of a flow (its definition) and of a run (its snapshot and statuses).
 
 Both pages share one template and one script; each has a JSON endpoint at
-``graph/data/`` under it. View permission on the model is enough to see
+``graph/data/`` under it, and a run's has its mapped tasks' instances at
+``graph/instances/``. View permission on the model is enough to see
 them; edit links to tasks appear only for users who may change tasks, and
 the run panel's Clear button only for users who may control runs.
 The routes are added by FlowAdmin and FlowRunAdmin (``graph_urls``).
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from ..actions.runs import CONTROL_PERMISSION
 from ..models import Flow, FlowRun
-from . import graph_data
+from . import graph_data, graph_instances
 
 TEMPLATE = "admin/flowforge_admin/graph.html"
 # How often (ms) the run view asks for statuses while the run is not finished.
@@ -35,10 +36,20 @@ def graph_urls(model_admin, id_converter="<path:object_id>"):
 
         return model_admin.admin_site.admin_view(wrapped)
 
-    return [
+    routes = [
         path(f"{id_converter}/graph/", bind(page), name=f"flowforge_admin_{model}_graph"),
         path(f"{id_converter}/graph/data/", bind(data), name=f"flowforge_admin_{model}_graph_data"),
     ]
+    if model == "flowrun":
+        # The panel's list of a mapped task's instances, a page at a time.
+        routes.append(
+            path(
+                f"{id_converter}/graph/instances/",
+                bind(run_instances),
+                name="flowforge_admin_flowrun_graph_instances",
+            )
+        )
+    return routes
 
 
 def can_change_tasks(request):
@@ -130,6 +141,11 @@ def run_data(model_admin, request, object_id):
     return JsonResponse(
         graph_data.run_graph(flow_run, can_change=can_change_tasks(request), can_control=can_control)
     )
+
+
+def run_instances(model_admin, request, object_id):
+    """One page of a mapped task's instances (graph_instances), with the graph's permission."""
+    return graph_instances.instances_response(request, get_run(model_admin, request, object_id))
 
 
 def conceptual_dag_redirect(request):

@@ -14,7 +14,7 @@ from ..definitions.store import read_task_rows
 from ..models import Task, TaskRun
 from ..states import TaskState
 from ..templatetags.flowforge import human_bytes
-from . import mapped_instances
+from . import graph_instances, mapped_instances
 from .outputs import json_size
 
 # What the drawing needs of a TaskRun, read with .values() (no model instances).
@@ -175,15 +175,18 @@ def run_statuses(flow_run, *, can_control=False):
     rows = TaskRun.objects.filter(run=flow_run, map_index__isnull=True).values(*TASK_RUN_FIELDS)
     statuses = {row["task_name"]: task_run_entry(row, flow_run.pk, can_control) for row in rows}
     graph = stored_definition(flow_run.pk, flow_run.created_at).graph
-    mapped = [name for name in graph.names if graph.record(name).get("map_over")]
-    if mapped:
-        for name, by_status in mapped_instances.counts(flow_run.pk, mapped).items():
-            if name in statuses:
-                statuses[name]["instances"] = {
-                    "count": sum(by_status.values()),
-                    "by_status": by_status,
-                    "url": mapped_instances.instances_url(flow_run.pk, name),
-                }
+    mapped = [name for name in graph.names if graph.record(name).get("map_over") and name in statuses]
+    # Every mapped task gets a summary: a count of 0 until its upstream has given the items.
+    found = mapped_instances.counts(flow_run.pk, mapped) if mapped else {}
+    for name in mapped:
+        by_status = found.get(name, {})
+        statuses[name]["instances"] = {
+            "count": sum(by_status.values()),
+            "by_status": by_status,
+            # The task run list of them (all, with the admin's filters), and the panel's pages.
+            "url": mapped_instances.instances_url(flow_run.pk, name),
+            "list_url": graph_instances.page_url(flow_run.pk, name, 1),
+        }
     return {"run": run_header(flow_run), "statuses": statuses}
 
 

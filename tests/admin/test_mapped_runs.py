@@ -183,6 +183,20 @@ def test_the_run_graph_gives_a_mapped_task_one_node_with_its_count(admin_client,
     assert sorted(data["statuses"]) == ["best", "grid", "train"]
     instances = data["statuses"]["train"]["instances"]
     assert (instances["count"], instances["by_status"]) == (6, {"failed": 1, "succeeded": 5})
+    pages = reverse("admin:flowforge_admin_flowrun_graph_instances", args=[run.pk])
+    assert instances["list_url"] == f"{pages}?task=train&page=1"
+    assert admin_client.get(instances["list_url"]).json()["count"] == 6
+    assert "instances" not in data["statuses"]["grid"]
+
+
+def test_a_mapped_task_not_yet_expanded_has_a_count_of_0(admin_client):
+    run = launch_flow(grid_flow())  # no worker here: grid stays queued, train has no instances
+
+    data = admin_client.get(reverse("admin:flowforge_admin_flowrun_graph_data", args=[run.pk])).json()
+
+    instances = data["statuses"]["train"]["instances"]
+    assert (instances["count"], instances["by_status"]) == (0, {})
+    assert admin_client.get(instances["list_url"]).json()["instances"] == []
 
 
 def test_marking_the_failed_instance_succeeded_lets_its_task_and_downstream_go_on(tmp_path):

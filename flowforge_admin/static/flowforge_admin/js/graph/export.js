@@ -5,6 +5,7 @@
 
 import { el } from "./dom.js";
 import { cssVar } from "./palette.js";
+import { STACK_OFFSET } from "./stack.js";
 
 export function download(blob, filename) {
   const url = URL.createObjectURL(blob);
@@ -31,17 +32,35 @@ function escapeXml(text) {
   return String(text).replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+function ownBox(node) {
+  const { x, y } = node.position();
+  const w = node.width();
+  const h = node.height();
+  return { x1: x - w / 2, y1: y - h / 2, x2: x + w / 2, y2: y + h / 2, w, h };
+}
+
 function nodeSvg(node) {
   const style = (prop) => node.style(prop);
-  const b = node.boundingBox({ includeLabels: false, includeOverlays: false });
+  const mapped = node.hasClass("mapped");
+  // A mapped node's bounds reach over its stack (bounds-expansion): its box is its own size.
+  const b = mapped ? ownBox(node) : node.boundingBox({ includeLabels: false, includeOverlays: false });
   const dash = { dashed: ' stroke-dasharray="6 4"', dotted: ' stroke-dasharray="2 3"' }[style("border-style")] || "";
   const parts = [
     `<rect x="${b.x1}" y="${b.y1}" width="${b.w}" height="${b.h}" rx="6" fill="${style("background-color")}" fill-opacity="${style("background-opacity")}" stroke="${style("border-color")}" stroke-width="${parseFloat(style("border-width"))}"${dash}/>`,
   ];
+  if (mapped) {
+    // The stack and the bar: the image cytoscape draws (stack.js), over the box's area and above it.
+    const d = STACK_OFFSET;
+    parts.push(
+      `<image x="${b.x1}" y="${b.y1 - 2 * d}" width="${b.w + 2 * d}" height="${b.h + 2 * d}" href="${style("background-image")}"/>`,
+    );
+  }
   const lines = String(node.data("label")).split("\n");
   // As drawn: a group's label above its top-left corner, a task's in its middle.
   const compound = node.isParent();
-  const y0 = compound ? b.y1 - 5 : (b.y1 + b.y2) / 2 - ((lines.length - 1) * 15) / 2 + 4;
+  const y0 =
+    (compound ? b.y1 - 5 : (b.y1 + b.y2) / 2 - ((lines.length - 1) * 15) / 2 + 4) +
+    (mapped ? parseFloat(style("text-margin-y")) || 0 : 0);
   const x = compound ? b.x1 + 2 : (b.x1 + b.x2) / 2;
   const anchor = compound ? "start" : "middle";
   lines.forEach((line, i) => {

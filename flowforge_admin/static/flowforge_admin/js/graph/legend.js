@@ -26,6 +26,10 @@ export function buildLegend(ctx) {
       "collapsed group (double-click)",
     ),
   );
+  if (ctx.model.data.tasks.some((task) => task.map_over)) {
+    const stack = el("span", { className: "ff-graph-swatch ff-graph-swatch-mapped", "aria-hidden": "true" });
+    items.push(el("li", {}, stack, ctx.view === "run" ? "mapped task (×instances, their statuses)" : "mapped task"));
+  }
   document.getElementById("ff-graph-legend").replaceChildren(...items);
 }
 

@@ -6,7 +6,7 @@
 import { el, statusBadge } from "./dom.js";
 import { STATUSES } from "./palette.js";
 import { showPanel } from "./panel.js";
-import { labelOf } from "./render.js";
+import { labelOf, stackData } from "./render.js";
 
 function applyStatuses(ctx, statuses) {
   const { cy, model } = ctx;
@@ -19,6 +19,7 @@ function applyStatuses(ctx, statuses) {
       for (const name of STATUSES) node.removeClass(`s-${name}`);
       node.addClass(`s-${status.status}`);
       node.data("label", labelOf(model, ctx.view, node.id()));
+      if (node.hasClass("mapped")) node.data(stackData(model, ctx.view, node.id()));
     });
   });
   for (const cell of document.querySelectorAll("[data-status-of]")) {

@@ -6,6 +6,7 @@
  */
 
 import { el, statusBadge } from "./dom.js";
+import { instancesSection, instancesSummary } from "./instances.js";
 
 /*
  * Output previews, fetched when a task is shown (its entry in the polled JSON carries only
@@ -113,17 +114,26 @@ function retriesText(task) {
   return `${task.retries} (${delay})`;
 }
 
+/** The task's facts (a list); a mapped task's: its run's, its instances, then its definition's. */
 function facts(ctx, name) {
   const { model } = ctx;
   const task = model.tasks.get(name);
   const status = model.statuses[name];
   const zone = model.data.time_zone || "UTC";
-  const list = el("dl", { className: "ff-graph-facts" });
+  let list = el("dl", { className: "ff-graph-facts" });
   if (status) {
     list.append(...row("Status", statusBadge(status)));
-    list.append(...row("Attempts", `${status.attempt} of ${status.max_attempts}`));
+    // A mapped task's own attempts mean nothing: each of its instances has its own.
+    if (status.instances) list.append(...row("Instances", instancesSummary(ctx, status.instances)));
+    else list.append(...row("Attempts", `${status.attempt} of ${status.max_attempts}`));
     list.append(...row("Started", fmtTime(status.started_at, zone)));
     list.append(...row("Finished", fmtTime(status.finished_at, zone)));
+  }
+  const parts = [list];
+  if (status && status.instances) {
+    // A mapped task's instances come next, before its definition: they are what one looks for.
+    list = el("dl", { className: "ff-graph-facts" });
+    parts.push(...instancesSection(ctx, name, status), el("h3", { text: "Definition" }), list);
   }
   if (task.parent) list.append(...row("Group", taskLinks(ctx, [task.parent])));
   if (model.isGroup(name)) {
@@ -142,7 +152,7 @@ function facts(ctx, name) {
   if (task.map_over) list.append(...row("Mapped over", `${task.map_over} (each item as ${task.map_param || "item"})`));
   list.append(...row("Upstream", taskLinks(ctx, model.upstreamOf(name))));
   list.append(...row("Downstream", taskLinks(ctx, model.downstreamOf(name))));
-  return list;
+  return parts;
 }
 
 /* The statuses a task can be cleared from (states.TASK_FINISHED), as on the run page. */
@@ -192,9 +202,9 @@ function clearForm(ctx, task, status) {
 function actions(task, status) {
   const links = el("p", { className: "ff-graph-actions" });
   if (status) links.append(el("a", { href: status.log_url, className: "button", text: "Logs" }));
-  // A mapped task: its instances, listed (and paged) by the task run list.
+  // A mapped task: all its instances in the task run list, with its filters and sorting.
   if (status && status.instances && status.instances.count) {
-    links.append(el("a", { href: status.instances.url, className: "button", text: `${status.instances.count} instances` }));
+    links.append(el("a", { href: status.instances.url, className: "button", text: "Task run list" }));
   }
   if (task.edit_url) links.append(el("a", { href: task.edit_url, className: "button", text: "Edit task" }));
   links.append(
@@ -215,7 +225,7 @@ export function showPanel(ctx, name) {
   const body = [];
   body.push(el("h2", { text: task.label }));
   body.push(el("p", { className: "ff-muted ff-graph-name" }, el("code", { text: task.name })));
-  body.push(facts(ctx, name));
+  body.push(...facts(ctx, name));
   // What the run made of the task first: its error or its output, then its definition.
   if (status && status.error) body.push(el("h3", { text: "Error" }), block(status.error, "ff-graph-pre ff-graph-error"));
   if (status && status.output) body.push(...outputSection(ctx, name, status));

@@ -7,9 +7,15 @@
 
 import { detours } from "./layout.js";
 import { STATUSES, marksOf, statusColours, themeColours } from "./palette.js";
+import { BAR_ROOM, stackStyle } from "./stack.js";
 
 // Above this many drawn elements cytoscape trades detail for speed while moving.
 const BIG_GRAPH = 1500;
+
+/** Is ``name`` a mapped task (drawn as one node, a stack, whatever its number of instances)? */
+export function isMapped(model, name) {
+  return Boolean(model.tasks.get(name).map_over);
+}
 
 /** A node's label: a collapsed group's size, a run's status icon, label and attempt. */
 export function labelOf(model, view, name) {
@@ -20,20 +26,44 @@ export function labelOf(model, view, name) {
   if (view === "run" && status) {
     const { icon } = marksOf(status.status);
     let line = `${icon} ${status.label}`;
-    // The attempt badge: only once a task may be (or was) tried more than once.
-    if (status.attempt > 0 && status.max_attempts > 1) line += `  ·  try ${status.attempt}/${status.max_attempts}`;
-    // A mapped task is one node: the number of its instances (the run page lists them).
-    if (status.instances) line += `  ·  ×${status.instances.count}`;
+    if (status.instances) {
+      // A mapped task is one node: the number of its instances (the panel lists them).
+      // Its own row's attempt means nothing: each instance has its own.
+      line += `  ·  ×${status.instances.count}`;
+    } else if (status.attempt > 0 && status.max_attempts > 1) {
+      // The attempt badge: only once a task may be (or was) tried more than once.
+      line += `  ·  try ${status.attempt}/${status.max_attempts}`;
+    }
     label = model.isGroup(name) && !model.collapsed.has(name) ? `${label}  ${icon}` : `${label}\n${line}`;
+  } else if (view !== "run" && task.map_over) {
+    label = `${label}\n× each item of ${task.map_over}`;
   }
   return label;
 }
 
-/** A leaf's box, from its label (about 7.2px a character at 12px). */
+/** The instances' count per status, drawn as the mapped node's bar; null without instances. */
+function barOf(model, view, name) {
+  const status = model.statuses[name];
+  if (view !== "run" || !status || !status.instances || !status.instances.count) return null;
+  return status.instances.by_status;
+}
+
+/** A leaf's box, from its label (about 7.2px a character at 12px); a mapped task's has room for its bar. */
 export function nodeSize(model, view, name) {
   const lines = labelOf(model, view, name).split("\n");
   const longest = Math.max(...lines.map((line) => line.length));
-  return { width: Math.max(110, Math.min(320, 24 + longest * 7.2)), height: lines.length > 1 ? 50 : 36 };
+  const size = { width: Math.max(110, Math.min(320, 24 + longest * 7.2)), height: lines.length > 1 ? 50 : 36 };
+  if (view === "run" && isMapped(model, name)) {
+    size.width = Math.max(size.width, 150);
+    size.height += BAR_ROOM;
+  }
+  return size;
+}
+
+/** The data a mapped node's stack and bar are drawn from (stack.js); refreshed at each poll. */
+export function stackData(model, view, name) {
+  const status = model.statuses[name];
+  return { status: view === "run" && status ? status.status : null, bar: barOf(model, view, name) };
 }
 
 /** Cytoscape's elements for the visible ``graph`` at ELK's ``positions``: nodes, then edges. */
@@ -46,6 +76,10 @@ export function elements(model, view, graph, positions, direction) {
     const status = model.statuses[node.name];
     if (view === "run" && status) classes.push(`s-${status.status}`);
     const data = { id: node.name, label: labelOf(model, view, node.name), ...nodeSize(model, view, node.name) };
+    if (!node.compound && isMapped(model, node.name)) {
+      classes.push("mapped");
+      Object.assign(data, stackData(model, view, node.name));
+    }
     // A group's label sits above its top-left corner: cytoscape can only place it left of
     // the box, so it is pushed right by about its own width (measured: ~5.6px a character).
     if (node.compound) data.labelShift = Math.round(data.label.length * 5.6) + 4;
@@ -174,6 +208,14 @@ export function stylesheet() {
     { selector: "edge.detour", style: { "curve-style": "segments", "edge-distances": "node-position" } },
     ...statusRules(fg),
     ...groupStatusRules(fg),
+    {
+      selector: "node.mapped",
+      style: {
+        ...stackStyle({ fg, bg, accent, statuses: Object.fromEntries(STATUSES.map((s) => [s, statusColours(s).fill])) }),
+        // The label rises above the bar.
+        "text-margin-y": (ele) => (ele.data("bar") ? -BAR_ROOM / 2 : 0),
+      },
+    },
     { selector: ".faded", style: { opacity: 0.22 } },
     { selector: "edge.path", style: { "line-color": accent, "target-arrow-color": accent, width: 2.5, opacity: 1 } },
     { selector: "node.path", style: { "border-color": accent, "border-width": 3 } },
