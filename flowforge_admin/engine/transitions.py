@@ -26,7 +26,7 @@ from ..db import sql
 from ..models import FlowRun, TaskRun
 from ..models.runs import count_field
 from ..states import RUN_FINISHED, TASK_ACTIVE, TASK_HOLDING_SLOTS, RunState, TaskState
-from . import admission, dispatch, pools
+from . import admission, continuation, dispatch, pools
 from .snapshot import snapshot_of
 
 logger = logging.getLogger("flowforge_admin.engine")
@@ -47,6 +47,7 @@ class RunChange:
         self.waiting_for_pool = set()  # task runs this change left pending for want of a slot
         self._finishing = False  # whether this change finishes the run
         self._outbox = []  # (task run id, attempt, timeout, queue) to send to workers
+        self._outbox_names = {}  # task run id -> name, of the outbox's task runs
 
     def status(self, name):
         """Return a task run's status (read once, then kept up to date here)."""
@@ -239,6 +240,7 @@ class RunChange:
         row, task = self.row(name), self.snapshot.tasks[name]
         # A snapshot taken before queues (or of a task without one) has no "queue": the project's cluster.
         self._outbox.append((row["pk"], row["attempt"], task["timeout"], task.get("queue", "")))
+        self._outbox_names[row["pk"]] = name
 
     def _counted(self, old, new, number):
         self._counts[old] = self._counts.get(old, 0) - number
@@ -276,8 +278,9 @@ class RunChange:
             alerts.run_finished_on_commit(self.run.flow_id, self.run.pk, self.run.status)  # no query here
         if self._freed_pools:
             pools.wake_on_commit(self.pool_limits(self._freed_pools))
-        dispatch.enqueue_all(self.run.pk, self._outbox)
-        self._outbox = []
+        # The worker recording this change may run one of them itself (engine/continuation.py).
+        dispatch.enqueue_all(self.run.pk, continuation.keep_one(self, self._outbox, self._outbox_names))
+        self._outbox, self._outbox_names = [], {}
 
 
 # What a change reads of its run: everything but the (JSON, maybe large) snapshot and parameters.

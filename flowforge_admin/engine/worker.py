@@ -25,7 +25,7 @@ from ..definitions.sensors import sensor_settings
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from . import acknowledgement, attempts, dispatch, mapping, outputs, retries, sensors
+from . import acknowledgement, attempts, continuation, dispatch, mapping, outputs, retries, sensors
 from .advance import fail_attempt, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
@@ -40,10 +40,24 @@ def execute_task(task_run_id, attempt, run_id=None):
     """Run one attempt of a task run; a stale or repeated message does nothing.
 
     ``run_id`` is the task run's run (messages sent before it was added leave it out).
+    Then, within the message's bounds, the tasks its success made ready that
+    this worker kept back for itself, one after the other (engine/continuation.py).
     """
+    message = continuation.Message()
+    next_attempt = (task_run_id, attempt, run_id, None)
+    while next_attempt is not None:
+        task_run_id, attempt, run_id, timeout = next_attempt
+        # The message's own task has Django-Q2's alarm; a continued one gets its own timeout's.
+        with continuation.time_limit(timeout):
+            run_attempt(task_run_id, attempt, run_id, message)
+        next_attempt = message.take()
+
+
+def run_attempt(task_run_id, attempt, run_id, message=None):
+    """Claim and run one attempt; a success recorded under ``message`` may keep a ready task back for it."""
     claimed = claim(task_run_id, attempt, run_id)
     if claimed is None:
-        logger.info("task run %s attempt %s: not queued any more, message ignored", task_run_id, attempt)
+        logger.info("task run %s attempt %s: not queued any more, nothing to run", task_run_id, attempt)
         return
     snapshot, run_id, name = claimed
     capture = LogCapture(task_run_id, attempt, run_id)
@@ -84,7 +98,11 @@ def execute_task(task_run_id, attempt, run_id=None):
     if not_yet:
         sensors.not_yet(run_id, name, attempt, sensor)
         return
-    record_success(run_id, name, attempt, output, stored)
+    if message is None:
+        record_success(run_id, name, attempt, output, stored)
+        return
+    with continuation.offering(message, run_id):
+        record_success(run_id, name, attempt, output, stored)
 
 
 def claim(task_run_id, attempt, run_id=None):
