@@ -1,21 +1,24 @@
 """Continuing in the worker: the worker that finished a task runs one task it made ready itself.
 
 A chain hop through the broker costs a poll (the ORM broker's) or a round
-trip (Redis) besides the engine's own commits. When a worker records a
-success (worker.record_success) inside :func:`offering`, the change that
-saves it (``RunChange.save``) may keep back one of the tasks it queued
-(:func:`keep_one`): that task run is ``queued`` in the database like the
-others, but no message is sent for it; this worker claims it right after
-the commit with the same conditional update a message's delivery uses
-(worker.claim), so a cancel in between, a parallel claim or a later message
-for it finds it taken and it runs once. Every other ready task is sent.
+trip (Redis), and a claim's transaction, besides the commit that recorded
+the finished task. When a worker records a success (worker.record_success)
+inside :func:`offering`, the change that saves it (``RunChange.save``) may
+keep one of the tasks it made ready (:func:`keep_one`) and claim it for this
+worker right there: pending to running, under the run's lock, with the same
+conditional update as every other move (``RunChange._start_here``), and no
+message. The worker runs it once that commit is done. So the claim stays
+atomic: a cancel waits for the run's lock and then finds the task running
+(it is marked cancelled and its result discarded, as for any running task);
+a message for that attempt (a resend, a second delivery) finds nothing to
+claim. A hop is two commits (the claim's transaction is gone too), not a poll.
 
-Should the worker die between the commit and its claim, the task run stays
-``queued`` with no message: the lost-work check sends it again once it is
-older than ``FLOWFORGE_REQUEUE_AFTER_SECONDS`` (engine/recovery.py), as it
-does for a message the Redis broker lost.
+Should the worker die after that commit, before or while the task runs, the
+task run is ``running`` with no worker: its heartbeat goes stale and the
+lost-work check gives it a new attempt (engine/recovery.py), as for any
+worker that dies while running a task.
 
-Kept back only when all of these hold:
+Continued only when all of these hold:
 
 - the task runs on this cluster (its queue is this worker's cluster), its
   pool slot was taken (a task whose pool is full waits, pending, and is not
@@ -46,6 +49,7 @@ from django_q.exceptions import TimeoutException
 from ..conf import get_setting
 from ..definitions.sensors import sensor_settings
 from ..queues import queue_name
+from ..states import RunState
 from . import dispatch
 
 # What a continued task's own timeout needs on top of it from the message's time: the claim,
@@ -61,11 +65,11 @@ class Message:
     def __init__(self):
         self.started = time.monotonic()
         self.continued = 0
-        self.offered_run = None  # the run whose next change may keep a task back
-        self.kept = None  # (task run id, attempt, run id, timeout) to run next
+        self.offered_run = None  # the run whose next change may start a task for this worker
+        self.kept = None  # (task run id, attempt, run id, name, snapshot, timeout) started for it
 
     def take(self):
-        """Return the kept (task run id, attempt, run id, timeout) to run next, or None."""
+        """Return the task run started for this worker, (task run id, attempt, run id, name, snapshot, timeout), or None."""
         kept, self.kept = self.kept, None
         if kept is not None:
             self.continued += 1
@@ -79,45 +83,55 @@ class Message:
 
 @contextlib.contextmanager
 def offering(message, run_id):
-    """While the block records an outcome of ``run_id``, the change saving it may keep a task back for ``message``."""
+    """While the block records an outcome of ``run_id``, the change saving it may start a task for ``message``.
+
+    The block returns only once that change is committed (``changing``
+    commits on its way out); should it raise, nothing was started.
+    """
     message.offered_run = run_id
     token = _current.set(message)
     try:
         yield
+    except BaseException:
+        message.kept = None
+        raise
     finally:
         _current.reset(token)
         message.offered_run = None
 
 
-def keep_one(change, outbox, names):
-    """Return ``outbox`` (the change's messages) without the one this worker will continue, if any.
+def keep_one(change, names):
+    """Return the one of ``names`` (pending task runs ``change`` queues) the worker saving it runs next, or None.
 
-    ``names`` maps the task run ids of ``outbox`` to their names. Only the
-    first change of the offered run is offered: what its commit sets off (a
-    pool's waiters woken, a held run admitted) is sent as usual.
+    The caller starts it in the change (pending to running, no message).
+    Only the first change of the offered run is offered: what its commit
+    sets off (a pool's waiters woken, a held run admitted) is sent as usual.
     """
     message = _current.get()
     if message is None or message.offered_run != change.run.pk:
-        return outbox
+        return None
     message.offered_run = None
-    if not outbox or dispatch.running_locally() or not message.within_bounds():
-        return outbox
-    for index, (task_run_id, attempt, timeout, queue) in enumerate(outbox):
-        if _may_continue(change.snapshot, names[task_run_id], timeout, queue):
-            message.kept = (task_run_id, attempt, change.run.pk, timeout)
-            return outbox[:index] + outbox[index + 1 :]
-    return outbox
+    if change.run.status != RunState.RUNNING or dispatch.running_locally() or not message.within_bounds():
+        return None
+    snapshot = change.snapshot
+    for name in names:
+        task = snapshot.tasks[name]
+        if _may_continue(snapshot, name, task):
+            row = change.row(name)
+            message.kept = (row["pk"], row["attempt"], change.run.pk, name, snapshot, task["timeout"])
+            return name
+    return None
 
 
-def _may_continue(snapshot, name, timeout, queue):
-    if queue_name(queue) != Conf.CLUSTER_NAME:
+def _may_continue(snapshot, name, task):
+    if queue_name(task.get("queue", "")) != Conf.CLUSTER_NAME:
         return False  # another cluster's work (routing)
-    if snapshot.is_group(name) or sensor_settings(snapshot.tasks[name]):
+    if snapshot.is_group(name) or sensor_settings(task):
         return False
     in_main_thread = threading.current_thread() is threading.main_thread()
-    if timeout and not in_main_thread:
+    if task["timeout"] and not in_main_thread:
         return False  # its own alarm could not be set here
-    return fits(timeout)
+    return fits(task["timeout"])
 
 
 def fits(timeout):

@@ -47,7 +47,6 @@ class RunChange:
         self.waiting_for_pool = set()  # task runs this change left pending for want of a slot
         self._finishing = False  # whether this change finishes the run
         self._outbox = []  # (task run id, attempt, timeout, queue) to send to workers
-        self._outbox_names = {}  # task run id -> name, of the outbox's task runs
 
     def status(self, name):
         """Return a task run's status (read once, then kept up to date here)."""
@@ -212,9 +211,14 @@ class RunChange:
         )
         self.waiting_for_pool.update(waiting)
 
-    def _write_queued(self):
+    def _write_queued(self, continuing=False):
         self._take_pool_slots()
         names, self._to_queue = list(self._to_queue), {}
+        # The worker saving this change may run one of them itself (engine/continuation.py).
+        kept = continuation.keep_one(self, names) if continuing and names else None
+        if kept is not None:
+            names.remove(kept)
+            self._start_here(kept)
         for start in range(0, len(names), 500):
             chunk = names[start : start + 500]
             moved = sql.update(
@@ -235,12 +239,34 @@ class RunChange:
                     f"run {self.run.pk}: {len(chunk) - moved} task run(s) were not pending any more"
                 )
 
+    def _start_here(self, name):
+        """Claim pending ``name`` for the worker saving this change: straight to running, with no message."""
+        row = self._rows[name]
+        if not sql.update(
+            TaskRun,
+            {"pk": row["pk"], "status": TaskState.PENDING},
+            {
+                "status": TaskState.RUNNING,
+                "queued_at": self.now,
+                "next_attempt_at": None,
+                "pool_waiting_since": None,
+                "heartbeat_at": self.now,
+                "finished_at": None,
+                "revision": self.run.revision,
+            },
+            add={"attempt": 1},
+            keep={"started_at": self.now},  # as worker.claim: a re-run keeps the first start
+        ):
+            raise RuntimeError(f"run {self.run.pk}: task run {name} was not pending any more")
+        row["status"] = TaskState.RUNNING
+        self._counted(TaskState.QUEUED, TaskState.RUNNING, 1)
+        self._outbox = [message for message in self._outbox if message[0] != row["pk"]]
+
     def send(self, name):
         """Send the task run's current attempt to a worker of its queue, with the change."""
         row, task = self.row(name), self.snapshot.tasks[name]
         # A snapshot taken before queues (or of a task without one) has no "queue": the project's cluster.
         self._outbox.append((row["pk"], row["attempt"], task["timeout"], task.get("queue", "")))
-        self._outbox_names[row["pk"]] = name
 
     def _counted(self, old, new, number):
         self._counts[old] = self._counts.get(old, 0) - number
@@ -262,7 +288,7 @@ class RunChange:
 
     def save(self):
         """Write the queued task runs and the counters, finish the run if nothing is active, send the messages."""
-        self._write_queued()
+        self._write_queued(continuing=True)
         if any(self._counts.values()):
             sql.update(
                 FlowRun,
@@ -278,9 +304,8 @@ class RunChange:
             alerts.run_finished_on_commit(self.run.flow_id, self.run.pk, self.run.status)  # no query here
         if self._freed_pools:
             pools.wake_on_commit(self.pool_limits(self._freed_pools))
-        # The worker recording this change may run one of them itself (engine/continuation.py).
-        dispatch.enqueue_all(self.run.pk, continuation.keep_one(self, self._outbox, self._outbox_names))
-        self._outbox, self._outbox_names = [], {}
+        dispatch.enqueue_all(self.run.pk, self._outbox)
+        self._outbox = []
 
 
 # What a change reads of its run: everything but the (JSON, maybe large) snapshot and parameters.

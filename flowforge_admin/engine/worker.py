@@ -40,25 +40,27 @@ def execute_task(task_run_id, attempt, run_id=None):
     """Run one attempt of a task run; a stale or repeated message does nothing.
 
     ``run_id`` is the task run's run (messages sent before it was added leave it out).
-    Then, within the message's bounds, the tasks its success made ready that
-    this worker kept back for itself, one after the other (engine/continuation.py).
+    Then, within the message's bounds, the task its success started for this
+    worker, and so on (engine/continuation.py).
     """
     message = continuation.Message()
-    next_attempt = (task_run_id, attempt, run_id, None)
-    while next_attempt is not None:
-        task_run_id, attempt, run_id, timeout = next_attempt
-        # The message's own task has Django-Q2's alarm; a continued one gets its own timeout's.
-        with continuation.time_limit(timeout):
-            run_attempt(task_run_id, attempt, run_id, message)
-        next_attempt = message.take()
-
-
-def run_attempt(task_run_id, attempt, run_id, message=None):
-    """Claim and run one attempt; a success recorded under ``message`` may keep a ready task back for it."""
     claimed = claim(task_run_id, attempt, run_id)
     if claimed is None:
-        logger.info("task run %s attempt %s: not queued any more, nothing to run", task_run_id, attempt)
+        logger.info("task run %s attempt %s: not queued any more, message ignored", task_run_id, attempt)
         return
+    run_attempt(task_run_id, attempt, claimed, message)
+    # The message's own task ran under Django-Q2's alarm; a continued one under its own timeout's.
+    while (kept := message.take()) is not None:
+        task_run_id, attempt, run_id, name, snapshot, timeout = kept
+        with continuation.time_limit(timeout):
+            run_attempt(task_run_id, attempt, (snapshot, run_id, name), message)
+
+
+def run_attempt(task_run_id, attempt, claimed, message=None):
+    """Run a claimed attempt (``claimed``: its run's Snapshot, run id and task name) and record its outcome.
+
+    A success recorded under ``message`` may start a ready task for this worker (engine/continuation.py).
+    """
     snapshot, run_id, name = claimed
     capture = LogCapture(task_run_id, attempt, run_id)
     # A sensor's check (engine/sensors.py); an ordinary task pays nothing for it.

@@ -17,7 +17,7 @@ from django_q.models import OrmQ
 from flowforge_admin.api import cancel_run, launch_flow, register_task_pipeline
 from flowforge_admin.engine import worker
 from flowforge_admin.engine.recovery import check_lost_work
-from flowforge_admin.models import Pool, TaskLog
+from flowforge_admin.models import FlowRun, Pool, TaskLog
 from flowforge_admin.states import RunState, TaskState
 
 from .. import engine_tasks as t
@@ -94,24 +94,46 @@ def test_a_continued_task_logs_its_own_attempt(continuing, marker_dir, django_ca
     assert not TaskLog.objects.filter(task_run=task_run(run, "first"), message__contains="second").exists()
 
 
+def cancel_own_run(context, marker_dir):
+    """A task during which an operator cancels its run."""
+    cancel_run(FlowRun.objects.get(pk=context.run_id))
+    return t.work(context, marker_dir)
+
+
 @pytest.mark.django_db
-def test_a_continued_task_cancelled_meanwhile_does_not_run(
-    continuing, marker_dir, django_capture_on_commit_callbacks, monkeypatch
+def test_a_task_made_ready_while_its_run_is_cancelled_does_not_run(
+    continuing, marker_dir, django_capture_on_commit_callbacks
 ):
-    run = launched(chain("c3", 3), marker_dir, django_capture_on_commit_callbacks)
-    first, second = task_run(run, "t0"), task_run(run, "t1")
-    real_claim = worker.claim
+    flow = register_task_pipeline(
+        "cancelled_during_first",
+        {"t0": {"function": cancel_own_run}, "t1": {"function": t.work, "depends_on": ["t0"]}},
+    )
+    run = launched(flow, marker_dir, django_capture_on_commit_callbacks)
+    deliver(django_capture_on_commit_callbacks, task_run(run, "t0").pk, 1, run.pk)
+    assert side_effects(marker_dir) == ["t0"]  # t0's function ended; its result was discarded
+    assert statuses(run) == {"t0": "cancelled", "t1": "cancelled"}
+    assert run.status == RunState.CANCELLED
+    assert messages() == []
 
-    def cancel_first(task_run_id, attempt, run_id=None):
-        # Between the commit that queued t1 for this worker and its claim, an operator cancels the run.
-        if task_run_id == second.pk:
-            cancel_run(run)
-        return real_claim(task_run_id, attempt, run_id)
 
-    monkeypatch.setattr(worker, "claim", cancel_first)
-    deliver(django_capture_on_commit_callbacks, first.pk, 1, run.pk)
-    assert side_effects(marker_dir) == ["t0"]
+@pytest.mark.django_db
+def test_a_continued_task_cancelled_meanwhile_keeps_nothing_and_nothing_after_it_runs(
+    continuing, marker_dir, django_capture_on_commit_callbacks
+):
+    """Cancelled once its upstream's commit started it: as any running task, marked and its result discarded."""
+    flow = register_task_pipeline(
+        "cancelled_during_second",
+        {
+            "t0": {"function": t.work},
+            "t1": {"function": cancel_own_run, "depends_on": ["t0"]},
+            "t2": {"function": t.work, "depends_on": ["t1"]},
+        },
+    )
+    run = launched(flow, marker_dir, django_capture_on_commit_callbacks)
+    deliver(django_capture_on_commit_callbacks, task_run(run, "t0").pk, 1, run.pk)
+    assert side_effects(marker_dir) == ["t0", "t1"]
     assert statuses(run) == {"t0": "succeeded", "t1": "cancelled", "t2": "cancelled"}
+    assert task_run(run, "t1").output is None
     assert run.status == RunState.CANCELLED
 
 
@@ -133,29 +155,31 @@ def test_a_redelivered_message_for_a_continued_task_does_nothing(
 
 
 @pytest.mark.django_db
-def test_a_task_kept_back_by_a_worker_that_died_is_sent_by_the_lost_work_check(
+def test_a_continued_task_whose_worker_died_gets_a_new_attempt_from_the_lost_work_check(
     continuing, marker_dir, django_capture_on_commit_callbacks, monkeypatch
 ):
     run = launched(chain("c3", 3), marker_dir, django_capture_on_commit_callbacks)
     first, second = task_run(run, "t0"), task_run(run, "t1")
+    real_run_attempt = worker.run_attempt
 
-    real_claim = worker.claim
-
-    def dies(task_run_id, attempt, run_id=None):
+    def dies(task_run_id, attempt, claimed, message=None):
         if task_run_id == second.pk:
-            raise SystemExit("worker killed after the commit, before its claim")
-        return real_claim(task_run_id, attempt, run_id)
+            raise SystemExit("worker killed after the commit that started t1, before t1 ran")
+        return real_run_attempt(task_run_id, attempt, claimed, message)
 
-    monkeypatch.setattr(worker, "claim", dies)
+    monkeypatch.setattr(worker, "run_attempt", dies)
     with pytest.raises(SystemExit):
         deliver(django_capture_on_commit_callbacks, first.pk, 1, run.pk)
     monkeypatch.undo()
-    assert statuses(run)["t1"] == TaskState.QUEUED
-    assert messages() == []  # kept back: no message
-    make_stale(second, queued_at=timezone.now() - datetime.timedelta(hours=1))
+    assert statuses(run)["t1"] == TaskState.RUNNING
+    assert messages() == []
+    make_stale(second, heartbeat_at=timezone.now() - datetime.timedelta(hours=1))
     with django_capture_on_commit_callbacks(execute=True):
         assert check_lost_work() == 1
-    assert messages() == [(second.pk, 1)]
+    assert messages() == [(second.pk, 2)]
+    deliver(django_capture_on_commit_callbacks, second.pk, 2, run.pk)
+    assert side_effects(marker_dir) == ["t0", "t1", "t2"]
+    assert statuses(run) == {"t0": "succeeded", "t1": "succeeded", "t2": "succeeded"}
 
 
 @pytest.mark.django_db
