@@ -21,9 +21,10 @@ worker that dies while running a task.
 Continued only when all of these hold:
 
 - the task runs on this cluster (its queue is this worker's cluster), its
-  pool slot was taken (a task whose pool is full waits, pending, and is not
-  in the change's outbox), and it is an ordinary task (no group's own
-  function, no sensor check; approval steps are never queued);
+  pool slot was taken in the same change (a task whose pool is full stays
+  pending, waiting for a slot, and is no candidate), and it is an ordinary
+  task (no group's own function, no sensor check; approval steps are never
+  queued);
 - fairness: this message has run fewer than ``FLOWFORGE_CONTINUATIONS_PER_MESSAGE``
   continuations and started less than ``FLOWFORGE_CONTINUATION_SECONDS`` ago,
   so a long chain goes back to the broker's queue behind other runs' work;
