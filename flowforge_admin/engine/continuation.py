@@ -112,7 +112,12 @@ def keep_one(change, names):
     if message is None or message.offered_run != change.run.pk:
         return None
     message.offered_run = None
-    if change.run.status != RunState.RUNNING or dispatch.running_locally() or not message.within_bounds():
+    if (
+        not names
+        or change.run.status != RunState.RUNNING
+        or dispatch.running_locally()
+        or not message.within_bounds()
+    ):
         return None
     snapshot = change.snapshot
     for name in names:

@@ -215,7 +215,7 @@ class RunChange:
         self._take_pool_slots()
         names, self._to_queue = list(self._to_queue), {}
         # The worker saving this change may run one of them itself (engine/continuation.py).
-        kept = continuation.keep_one(self, names) if continuing and names else None
+        kept = continuation.keep_one(self, names) if continuing else None
         if kept is not None:
             names.remove(kept)
             self._start_here(kept)
