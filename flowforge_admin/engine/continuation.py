@@ -77,9 +77,10 @@ class Message:
         return kept
 
     def within_bounds(self):
-        return self.continued < get_setting(
-            "FLOWFORGE_CONTINUATIONS_PER_MESSAGE"
-        ) and time.monotonic() - self.started < get_setting("FLOWFORGE_CONTINUATION_SECONDS")
+        """Whether this message may still continue (fairness: by count and by time)."""
+        count = get_setting("FLOWFORGE_CONTINUATIONS_PER_MESSAGE")
+        seconds = get_setting("FLOWFORGE_CONTINUATION_SECONDS")
+        return self.continued < count and time.monotonic() - self.started < seconds
 
 
 @contextlib.contextmanager
