@@ -24,6 +24,12 @@ DEFAULTS = {
     # (PostgreSQL's synchronous_commit). Off, a crash of the database server may lose the
     # last moments of them; the lost-work check then runs those attempts again.
     "FLOWFORGE_DURABLE_TASK_COMMITS": False,
+    # A worker that finishes a task may run one task this made ready itself, with no broker round
+    # trip (engine/continuation.py): at most this many such continuations per queue message (0: never)
+    # and only while the message started less than FLOWFORGE_CONTINUATION_SECONDS ago; after that
+    # the ready tasks are queued, behind other runs' work.
+    "FLOWFORGE_CONTINUATIONS_PER_MESSAGE": 20,
+    "FLOWFORGE_CONTINUATION_SECONDS": 1.0,
     # Most instances a mapped task (map_over) may have: over it the task fails, giving the count.
     "FLOWFORGE_MAX_MAP_INSTANCES": 1000,
     # Largest JSON value stored as parameters (a flow's, a task's, a schedule's, a run's) or as a

@@ -241,6 +241,9 @@ for _name, _default in [
     ("FLOWFORGE_ALERT_CACHE_SECONDS", 5),
 ]:
     globals()[_name] = int(os.environ.get(_name, _default))
+# Continuations: tasks a worker runs itself after the one it finished (flowforge_admin/conf.py).
+FLOWFORGE_CONTINUATIONS_PER_MESSAGE = int(os.environ.get("FLOWFORGE_CONTINUATIONS_PER_MESSAGE", 20))
+FLOWFORGE_CONTINUATION_SECONDS = float(os.environ.get("FLOWFORGE_CONTINUATION_SECONDS", 1.0))
 # Whether workers' claims and records of task attempts wait for PostgreSQL's disk
 # (see flowforge_admin/conf.py and README "One lock per run").
 FLOWFORGE_DURABLE_TASK_COMMITS = env_bool("FLOWFORGE_DURABLE_TASK_COMMITS")

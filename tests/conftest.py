@@ -51,6 +51,17 @@ def fresh_pool_limits():
     alert_watch.forget()  # likewise which flows have alerts
 
 
+@pytest.fixture(autouse=True)
+def one_task_per_message(settings):
+    """Tests that deliver messages by hand see one task run per message: no continuation in the worker.
+
+    They check what each step queues, as the broker would carry it; the
+    real clusters of tests/engine (their own processes, the project's
+    settings) continue, and tests/engine/test_continuation.py turns it on here.
+    """
+    settings.FLOWFORGE_CONTINUATIONS_PER_MESSAGE = 0
+
+
 def answers(host, port):
     """Whether something accepts TCP connections on ``host:port``."""
     try:

@@ -26,7 +26,7 @@ from ..db import sql
 from ..models import FlowRun, TaskRun
 from ..models.runs import count_field
 from ..states import RUN_FINISHED, TASK_ACTIVE, TASK_HOLDING_SLOTS, RunState, TaskState
-from . import admission, dispatch, pools
+from . import admission, continuation, dispatch, pools
 from .snapshot import snapshot_of
 
 logger = logging.getLogger("flowforge_admin.engine")
@@ -211,9 +211,14 @@ class RunChange:
         )
         self.waiting_for_pool.update(waiting)
 
-    def _write_queued(self):
+    def _write_queued(self, continuing=False):
         self._take_pool_slots()
         names, self._to_queue = list(self._to_queue), {}
+        # The worker saving this change may run one of them itself (engine/continuation.py).
+        kept = continuation.keep_one(self, names) if continuing else None
+        if kept is not None:
+            names.remove(kept)
+            self._start_here(kept)
         for start in range(0, len(names), 500):
             chunk = names[start : start + 500]
             moved = sql.update(
@@ -233,6 +238,29 @@ class RunChange:
                 raise RuntimeError(
                     f"run {self.run.pk}: {len(chunk) - moved} task run(s) were not pending any more"
                 )
+
+    def _start_here(self, name):
+        """Claim pending ``name`` for the worker saving this change: straight to running, with no message."""
+        row = self._rows[name]
+        if not sql.update(
+            TaskRun,
+            {"pk": row["pk"], "status": TaskState.PENDING},
+            {
+                "status": TaskState.RUNNING,
+                "queued_at": self.now,
+                "next_attempt_at": None,
+                "pool_waiting_since": None,
+                "heartbeat_at": self.now,
+                "finished_at": None,
+                "revision": self.run.revision,
+            },
+            add={"attempt": 1},
+            keep={"started_at": self.now},  # as worker.claim: a re-run keeps the first start
+        ):
+            raise RuntimeError(f"run {self.run.pk}: task run {name} was not pending any more")
+        row["status"] = TaskState.RUNNING
+        self._counted(TaskState.QUEUED, TaskState.RUNNING, 1)
+        self._outbox = [message for message in self._outbox if message[0] != row["pk"]]
 
     def send(self, name):
         """Send the task run's current attempt to a worker of its queue, with the change."""
@@ -260,7 +288,7 @@ class RunChange:
 
     def save(self):
         """Write the queued task runs and the counters, finish the run if nothing is active, send the messages."""
-        self._write_queued()
+        self._write_queued(continuing=True)
         if any(self._counts.values()):
             sql.update(
                 FlowRun,

@@ -25,7 +25,7 @@ from ..definitions.sensors import sensor_settings
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from . import acknowledgement, attempts, dispatch, mapping, outputs, retries, sensors
+from . import acknowledgement, attempts, continuation, dispatch, mapping, outputs, retries, sensors
 from .advance import fail_attempt, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
@@ -40,11 +40,27 @@ def execute_task(task_run_id, attempt, run_id=None):
     """Run one attempt of a task run; a stale or repeated message does nothing.
 
     ``run_id`` is the task run's run (messages sent before it was added leave it out).
+    Then, within the message's bounds, the task its success started for this
+    worker, and so on (engine/continuation.py).
     """
+    message = continuation.Message()
     claimed = claim(task_run_id, attempt, run_id)
     if claimed is None:
         logger.info("task run %s attempt %s: not queued any more, message ignored", task_run_id, attempt)
         return
+    run_attempt(task_run_id, attempt, claimed, message)
+    # The message's own task ran under Django-Q2's alarm; a continued one under its own timeout's.
+    while (kept := message.take()) is not None:
+        task_run_id, attempt, run_id, name, snapshot, timeout = kept
+        with continuation.time_limit(timeout):
+            run_attempt(task_run_id, attempt, (snapshot, run_id, name), message)
+
+
+def run_attempt(task_run_id, attempt, claimed, message=None):
+    """Run a claimed attempt (``claimed``: its run's Snapshot, run id and task name) and record its outcome.
+
+    A success recorded under ``message`` may start a ready task for this worker (engine/continuation.py).
+    """
     snapshot, run_id, name = claimed
     capture = LogCapture(task_run_id, attempt, run_id)
     # A sensor's check (engine/sensors.py); an ordinary task pays nothing for it.
@@ -84,7 +100,11 @@ def execute_task(task_run_id, attempt, run_id=None):
     if not_yet:
         sensors.not_yet(run_id, name, attempt, sensor)
         return
-    record_success(run_id, name, attempt, output, stored)
+    if message is None:
+        record_success(run_id, name, attempt, output, stored)
+        return
+    with continuation.offering(message, run_id):
+        record_success(run_id, name, attempt, output, stored)
 
 
 def claim(task_run_id, attempt, run_id=None):

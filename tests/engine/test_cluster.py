@@ -244,8 +244,16 @@ def test_kill_9_mid_task_loses_nothing(cluster, marker_dir):
     )
     run = launch_flow(flow, {"marker_dir": str(marker_dir)})
     wait_for(lambda: task_status(run, "long") == TaskState.RUNNING, message="the long task to start")
-    long_pk = run.task_runs.get(task_name="long").pk
-    victim = cluster.running(f"flowforge-{long_pk}-1")
+    long_pk, first_pk = (run.task_runs.get(task_name=name).pk for name in ("long", "first"))
+    # long runs from its own message or, continued in the worker, from first's (engine/continuation.py):
+    # either way its "processing" line is logged by now, before its claim.
+    victim = wait_for(
+        lambda: next(
+            (m for pk in (long_pk, first_pk) for m in cluster.members if m.processed(f"flowforge-{pk}-1")),
+            None,
+        ),
+        message="a cluster to log long's or first's message",
+    )
     time.sleep(1)
     victim.kill()
     assert side_effects(marker_dir) == ["first"]

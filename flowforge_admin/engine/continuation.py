@@ -1,0 +1,184 @@
+"""Continuing in the worker: the worker that finished a task runs one task it made ready itself.
+
+A chain hop through the broker costs a poll (the ORM broker's) or a round
+trip (Redis), and a claim's transaction, besides the commit that recorded
+the finished task. When a worker records a success (worker.record_success)
+inside :func:`offering`, the change that saves it (``RunChange.save``) may
+keep one of the tasks it made ready (:func:`keep_one`) and claim it for this
+worker right there: pending to running, under the run's lock, with the same
+conditional update as every other move (``RunChange._start_here``), and no
+message. The worker runs it once that commit is done. So the claim stays
+atomic: a cancel waits for the run's lock and then finds the task running
+(it is marked cancelled and its result discarded, as for any running task);
+a message for that attempt (a resend, a second delivery) finds nothing to
+claim. A hop is two commits (the claim's transaction is gone too), not a poll.
+
+Should the worker die after that commit, before or while the task runs, the
+task run is ``running`` with no worker: its heartbeat goes stale and the
+lost-work check gives it a new attempt (engine/recovery.py), as for any
+worker that dies while running a task.
+
+Continued only when all of these hold:
+
+- the task runs on this cluster (its queue is this worker's cluster), its
+  pool slot was taken in the same change (a task whose pool is full stays
+  pending, waiting for a slot, and is no candidate), and it is an ordinary
+  task (no group's own function, no sensor check; approval steps are never
+  queued);
+- fairness: this message has run fewer than ``FLOWFORGE_CONTINUATIONS_PER_MESSAGE``
+  continuations and started less than ``FLOWFORGE_CONTINUATION_SECONDS`` ago,
+  so a long chain goes back to the broker's queue behind other runs' work;
+- time: Django-Q2 raises ``TimeoutException`` in the worker when the
+  message's time (the cluster's ``timeout``, or the first task's own) is up,
+  and kills the worker 3 s later. This module never resets that timer; a
+  task is continued only when what is left of it (the process's alarm) covers
+  the task's own timeout and :data:`MARGIN_SECONDS`, and then runs under an
+  alarm of its own timeout (:func:`time_limit`). A task without a timeout
+  has the cluster's: it is continued only while the cluster's timeout less
+  ``FLOWFORGE_CONTINUATION_SECONDS`` is left, so it loses at most that much.
+"""
+
+import contextlib
+import contextvars
+import signal
+import threading
+import time
+
+from django_q.conf import Conf
+from django_q.exceptions import TimeoutException
+
+from ..conf import get_setting
+from ..definitions.sensors import sensor_settings
+from ..queues import queue_name
+from ..states import RunState
+from . import dispatch
+
+# What a continued task's own timeout needs on top of it from the message's time: the claim,
+# the record of its outcome and the alarm's rounding.
+MARGIN_SECONDS = 2.0
+
+_current = contextvars.ContextVar("flowforge_continuation", default=None)
+
+
+class Message:
+    """The Django-Q2 message a worker runs: when it started, and the continuations it ran and will run."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.continued = 0
+        self.offered_run = None  # the run whose next change may start a task for this worker
+        self.kept = None  # (task run id, attempt, run id, name, snapshot, timeout) started for it
+
+    def take(self):
+        """Return the task run started for this worker, (task run id, attempt, run id, name, snapshot, timeout), or None."""
+        kept, self.kept = self.kept, None
+        if kept is not None:
+            self.continued += 1
+        return kept
+
+    def within_bounds(self):
+        """Whether this message may still continue (fairness: by count and by time)."""
+        count = get_setting("FLOWFORGE_CONTINUATIONS_PER_MESSAGE")
+        seconds = get_setting("FLOWFORGE_CONTINUATION_SECONDS")
+        return self.continued < count and time.monotonic() - self.started < seconds
+
+
+@contextlib.contextmanager
+def offering(message, run_id):
+    """While the block records an outcome of ``run_id``, the change saving it may start a task for ``message``.
+
+    The block returns only once that change is committed (``changing``
+    commits on its way out); should it raise, nothing was started.
+    """
+    message.offered_run = run_id
+    token = _current.set(message)
+    try:
+        yield
+    except BaseException:
+        message.kept = None
+        raise
+    finally:
+        _current.reset(token)
+        message.offered_run = None
+
+
+def keep_one(change, names):
+    """Return the one of ``names`` (pending task runs ``change`` queues) the worker saving it runs next, or None.
+
+    The caller starts it in the change (pending to running, no message).
+    Only the first change of the offered run is offered: what its commit
+    sets off (a pool's waiters woken, a held run admitted) is sent as usual.
+    """
+    message = _current.get()
+    if message is None or message.offered_run != change.run.pk:
+        return None
+    message.offered_run = None
+    if (
+        not names
+        or change.run.status != RunState.RUNNING
+        or dispatch.running_locally()
+        or not message.within_bounds()
+    ):
+        return None
+    snapshot = change.snapshot
+    for name in names:
+        task = snapshot.tasks[name]
+        if _may_continue(snapshot, name, task):
+            row = change.row(name)
+            message.kept = (row["pk"], row["attempt"], change.run.pk, name, snapshot, task["timeout"])
+            return name
+    return None
+
+
+def _may_continue(snapshot, name, task):
+    if queue_name(task.get("queue", "")) != Conf.CLUSTER_NAME:
+        return False  # another cluster's work (routing)
+    if snapshot.is_group(name) or sensor_settings(task):
+        return False
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if task["timeout"] and not in_main_thread:
+        return False  # its own alarm could not be set here
+    return fits(task["timeout"])
+
+
+def fits(timeout):
+    """Whether what is left of the message's time covers a task with ``timeout`` (None: the cluster's)."""
+    left = time_left()
+    if left is None:
+        return True  # no alarm: the message has no time limit
+    if timeout:
+        return left >= timeout + MARGIN_SECONDS
+    return left >= (Conf.TIMEOUT or 0) - get_setting("FLOWFORGE_CONTINUATION_SECONDS")
+
+
+def time_left():
+    """Seconds until the process's alarm (Django-Q2's timeout of the running message) goes off, or None."""
+    left, _interval = signal.getitimer(signal.ITIMER_REAL)
+    return left or None
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Raise Django-Q2's ``TimeoutException`` in the block after ``seconds`` (None: no limit of its own).
+
+    The message's alarm (Django-Q2's) is put back afterwards with what is
+    left of it; :func:`fits` made sure it goes off after this one.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def timed_out(signum, frame):
+        raise TimeoutException(f"Task exceeded maximum timeout value ({seconds} seconds)")
+
+    outer_left = time_left()
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, timed_out)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+        if outer_left is not None:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 0.001))
