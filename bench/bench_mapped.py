@@ -129,12 +129,24 @@ def main():
     User.objects.create_superuser("bench", "bench@example.com", "bench")
     client = Client(HTTP_HOST="localhost")
     client.force_login(User.objects.get(username="bench"))
-    for label, url_name in (
-        ("run page", "admin:flowforge_admin_flowrun_change"),
-        ("run graph JSON", "admin:flowforge_admin_flowrun_graph_data"),
+    last_page = max((n + 49) // 50, 1)
+    for label, url_of in (
+        ("run page", lambda pk: reverse("admin:flowforge_admin_flowrun_change", args=[pk])),
+        ("run graph JSON", lambda pk: reverse("admin:flowforge_admin_flowrun_graph_data", args=[pk])),
+        # The mapped row opened on the run page: its first and its last page of instances.
+        (
+            "instances, first page",
+            lambda pk: reverse("admin:flowforge_admin_flowrun_instances", args=[pk, "train"]),
+        ),
+        (
+            "instances, last page",
+            lambda pk: (
+                reverse("admin:flowforge_admin_flowrun_instances", args=[pk, "train"]) + f"?page={last_page}"
+            ),
+        ),
     ):
         for what, target in ((f"{n} instances", run), ("3 instances (baseline)", small)):
-            ms, queries, size = page(client, reverse(url_name, args=[target.pk]), options.repeat)
+            ms, queries, size = page(client, url_of(target.pk), options.repeat)
             print(f"{label}, {what}: median {ms:.1f} ms, {queries} queries, {size / 1000:.1f} kB")
 
 
