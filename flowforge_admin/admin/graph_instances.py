@@ -15,8 +15,8 @@ from django.http import JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from ..models import TaskRun
 from ..states import TaskState
+from . import mapped_instances
 
 PER_PAGE = 50
 
@@ -80,11 +80,7 @@ def instances_response(request, flow_run):
         return error(
             _("Run %(run)s has no mapped task named %(task)r.") % {"run": flow_run.pk, "task": name}, 404
         )
-    instances = (
-        TaskRun.objects.filter(run=flow_run, map_index__isnull=False, task_name__startswith=f"{name}[")
-        .order_by("map_index")
-        .values(*INSTANCE_FIELDS)
-    )
+    instances = mapped_instances.instances(flow_run.pk, name).order_by("map_index").values(*INSTANCE_FIELDS)
     paginator = Paginator(instances, PER_PAGE)
     try:
         page = paginator.page(request.GET.get("page") or 1)
