@@ -6,28 +6,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from flowforge_admin.admin.graph_instances import PER_PAGE
-from flowforge_admin.api import register_task_pipeline, run_flow
+from flowforge_admin.api import run_flow
 from flowforge_admin.models import TaskRun
 from flowforge_admin.states import TaskState
-from tests import engine_tasks as t
+
+from .test_mapped_runs import grid_flow
 
 pytestmark = pytest.mark.django_db
-
-
-def grid_flow(name="grid_search", count=6, fail_index=-1):
-    return register_task_pipeline(
-        name,
-        {
-            "grid": {"function": t.grid, "params": {"count": count}},
-            "train": {
-                "function": t.train_one,
-                "depends_on": ["grid"],
-                "map_over": "grid",
-                "params": {"fail_index": fail_index},
-            },
-            "best": {"function": t.pick_best, "depends_on": ["train"]},
-        },
-    )
 
 
 def url(run, **params):

@@ -6,10 +6,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from flowforge_admin.api import register_task_pipeline, run_flow
+from flowforge_admin.api import run_flow
 from flowforge_admin.engine.worker import claim, record_success
 
-from .. import engine_tasks as t
+from ..admin.test_mapped_runs import grid_flow
 from .conftest import log_in
 from .test_graph import set_theme
 
@@ -38,19 +38,7 @@ def open_second_page(browser, status):
 def test_an_operator_opens_a_mapped_tasks_instances_retries_one_and_watches_it_finish(
     browser, live_server, screenshot, tmp_path
 ):
-    flow = register_task_pipeline(
-        "grid_search",
-        {
-            "grid": {"function": t.grid, "params": {"count": 60}},
-            "train": {
-                "function": t.train_one,
-                "depends_on": ["grid"],
-                "map_over": "grid",
-                "params": {"fail_index": 55},
-            },
-            "best": {"function": t.pick_best, "depends_on": ["train"]},
-        },
-    )
+    flow = grid_flow(count=60, fail_index=55)
     run = run_flow(flow, {"marker_dir": str(tmp_path)})
     log_in(browser, live_server, "Operator")
     browser.set_window_size(1280, 900)
