@@ -23,6 +23,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TIMEOUT = 60
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Follower:
     """``manage.py task_log RUN TASK --follow`` in a child process, its output read line by line as it comes."""
 
@@ -34,6 +38,9 @@ class Follower:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # Ctrl-C as a terminal sends it: a shell starts background jobs with SIGINT
+            # ignored, and Python keeps an ignored SIGINT ignored (no KeyboardInterrupt).
+            preexec_fn=_default_sigint,
         )
         self.lines = queue.Queue()
         self.seen = []
