@@ -34,6 +34,9 @@ DEFAULTS = {
     # the ready tasks are queued, behind other runs' work.
     "FLOWFORGE_CONTINUATIONS_PER_MESSAGE": 20,
     "FLOWFORGE_CONTINUATION_SECONDS": 1.0,
+    # A launch of a flow with more tasks than this returns once the run and its task runs are
+    # written: a worker starts its first tasks (and sends their messages) moments later.
+    "FLOWFORGE_LAUNCH_INLINE_TASKS": 1000,
     # Most instances a mapped task (map_over) may have: over it the task fails, giving the count.
     "FLOWFORGE_MAX_MAP_INSTANCES": 1000,
     # Largest JSON value stored as parameters (a flow's, a task's, a schedule's, a run's) or as a

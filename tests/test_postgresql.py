@@ -22,6 +22,7 @@ SUITES = [
     "tests/models",
     "tests/admin",
     "tests/engine/test_launch.py",
+    "tests/engine/test_big_launch.py",
     "tests/engine/test_advance.py",
     "tests/engine/test_transitions.py",
     "tests/engine/test_recovery.py",

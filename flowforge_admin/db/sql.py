@@ -13,6 +13,7 @@ statements follow the models; anything less simple stays with the ORM.
 
 import datetime
 import functools
+import json
 
 from django.conf import settings
 from django.db import connections
@@ -84,18 +85,31 @@ def commit_without_waiting(using="default"):
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def insert(model, fields, rows, using="default"):
-    """``INSERT`` ``rows`` (tuples of values for ``fields``) into ``model``'s table, in one statement per 300 rows."""
+def insert(model, fields, rows, using="default", *, plain=False):
+    """``INSERT`` ``rows`` (tuples of values for ``fields``) into ``model``'s table, in one statement per 300 rows.
+
+    ``plain``: every value is an int or a str (or None) the database takes as it is,
+    so the fields' conversions are skipped (a third of a 5 000-task launch's time);
+    on PostgreSQL the rows then go as one JSON text, in one statement (psycopg
+    parses a statement of thousands of placeholders, or quotes arrays, slowly).
+    """
     connection = connections[using]
     converters = [_field(model, name) for name in fields]
+    if plain and rows and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_json_insert_sql(using, model, tuple(fields)), [json.dumps(rows)])
+        return
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 300):
             chunk = rows[start : start + 300]
-            params = [
-                field.get_db_prep_save(value, connection)
-                for row in chunk
-                for field, value in zip(converters, row, strict=True)
-            ]
+            if plain:
+                params = [value for row in chunk for value in row]
+            else:
+                params = [
+                    field.get_db_prep_save(value, connection)
+                    for row in chunk
+                    for field, value in zip(converters, row, strict=True)
+                ]
             cursor.execute(_insert_sql(using, model, tuple(fields), len(chunk)), params)
 
 
@@ -170,6 +184,20 @@ def _insert_sql(using, model, fields, count):
     columns = ", ".join(_column(model, name, quote) for name in fields)
     values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * count)
     return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {values}"
+
+
+@functools.lru_cache(maxsize=64)
+def _json_insert_sql(using, model, fields):
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    columns = ", ".join(_column(model, name, quote) for name in fields)
+    values = ", ".join(
+        f"(row->>{index})::{_field(model, name).db_type(connection)}" for index, name in enumerate(fields)
+    )
+    return (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+        f"SELECT {values} FROM json_array_elements(%s::json) AS rows(row)"
+    )
 
 
 @functools.lru_cache(maxsize=512)

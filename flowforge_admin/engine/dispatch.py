@@ -137,6 +137,21 @@ def enqueue_later(task_run_id, attempt, when):
     _schedule_once(RETRY_ENTRY, (task_run_id, attempt), when, name=f"flowforge retry {task_run_id}-{attempt}")
 
 
+def call_soon(entry, args, *, name):
+    """Have a worker of the project's cluster call ``entry(*args)``, as the current transaction commits.
+
+    ``entry`` must do nothing harmful when called twice: delivery is at least once.
+    """
+    local = _local_queue.get()
+    if local is not None:
+        local.call_later(entry, args, timezone.now())
+        return
+    broker = _broker()
+    transaction.on_commit(
+        lambda: async_task(entry, *args, q_options={"task_name": name, "save": False, "broker": broker})
+    )
+
+
 def call_later(entry, args, when, *, name):
     """Have a worker call ``entry(*args)`` at ``when``: the engine's exact timer (a sensor's next check, an approval's timeout).
 

@@ -38,7 +38,7 @@ from ..alerts.sla import check_sla
 from ..conf import get_setting
 from ..definitions.registry import function_path
 from ..models import FlowRun, TaskRun
-from ..states import RUN_CANCELLABLE, TaskState
+from ..states import RUN_CANCELLABLE, RunState, TaskState
 from . import admission, approvals, attempts, dispatch, pools, sensors
 from .advance import fail_attempt, own_attempt, queue_attempt, start_run
 from .retries import may_requeue_lost
@@ -82,7 +82,7 @@ def check_lost_work():
     # check is overdue by the requeue threshold (its timed message was lost).
     touched += sensors.resend_overdue(requeue_before)
     touched += approvals.expire_overdue(requeue_before)
-    touched += settle_stuck_runs()
+    touched += settle_stuck_runs(launched_before=requeue_before)
     # Backstops of what the change that freed a place or a slot does after its commit.
     for flow_id in admission.flows_with_held_runs():
         touched += admission.admit(flow_id)
@@ -136,13 +136,20 @@ def recover_lost_attempt(run_id, name, attempt, why="no heartbeat"):
         return 1
 
 
-def settle_stuck_runs():
-    """Evaluate again the tasks of every unfinished run with nothing queued, running, retrying or waiting; return how many."""
+def settle_stuck_runs(launched_before=None):
+    """Evaluate again the tasks of every unfinished run with nothing queued, running, retrying or waiting; return how many.
+
+    A big launch leaves its run so until a worker starts it (engine/launch.py): runs
+    still queued and created after ``launched_before`` are left to that message.
+    """
     settled = 0
     # The kept counters find them without reading a task run.
-    for run_id in FlowRun.objects.filter(
+    stuck = FlowRun.objects.filter(
         status__in=RUN_CANCELLABLE, queued_count=0, running_count=0, retrying_count=0, waiting_count=0
-    ).values_list("pk", flat=True):
+    )
+    if launched_before is not None:
+        stuck = stuck.exclude(status=RunState.QUEUED, created_at__gte=launched_before)
+    for run_id in stuck.values_list("pk", flat=True):
         with changing(run_id) as change:
             if change.run.status not in RUN_CANCELLABLE or change.count(*IN_FLIGHT):
                 continue  # it moved meanwhile

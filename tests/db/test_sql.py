@@ -96,6 +96,21 @@ def test_insert_writes_rows_with_their_fields_conversions():
     assert sorted(added.values_list("payload", flat=True))[:2] == ["payload 0", "payload 1"]
 
 
+def test_a_plain_insert_writes_ints_and_texts_as_they_are_in_one_statement_per_300_rows(run):
+    """700 rows: three statements on SQLite, one on PostgreSQL (its rows as one JSON text)."""
+    names = [f"t{n}" for n in range(700)] + ["quote ' \" \\ é"]
+    rows = [(run.pk, name, "pending", 0, 3, 0, "", "", "gpu", 2) for name in names]
+    fields = ("run", "task_name", "status", "attempt", "max_attempts", "lost_attempts", "error", "traceback")
+    with CaptureQueriesContext(connection) as captured:
+        sql.insert(TaskRun, (*fields, "pool", "pool_slots"), rows, plain=True)
+    assert len(captured) == (1 if connection.vendor == "postgresql" else 3)
+    stored = TaskRun.objects.filter(run=run, task_name__in=names).order_by("pk")
+    assert list(stored.values_list("task_name", flat=True)) == names
+    assert set(stored.values_list("status", "attempt", "max_attempts", "pool", "pool_slots", "revision")) == {
+        ("pending", 0, 3, "gpu", 2, 0)  # revision: its database default
+    }
+
+
 @pytest.mark.django_db(transaction=True)  # SET LOCAL lasts until the real transaction ends
 def test_a_commit_that_does_not_wait_for_the_disk_is_postgresqls_synchronous_commit_off_for_one_transaction():
     def synchronous_commit():

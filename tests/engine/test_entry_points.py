@@ -9,7 +9,7 @@ import pytest
 from django.utils.module_loading import import_string
 
 from flowforge_admin import q_schedules
-from flowforge_admin.engine import approvals, dispatch, recovery, schedule_fire, sensors, worker
+from flowforge_admin.engine import approvals, dispatch, launch, recovery, schedule_fire, sensors, worker
 
 
 @pytest.mark.parametrize(
@@ -21,8 +21,9 @@ from flowforge_admin.engine import approvals, dispatch, recovery, schedule_fire,
         (recovery.CHECK_FUNC, recovery.check_lost_work),
         (dispatch.SENSOR_ENTRY, sensors.check_due),
         (dispatch.APPROVAL_ENTRY, approvals.time_out),
+        (launch.START_ENTRY, launch.start_launched),
     ],
-    ids=["fire", "worker", "retry", "lost-work-check", "sensor-check", "approval-timeout"],
+    ids=["fire", "worker", "retry", "lost-work-check", "sensor-check", "approval-timeout", "start-launched"],
 )
 def test_entry_point_resolves_to_its_function(path, function):
     assert import_string(path) is function

@@ -49,3 +49,20 @@ def test_a_routed_task_runs_only_on_its_cluster(cluster, tmp_path):
     message = f"flowforge-{task_run(run, 'train').pk}-1"
     assert gpu_cluster.processed(message)
     assert not any(member.processed(message) for member in cluster.members)
+
+
+def test_a_big_launch_is_started_by_a_worker(cluster, settings):
+    """Over FLOWFORGE_LAUNCH_INLINE_TASKS the launch only writes the run: a worker of the project's cluster starts it."""
+    settings.FLOWFORGE_LAUNCH_INLINE_TASKS = 2
+    flow = register_task_pipeline(
+        "big_launch_on_workers",
+        {
+            "a": {"function": t.cluster_name},
+            "b": {"function": t.cluster_name},
+            "c": {"function": t.cluster_name, "depends_on": ["a", "b"]},
+        },
+    )
+    run = launch_flow(flow)
+    wait_for(lambda: run.refresh_from_db() or run.is_finished, message="the run to finish", timeout=60)
+    assert run.status == RunState.SUCCEEDED, cluster.log()
+    assert outputs(run) == dict.fromkeys("abc", default_queue())
