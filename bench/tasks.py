@@ -17,6 +17,14 @@ def plain_hop(remaining, done_file):
         Path(done_file).write_text("done")
 
 
+def hang_first(context):
+    """bench_recovery.py: the first attempt hangs until its worker is killed; a later one returns at once."""
+    import time
+
+    if context.attempt == 1:
+        time.sleep(600)
+
+
 def touch(path):
     Path(path).touch()
 

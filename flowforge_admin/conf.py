@@ -18,6 +18,10 @@ DEFAULTS = {
     "FLOWFORGE_REQUEUE_AFTER_SECONDS": 30,
     # Attempts a task may lose to dead workers before it fails (they are not its retries).
     "FLOWFORGE_MAX_LOST_ATTEMPTS": 3,
+    # Whether a worker process that Django-Q2 starts (a dead one's replacement among them) hands on
+    # at once the running attempts of its host's dead workers (engine/watchdog.py); the lost-work
+    # check stays the backstop.
+    "FLOWFORGE_WATCHDOG": True,
     # How often the lost-work check runs (a Django-Q2 schedule; its scheduler ticks every 30 s).
     "FLOWFORGE_CHECK_MINUTES": 1,
     # Whether a worker's claim and record of a task attempt wait for the database's disk

@@ -89,7 +89,7 @@ class FlowForgeCollector:
         )
         yield CounterMetricFamily(
             "flowforge_lost_attempts",
-            "Task attempts whose worker died, recovered by the lost-worker check.",
+            "Task attempts whose worker died, handed on by the watchdog or the lost-work check.",
             value=totals["lost_attempts"] or 0,
         )
         oldest = totals["oldest_queued"]

@@ -241,6 +241,8 @@ for _name, _default in [
     ("FLOWFORGE_ALERT_CACHE_SECONDS", 5),
 ]:
     globals()[_name] = int(os.environ.get(_name, _default))
+# A new worker hands on its host's dead workers' attempts at once (flowforge_admin/conf.py).
+FLOWFORGE_WATCHDOG = env_bool("FLOWFORGE_WATCHDOG", True)
 # Continuations: tasks a worker runs itself after the one it finished (flowforge_admin/conf.py).
 FLOWFORGE_CONTINUATIONS_PER_MESSAGE = int(os.environ.get("FLOWFORGE_CONTINUATIONS_PER_MESSAGE", 20))
 FLOWFORGE_CONTINUATION_SECONDS = float(os.environ.get("FLOWFORGE_CONTINUATION_SECONDS", 1.0))

@@ -59,6 +59,14 @@ def fail_first(context, marker_dir, failures=1):
     return {"attempt": context.attempt}
 
 
+def hang_first(context, marker_dir):
+    """The first attempt hangs (until its worker is killed); a later one writes the side effect."""
+    if context.attempt == 1:
+        time.sleep(600)
+    _mark(marker_dir, context.task_name)
+    return {"attempt": context.attempt}
+
+
 def not_json():
     return {"value": object()}
 

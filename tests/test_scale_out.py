@@ -8,7 +8,8 @@ tests/engine/test_cluster.py and test_outputs_on_workers.py that way
 across the clusters, a cluster killed with ``kill -9`` mid-task loses nothing
 although Redis drops the messages it held, a schedule fires once, not once
 per cluster, and artifacts pass between tasks on either cluster, and max_active_runs and
-pools hold across both clusters (slots counted under the pool's row lock). pytest-django creates and
+pools hold across both clusters (slots counted under the pool's row lock), and a worker killed
+mid-task has its task handed on by its replacement (one cluster). pytest-django creates and
 drops its own ``test_flowforge_scale`` database; in Redis it uses a queue of
 its own name and deletes that queue's keys afterwards.
 """
@@ -29,6 +30,7 @@ SUITES = [
     "tests/engine/test_outputs_on_workers.py",
     "tests/engine/test_run_control_on_workers.py",
     "tests/engine/test_routing_cluster.py",
+    "tests/engine/test_watchdog_on_workers.py",
 ]
 
 

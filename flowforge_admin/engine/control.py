@@ -240,6 +240,7 @@ FRESH_ATTEMPT = {
     "finished_at": None,
     "started_at": None,
     "heartbeat_at": None,
+    "worker": None,
     "next_attempt_at": None,
     "error": "",
     "traceback": "",

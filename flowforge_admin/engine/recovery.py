@@ -6,7 +6,8 @@ this is safe to repeat. :func:`check_lost_work` runs as a Django-Q2 schedule
 
 - a ``running`` attempt whose heartbeat is stale lost its worker: it becomes
   a new attempt (not counted among its retries) or, after too many lost
-  attempts, a failure;
+  attempts, a failure. (Most are handed on sooner, as the worker that
+  replaces a dead one starts: engine/watchdog.py. This is the backstop);
 - a ``queued`` attempt older than a threshold may have lost its message (the
   Redis broker prefetches, and loses what a killed cluster held): it is sent
   again, harmless when the first message still exists, since only one claim
@@ -105,8 +106,8 @@ def _stale_queued(before):
         yield task_run.pk, task_run.run_id, task_run.attempt, task
 
 
-def recover_lost_attempt(run_id, name, attempt):
-    """Turn a running attempt whose worker died into a new attempt or a failure."""
+def recover_lost_attempt(run_id, name, attempt, why="no heartbeat"):
+    """Turn a running attempt whose worker died into a new attempt or a failure (``why``: how that was seen)."""
     with changing(run_id) as change:
         if (
             change.status(name) != TaskState.RUNNING
@@ -116,7 +117,7 @@ def recover_lost_attempt(run_id, name, attempt):
             return 0
         pk = change.row(name)["pk"]
         lost = TaskRun.objects.values_list("lost_attempts", flat=True).get(pk=pk) + 1
-        message = f"attempt {attempt} lost its worker (no heartbeat)"
+        message = f"attempt {attempt} lost its worker ({why})"
         if may_requeue_lost(lost):
             attempts.keep(change, [name], status=TaskState.FAILED, error=message, traceback="")
             queue_attempt(

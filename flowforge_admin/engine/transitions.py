@@ -26,7 +26,7 @@ from ..db import sql
 from ..models import FlowRun, TaskRun
 from ..models.runs import count_field
 from ..states import RUN_FINISHED, TASK_ACTIVE, TASK_HOLDING_SLOTS, RunState, TaskState
-from . import admission, continuation, dispatch, pools
+from . import admission, continuation, dispatch, pools, process
 from .snapshot import snapshot_of
 
 logger = logging.getLogger("flowforge_admin.engine")
@@ -105,6 +105,9 @@ class RunChange:
         add = {"attempt": 1} if next_attempt else None
         if current == TaskState.PENDING:
             fields["pool_waiting_since"] = None  # it waits for its pool no more
+        if to == TaskState.RUNNING:
+            # No worker runs it (a group, a mapped task): only a claim names one (engine/watchdog.py).
+            fields.setdefault("worker", None)
         if not sql.update(TaskRun, where, {"status": to, "revision": self.run.revision, **fields}, add=add):
             return False
         self._counted(current, to, 1)
@@ -253,6 +256,7 @@ class RunChange:
                 "heartbeat_at": self.now,
                 "finished_at": None,
                 "revision": self.run.revision,
+                "worker": process.this_process(),  # as worker.claim
             },
             add={"attempt": 1},
             keep={"started_at": self.now},  # as worker.claim: a re-run keeps the first start

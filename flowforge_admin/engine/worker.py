@@ -25,7 +25,7 @@ from ..definitions.sensors import sensor_settings
 from ..exceptions import TaskExecutionError
 from ..models import FlowRun, TaskRun
 from ..states import RunState, TaskState
-from . import acknowledgement, attempts, continuation, dispatch, mapping, outputs, retries, sensors
+from . import acknowledgement, attempts, continuation, dispatch, mapping, outputs, process, retries, sensors
 from .advance import fail_attempt, own_attempt, queue_attempt, task_finished
 from .capture import LogCapture, heartbeats
 from .context import TaskContext
@@ -138,6 +138,7 @@ def claim(task_run_id, attempt, run_id=None):
                 "heartbeat_at": now,
                 "finished_at": None,
                 "revision": counted[0][2],
+                "worker": process.this_process(),  # for the watchdog, should it die (engine/watchdog.py)
             },
             # The first attempt's start: a retry, or a group's own function after
             # its children, keeps it, so the run page's bars span the whole task.

@@ -184,6 +184,10 @@ class TaskRun(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    # The process that claimed the current attempt, "<host>:<pid>:<start>" (engine/process.py):
+    # a worker that starts hands on the running attempts of its host's dead ones
+    # (engine/watchdog.py). Read only while running: after that, who ran the last attempt.
+    worker = models.CharField(_("worker"), max_length=255, null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     output = models.JSONField(_("output"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
@@ -227,6 +231,12 @@ class TaskRun(models.Model):
                 fields=["status", "heartbeat_at"],
                 condition=Q(status=TaskState.RUNNING),
                 name="flowforge_taskrun_heartbeat",
+            ),
+            # The watchdog: a host's running attempts, by the process that claimed them.
+            models.Index(
+                fields=["status", "worker"],
+                condition=Q(status=TaskState.RUNNING),
+                name="flowforge_taskrun_worker",
             ),
             models.Index(
                 fields=["status", "queued_at"],

@@ -65,13 +65,14 @@ class Cluster:
 
     def __init__(self, log_path, **env):
         self.log_path = log_path
-        self.env = process_env(
-            FLOWFORGE_WORKERS="2",
-            FLOWFORGE_HEARTBEAT_SECONDS="1",
-            FLOWFORGE_LOST_AFTER_SECONDS="4",
-            FLOWFORGE_REQUEUE_AFTER_SECONDS="4",
-            **env,
-        )
+        # ``env`` may override these (a longer heartbeat limit, say).
+        defaults = {
+            "FLOWFORGE_WORKERS": "2",
+            "FLOWFORGE_HEARTBEAT_SECONDS": "1",
+            "FLOWFORGE_LOST_AFTER_SECONDS": "4",
+            "FLOWFORGE_REQUEUE_AFTER_SECONDS": "4",
+        }
+        self.env = process_env(**{**defaults, **env})
         self.process = None
         self.started_at = None
 

@@ -221,7 +221,7 @@ def test_a_duplicate_message_runs_once(cluster, marker_dir):
 
 
 def test_kill_9_mid_task_loses_nothing(cluster, marker_dir):
-    """The cluster running a task dies mid-task; the lost-work check brings the task back (and its pool slot).
+    """The cluster running a task dies mid-task; the task comes back (and its pool slot), exactly once.
 
     With one cluster it is started again; with two, the survivor finishes the run
     (on Redis the killed cluster's prefetched messages are gone with it).
@@ -259,7 +259,9 @@ def test_kill_9_mid_task_loses_nothing(cluster, marker_dir):
     assert side_effects(marker_dir) == ["first"]
     if not any(member.alive for member in cluster.members):
         victim.start()
-    # The check runs on Django-Q2's scheduler (every 30 s) once the heartbeat is stale.
+    # Started again on this machine, the cluster's new workers hand the attempt on as they start
+    # (the watchdog); the survivor of two clusters leaves it to the lost-work check, which runs on
+    # Django-Q2's scheduler (every 30 s) once the heartbeat is stale.
     run = finished(run, timeout=150)
     assert run.status == RunState.SUCCEEDED, cluster.log()
     assert sorted(side_effects(marker_dir)) == ["first", "last", "long"]
