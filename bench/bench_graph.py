@@ -165,22 +165,35 @@ def chromium():
 
 def log_in(driver, server):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{server.url}/admin/login/")
     driver.find_element(By.NAME, "username").send_keys("bench")
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    # Until the login is through: a page opened sooner would be the login form again.
+    WebDriverWait(driver, 60).until(lambda d: "/login/" not in d.current_url)
 
 
 def wait_state(driver, wanted, timeout=120):
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout, poll_frequency=0.05).until(
-        lambda d: (
-            d.execute_script("return document.getElementById('content-main').dataset.state")
-            in (wanted, "error")
+    try:
+        WebDriverWait(driver, timeout, poll_frequency=0.05).until(
+            lambda d: (
+                d.execute_script("return document.getElementById('content-main').dataset.state")
+                in (wanted, "error")
+            )
         )
-    )
+    except TimeoutException:
+        print(
+            driver.execute_script(
+                "return [document.getElementById('content-main').dataset.state, document.getElementById('ff-graph-status').textContent, location.href]"
+            )
+        )
+        print(driver.get_log("browser"))
+        raise
 
 
 # Records every frame's length from now on (window.ffFrames), to see freezes.
