@@ -49,6 +49,34 @@ async function inSlices(items, work, ctx, token, tasks) {
   return true;
 }
 
+/**
+ * Build a big drawing without blocking the page: the elements are added and styled in
+ * slices to a cytoscape instance without a canvas (the previous drawing stays meanwhile),
+ * which is then mounted and measured in slices too before its first paint. Null if a
+ * newer draw started meanwhile.
+ */
+async function buildInSlices(ctx, items, big, token, tasks) {
+  const cy = createCy(null, [], big);
+  const added = await inSlices(items, (slice) => restyle(cy.add(slice)), ctx, token, tasks);
+  // Adding a group's tasks and edges marks the group's style stale: styled again here, in
+  // slices too, so that the first paint after mounting has nothing left to style.
+  const styled = added && (await inSlices(cy.elements().toArray(), restyle, ctx, token, tasks));
+  if (!styled) {
+    cy.destroy();
+    return null;
+  }
+  if (ctx.cy) ctx.cy.destroy();
+  cy.mount(ctx.canvas);
+  // Cytoscape does not paint while batching: every element's box (label sizes, edge ends)
+  // is measured in slices first, else all in the first paint, a frame of half a second.
+  cy.startBatch();
+  ctx.cy = cy;
+  const measured = await inSlices(cy.elements().toArray(), (slice) => slice.forEach((ele) => ele.boundingBox()), ctx, token, tasks);
+  if (!measured) return null; // the newer draw destroys it
+  cy.endBatch();
+  return cy;
+}
+
 /** (Re)draw the visible graph; keep the viewport unless ``fit`` or nothing was drawn yet. */
 export async function draw(ctx, { fit = false, focus = null } = {}) {
   const { model, state, root } = ctx;
@@ -71,20 +99,11 @@ export async function draw(ctx, { fit = false, focus = null } = {}) {
   if (items.length <= chunkAbove) {
     if (ctx.cy) ctx.cy.destroy();
     cy = createCy(ctx.canvas, items, big);
+    ctx.cy = cy;
   } else {
-    cy = createCy(null, [], big);
-    const added = await inSlices(items, (slice) => restyle(cy.add(slice)), ctx, token, graph.nodes.length);
-    // Adding a group's tasks and edges marks the group's style stale: styled again here, in
-    // slices too, so that the first paint after mounting has nothing left to style.
-    const styled = added && (await inSlices(cy.elements().toArray(), restyle, ctx, token, graph.nodes.length));
-    if (!styled) {
-      cy.destroy();
-      return;
-    }
-    if (ctx.cy) ctx.cy.destroy();
-    cy.mount(ctx.canvas);
+    cy = await buildInSlices(ctx, items, big, token, graph.nodes.length);
+    if (!cy) return; // a newer draw started meanwhile
   }
-  ctx.cy = cy;
   ctx.bindEvents(cy, big);
   state.buildMs = Math.round(performance.now() - built);
   if (viewport) cy.viewport(viewport);
