@@ -238,6 +238,18 @@ export function isBig(count) {
 }
 
 /**
+ * Stop ``cy``'s canvas renderer trying its layered texture cache (cytoscape internals,
+ * 3.34; a no-op if they change). A big drawing is wider than the largest layer it may make
+ * (32 767 px), yet it measured the whole drawing at each frame to find that out: panning a
+ * 5 000-task drawing ran at 30 fps instead of 60. Drawings built on screen kept it off by
+ * chance (their element textures, still being made, invalidated it at every frame).
+ */
+export function withoutLayers(cy) {
+  const layers = cy.renderer() && cy.renderer().data && cy.renderer().data.lyrTxrCache;
+  if (layers && typeof layers.getLayers === "function") layers.getLayers = () => null;
+}
+
+/**
  * A cytoscape instance showing ``items`` at their preset positions: in ``container``, or
  * without one (headless, styled) to be filled in slices and mounted when complete.
  */

@@ -5,7 +5,7 @@
  * context built by main.js; the drawing is ``ctx.cy``.
  */
 
-import { createCy, elements, isBig, nodeSize } from "./render.js";
+import { createCy, elements, isBig, nodeSize, withoutLayers } from "./render.js";
 
 // Above this many elements the drawing is built in slices of at most SLICE_MS (STEP elements
 // at a time), a frame apart, into a cytoscape instance without a canvas (nothing is drawn
@@ -68,6 +68,7 @@ async function buildInSlices(ctx, items, big, token, tasks) {
   }
   if (ctx.cy) ctx.cy.destroy();
   cy.mount(ctx.canvas);
+  if (big) withoutLayers(cy);
   // Cytoscape does not paint while batching: every element's box (label sizes, edge ends)
   // is measured in slices first, else all in the first paint, a frame of half a second.
   cy.startBatch();
