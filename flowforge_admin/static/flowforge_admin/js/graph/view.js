@@ -75,8 +75,23 @@ async function buildInSlices(ctx, items, big, token, tasks) {
   ctx.cy = cy;
   const measured = await inSlices(cy.elements().toArray(), (slice) => slice.forEach((ele) => ele.boundingBox()), ctx, token, tasks);
   if (!measured) return null; // the newer draw destroys it
+  // Measuring queued each element's rendered style (cytoscape recalculates it at the next
+  // paint): done now, then the z-order, each in a task of its own.
+  await beforePaint(cy, "flushRenderedStyleQueue");
+  await beforePaint(cy, "getCachedZSortedEles");
+  if (token !== drawToken) return null;
   cy.endBatch();
   return cy;
+}
+
+/**
+ * A part of the first paint's work done ahead, in a task of its own (cytoscape internals,
+ * 3.34; skipped if they change): ``step`` is the renderer's method.
+ */
+async function beforePaint(cy, step) {
+  const renderer = cy.renderer();
+  if (typeof renderer[step] === "function") renderer[step]();
+  await nextFrame();
 }
 
 /** (Re)draw the visible graph; keep the viewport unless ``fit`` or nothing was drawn yet. */
