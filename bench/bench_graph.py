@@ -2,7 +2,7 @@
 
 Run by hand (not part of the test suite):
 
-    .venv/bin/python bench/bench_graph.py [--sizes 1000 5000] [--group-size 20] [--repeat 5]
+    .venv/bin/python bench/bench_graph.py [--sizes 1000 5000] [--group-size 20] [--repeat 5] [--runs 3]
 
 It fills a throwaway SQLite database (in a temporary directory unless
 FLOWFORGE_VAR_DIR is set) with one flow per size: groups of --group-size
@@ -165,22 +165,35 @@ def chromium():
 
 def log_in(driver, server):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{server.url}/admin/login/")
     driver.find_element(By.NAME, "username").send_keys("bench")
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    # Until the login is through: a page opened sooner would be the login form again.
+    WebDriverWait(driver, 60).until(lambda d: "/login/" not in d.current_url)
 
 
 def wait_state(driver, wanted, timeout=120):
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout, poll_frequency=0.05).until(
-        lambda d: (
-            d.execute_script("return document.getElementById('content-main').dataset.state")
-            in (wanted, "error")
+    try:
+        WebDriverWait(driver, timeout, poll_frequency=0.05).until(
+            lambda d: (
+                d.execute_script("return document.getElementById('content-main').dataset.state")
+                in (wanted, "error")
+            )
         )
-    )
+    except TimeoutException:
+        print(
+            driver.execute_script(
+                "return [document.getElementById('content-main').dataset.state, document.getElementById('ff-graph-status').textContent, location.href]"
+            )
+        )
+        print(driver.get_log("browser"))
+        raise
 
 
 # Records every frame's length from now on (window.ffFrames), to see freezes.
@@ -209,18 +222,31 @@ requestAnimationFrame(frame);
 
 
 def frame_stats(frames):
+    """Median, 95th percentile and longest of ``frames`` (ms), and their number."""
     frames = sorted(frames)
     if not frames:
-        return "no frames"
+        return {"median": 0.0, "p95": 0.0, "max": 0.0, "count": 0}
     p95 = frames[int(len(frames) * 0.95) - 1] if len(frames) > 20 else frames[-1]
-    return f"median {statistics.median(frames):.1f} ms, p95 {p95:.1f} ms, max {frames[-1]:.1f} ms ({len(frames)} frames)"
+    return {"median": statistics.median(frames), "p95": p95, "max": frames[-1], "count": len(frames)}
+
+
+def wait_painted(driver):
+    """Until the frame after the drawing was built has run (``paintedAt`` set after ``drawnAt``)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 60, poll_frequency=0.02).until(
+        lambda d: d.execute_script(
+            "const s = window.ffGraph.state; return s.paintedAt !== null && s.paintedAt >= s.drawnAt;"
+        )
+    )
 
 
 def bench_browser(driver, server, flow, pan_seconds):
+    """One opening of ``flow``'s drawing, then "expand all" and panning: numbers (ms) by measure."""
     url = f"{server.url}{reverse('admin:flowforge_admin_flow_graph', args=[flow.pk])}"
     driver.get(url)
     wait_state(driver, "drawn")
-    time.sleep(0.2)  # for the first frame (paintedAt)
+    wait_painted(driver)
     first = driver.execute_script(
         "const s = window.ffGraph.state; return [s.fetchedAt, s.layoutMs, s.buildMs, s.drawnAt, s.paintedAt];"
     )
@@ -234,34 +260,54 @@ def bench_browser(driver, server, flow, pan_seconds):
         "window.ffGraph.setAllCollapsed(false);"
     )
     wait_state(driver, "drawn", timeout=300)
-    expanded = driver.execute_script("return window.ffGraph.state.drawnAt;") - started
-    layout_ms = driver.execute_script("return window.ffGraph.state.layoutMs;")
+    wait_painted(driver)
+    expanded = driver.execute_script(
+        "const s = window.ffGraph.state; return [s.layoutMs, s.buildMs, s.drawnAt, s.paintedAt];"
+    )
     driver.execute_script("window.ffStopFrames = true;")
-    frames = driver.execute_script("return window.ffFrames;")
+    frames = frame_stats(driver.execute_script("return window.ffFrames;"))
     full = driver.execute_script(
         "const cy = window.ffGraph.cy; return [cy.nodes().length, cy.edges().length];"
     )
     driver.set_script_timeout(pan_seconds + 30)
     driver.execute_script("window.ffGraph.cy.zoom(0.6);")
-    pan = driver.execute_async_script(PAN, pan_seconds * 1000)
+    pan = frame_stats(driver.execute_async_script(PAN, pan_seconds * 1000))
     return {
-        "first drawing (ms)": round(first[3]),
-        "first drawing: JSON read at, ELK layout, cytoscape build, first frame at (ms)": [
-            round(first[0]),
-            first[1],
-            first[2],
-            round(first[4]),
-        ],
         "opened with (nodes, edges, collapsed groups)": opened,
-        "expand all: layout in worker (ms)": layout_ms,
-        "expand all: until drawn (ms)": round(expanded),
-        "expand all: building the drawing on the main thread (ms)": driver.execute_script(
-            "return window.ffGraph.state.buildMs;"
-        ),
         "fully expanded (nodes, edges)": full,
-        "frames during the full layout": frame_stats(frames),
-        f"panning the full drawing for {pan_seconds} s": frame_stats(pan),
+        "first drawing: JSON read at": first[0],
+        "first drawing: ELK layout": first[1],
+        "first drawing: cytoscape build": first[2],
+        "first drawing: drawn at": first[3],
+        "first drawing: first frame at": first[4],
+        "expand all: layout in worker": expanded[0],
+        "expand all: cytoscape build": expanded[1],
+        "expand all: until drawn": expanded[2] - started,
+        "expand all: until painted": expanded[3] - started,
+        "expand all: longest main-thread frame": frames["max"],
+        "expand all: frames over 100 ms": sum(
+            1 for f in driver.execute_script("return window.ffFrames;") if f > 100
+        ),
+        "panning: median frame": pan["median"],
+        "panning: p95 frame": pan["p95"],
+        "panning: longest frame": pan["max"],
     }
+
+
+def summarise(results):
+    """``results`` (one dict per opening) as lines: the median and range of each measure."""
+    lines = []
+    for key in results[0]:
+        values = [result[key] for result in results]
+        if isinstance(values[0], list):
+            lines.append(f"- {key}: {values[0]}")
+            continue
+        unit = "" if key.endswith("100 ms") else " ms"
+        median = statistics.median(values)
+        lines.append(
+            f"- {key}: median {median:.0f}{unit} (range {min(values):.0f}-{max(values):.0f}, {len(values)} runs)"
+        )
+    return lines
 
 
 def make_mapped_run(flow, instances):
@@ -360,6 +406,7 @@ def main():
     parser.add_argument("--group-size", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pan-seconds", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="openings of each drawing in Chromium")
     parser.add_argument(
         "--mapped", type=int, metavar="N", help="measure a mapped task of N instances instead"
     )
@@ -404,8 +451,8 @@ def main():
         print("\n## Headless Chromium")
         for size, flow in flows.items():
             print(f"### {size} tasks")
-            for key, value in bench_browser(driver, server, flow, args.pan_seconds).items():
-                print(f"- {key}: {value}")
+            results = [bench_browser(driver, server, flow, args.pan_seconds) for _ in range(args.runs)]
+            print("\n".join(summarise(results)), flush=True)
     finally:
         driver.quit()
         server.stop()

@@ -5,14 +5,16 @@
  * context built by main.js; the drawing is ``ctx.cy``.
  */
 
-import { createCy, elements, isBig, nodeSize } from "./render.js";
+import { createCy, elements, isBig, nodeSize, withoutLayers } from "./render.js";
 
-// Above this many drawn elements they are added in chunks of CHUNK, a frame apart:
-// building 10 000 elements at once blocks the page for seconds, in chunks for half a
-// second at most. Below it one piece is faster (a 1 000-task flow, ~2 100 elements:
-// about 0.3 s against 0.9 s, the frames drawn between chunks costing the difference).
-const CHUNK_ABOVE = 3000;
-const CHUNK = 1000;
+// Above this many elements the drawing is built in slices of at most SLICE_MS (STEP elements
+// at a time), a frame apart, into a cytoscape instance without a canvas (nothing is drawn
+// meanwhile and the previous drawing stays), mounted when complete. The page's
+// data-chunk-above attribute overrides it (the browser tests, to build small drawings so).
+// A 1 000-task flow (~2 100 elements) is built so: in one piece its first paint took 0.5-0.9 s.
+const CHUNK_ABOVE = 1500;
+const SLICE_MS = 40;
+const STEP = 25;
 // Below this zoom labels are unreadable: a long flow opens at READABLE_ZOOM on its start instead.
 const MIN_FIT_ZOOM = 0.45;
 const READABLE_ZOOM = 0.8;
@@ -22,6 +24,74 @@ let drawToken = 0;
 
 function nextFrame() {
   return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+// Style ``eles`` now (reading a style property applies a stale one), not all at the first paint.
+function restyle(eles) {
+  for (const ele of eles) ele.pstyle("width");
+}
+
+/**
+ * Call ``work`` on slices of ``items`` for at most SLICE_MS at a time, giving the page a frame
+ * in between; false if a newer draw started meanwhile (the work is then abandoned).
+ */
+async function inSlices(items, work, ctx, token, tasks) {
+  let start = 0;
+  while (start < items.length) {
+    const until = performance.now() + SLICE_MS;
+    while (start < items.length && performance.now() < until) {
+      work(items.slice(start, start + STEP));
+      start += STEP;
+    }
+    ctx.say(`Drawing ${tasks} tasks… ${Math.round((100 * start) / items.length)} %`);
+    await nextFrame();
+    if (token !== drawToken) return false;
+  }
+  return true;
+}
+
+/**
+ * Build a big drawing without blocking the page: the elements are added and styled in
+ * slices to a cytoscape instance without a canvas (the previous drawing stays meanwhile),
+ * which is then mounted and measured in slices too before its first paint. Null if a
+ * newer draw started meanwhile.
+ */
+async function buildInSlices(ctx, items, big, token, tasks) {
+  const cy = createCy(null, [], big);
+  const added = await inSlices(items, (slice) => restyle(cy.add(slice)), ctx, token, tasks);
+  // Adding a group's tasks and edges marks the group's style stale: styled again here, in
+  // slices too, so that the first paint after mounting has nothing left to style.
+  const styled = added && (await inSlices(cy.elements().toArray(), restyle, ctx, token, tasks));
+  if (!styled) {
+    cy.destroy();
+    return null;
+  }
+  if (ctx.cy) ctx.cy.destroy();
+  cy.mount(ctx.canvas);
+  if (big) withoutLayers(cy);
+  // Cytoscape does not paint while batching: every element's box (label sizes, edge ends)
+  // is measured in slices first, else all in the first paint, a frame of half a second.
+  cy.startBatch();
+  ctx.cy = cy;
+  const measured = await inSlices(cy.elements().toArray(), (slice) => slice.forEach((ele) => ele.boundingBox()), ctx, token, tasks);
+  if (!measured) return null; // the newer draw destroys it
+  // Measuring queued each element's rendered style (cytoscape recalculates it at the next
+  // paint): done now, then the z-order, each in a task of its own.
+  await beforePaint(cy, "flushRenderedStyleQueue");
+  await beforePaint(cy, "getCachedZSortedEles");
+  if (token !== drawToken) return null;
+  cy.endBatch();
+  return cy;
+}
+
+/**
+ * A part of the first paint's work done ahead, in a task of its own (cytoscape internals,
+ * 3.34; skipped if they change): ``step`` is the renderer's method.
+ */
+async function beforePaint(cy, step) {
+  const renderer = cy.renderer();
+  if (typeof renderer[step] === "function") renderer[step]();
+  await nextFrame();
 }
 
 /** (Re)draw the visible graph; keep the viewport unless ``fit`` or nothing was drawn yet. */
@@ -41,17 +111,17 @@ export async function draw(ctx, { fit = false, focus = null } = {}) {
   const items = elements(model, ctx.view, graph, positions, state.direction);
   const viewport = ctx.cy && !fit ? { zoom: ctx.cy.zoom(), pan: ctx.cy.pan() } : null;
   const big = isBig(items.length);
-  const chunked = items.length > CHUNK_ABOVE;
-  if (ctx.cy) ctx.cy.destroy();
-  const cy = createCy(ctx.canvas, chunked ? items.slice(0, CHUNK) : items, big);
-  ctx.cy = cy;
-  ctx.bindEvents(cy, big);
-  // Nodes come parents first, then edges: each chunk refers only to elements already added.
-  for (let start = CHUNK; chunked && start < items.length; start += CHUNK) {
-    await nextFrame();
-    if (token !== drawToken) return;
-    cy.batch(() => cy.add(items.slice(start, start + CHUNK)));
+  const chunkAbove = Number(root.dataset.chunkAbove) || CHUNK_ABOVE;
+  let cy;
+  if (items.length <= chunkAbove) {
+    if (ctx.cy) ctx.cy.destroy();
+    cy = createCy(ctx.canvas, items, big);
+    ctx.cy = cy;
+  } else {
+    cy = await buildInSlices(ctx, items, big, token, graph.nodes.length);
+    if (!cy) return; // a newer draw started meanwhile
   }
+  ctx.bindEvents(cy, big);
   state.buildMs = Math.round(performance.now() - built);
   if (viewport) cy.viewport(viewport);
   else fitReadable(ctx);
