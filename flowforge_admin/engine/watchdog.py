@@ -51,7 +51,9 @@ def orphaned():
     """[(run id, task name, attempt, worker)] of the running attempts whose process, of this host, is gone."""
     running = (
         TaskRun.objects.filter(status=TaskState.RUNNING, worker__startswith=process.host() + ":")
-        .order_by()  # the model's joins the runs: this reads the partial index alone
+        # No ordering (the model's joins the runs): the heartbeat's partial index of running
+        # task runs is read alone. They are a few per worker: no index of their own.
+        .order_by()
         .values_list("run_id", "task_name", "attempt", "worker")
     )
     # SQLite's LIKE ignores case: the host is compared again here.

@@ -15,8 +15,4 @@ class Migration(migrations.Migration):
             name='worker',
             field=models.CharField(blank=True, max_length=255, null=True, verbose_name='worker'),
         ),
-        migrations.AddIndex(
-            model_name='taskrun',
-            index=models.Index(condition=models.Q(('status', 'running')), fields=['status', 'worker'], name='flowforge_taskrun_worker'),
-        ),
     ]

@@ -232,12 +232,6 @@ class TaskRun(models.Model):
                 condition=Q(status=TaskState.RUNNING),
                 name="flowforge_taskrun_heartbeat",
             ),
-            # The watchdog: a host's running attempts, by the process that claimed them.
-            models.Index(
-                fields=["status", "worker"],
-                condition=Q(status=TaskState.RUNNING),
-                name="flowforge_taskrun_worker",
-            ),
             models.Index(
                 fields=["status", "queued_at"],
                 condition=Q(status=TaskState.QUEUED),

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from flowforge_admin.engine import admission, recovery
+from flowforge_admin.engine import admission, recovery, watchdog
 from flowforge_admin.health import oldest_queued_age
 from flowforge_admin.models import TaskRun
 from flowforge_admin.states import TaskState
@@ -52,6 +52,11 @@ def test_the_lost_work_check_reads_only_its_partial_indexes():
     for sql, indexes in zip(reads, expected, strict=True):
         indexes = (indexes,) if isinstance(indexes, str) else indexes
         assert any(index in plan(sql) for index in indexes), sql
+
+
+def test_the_watchdog_reads_only_the_running_task_runs_partial_index():
+    [sql] = task_run_reads(watchdog.orphaned)
+    assert "flowforge_taskrun_heartbeat" in plan(sql), sql
 
 
 def test_the_held_runs_come_from_their_partial_index():
