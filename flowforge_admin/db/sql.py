@@ -13,7 +13,6 @@ statements follow the models; anything less simple stays with the ORM.
 
 import datetime
 import functools
-import json
 
 from django.conf import settings
 from django.db import connections
@@ -90,14 +89,19 @@ def insert(model, fields, rows, using="default", *, plain=False):
 
     ``plain``: every value is an int or a str (or None) the database takes as it is,
     so the fields' conversions are skipped (a third of a 5 000-task launch's time);
-    on PostgreSQL the rows then go as one JSON text, in one statement (psycopg
-    parses a statement of thousands of placeholders, or quotes arrays, slowly).
+    on PostgreSQL the rows then go through ``COPY`` (psycopg parses a statement
+    of thousands of placeholders slowly; COPY also costs the server half of what
+    an INSERT of the same rows does). Django's query log does not see a COPY.
     """
     connection = connections[using]
     converters = [_field(model, name) for name in fields]
     if plain and rows and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_json_insert_sql(using, model, tuple(fields)), [json.dumps(rows)])
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(_copy_sql(using, model, tuple(fields))) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
         return
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 300):
@@ -187,17 +191,10 @@ def _insert_sql(using, model, fields, count):
 
 
 @functools.lru_cache(maxsize=64)
-def _json_insert_sql(using, model, fields):
-    connection = connections[using]
-    quote = connection.ops.quote_name
+def _copy_sql(using, model, fields):
+    quote = connections[using].ops.quote_name
     columns = ", ".join(_column(model, name, quote) for name in fields)
-    values = ", ".join(
-        f"(row->>{index})::{_field(model, name).db_type(connection)}" for index, name in enumerate(fields)
-    )
-    return (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-        f"SELECT {values} FROM json_array_elements(%s::json) AS rows(row)"
-    )
+    return f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
 
 
 @functools.lru_cache(maxsize=512)

@@ -97,13 +97,13 @@ def test_insert_writes_rows_with_their_fields_conversions():
 
 
 def test_a_plain_insert_writes_ints_and_texts_as_they_are_in_one_statement_per_300_rows(run):
-    """700 rows: three statements on SQLite, one on PostgreSQL (its rows as one JSON text)."""
+    """700 rows: three statements on SQLite; a COPY on PostgreSQL (not in Django's query log)."""
     names = [f"t{n}" for n in range(700)] + ["quote ' \" \\ é"]
     rows = [(run.pk, name, "pending", 0, 3, 0, "", "", "gpu", 2) for name in names]
     fields = ("run", "task_name", "status", "attempt", "max_attempts", "lost_attempts", "error", "traceback")
     with CaptureQueriesContext(connection) as captured:
         sql.insert(TaskRun, (*fields, "pool", "pool_slots"), rows, plain=True)
-    assert len(captured) == (1 if connection.vendor == "postgresql" else 3)
+    assert len(captured) == (0 if connection.vendor == "postgresql" else 3)
     stored = TaskRun.objects.filter(run=run, task_name__in=names).order_by("pk")
     assert list(stored.values_list("task_name", flat=True)) == names
     assert set(stored.values_list("status", "attempt", "max_attempts", "pool", "pool_slots", "revision")) == {
