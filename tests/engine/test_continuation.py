@@ -154,11 +154,8 @@ def test_a_redelivered_message_for_a_continued_task_does_nothing(
     assert messages() == []
 
 
-@pytest.mark.django_db
-def test_a_continued_task_whose_worker_died_gets_a_new_attempt_from_the_lost_work_check(
-    continuing, marker_dir, django_capture_on_commit_callbacks, monkeypatch
-):
-    run = launched(chain("c3", 3), marker_dir, django_capture_on_commit_callbacks)
+def dies_before_continuing(run, monkeypatch, django_capture_on_commit_callbacks):
+    """Deliver t0's message to a worker that dies after the commit that continued with t1, before t1 ran."""
     first, second = task_run(run, "t0"), task_run(run, "t1")
     real_run_attempt = worker.run_attempt
 
@@ -171,6 +168,15 @@ def test_a_continued_task_whose_worker_died_gets_a_new_attempt_from_the_lost_wor
     with pytest.raises(SystemExit):
         deliver(django_capture_on_commit_callbacks, first.pk, 1, run.pk)
     monkeypatch.undo()
+
+
+@pytest.mark.django_db
+def test_a_continued_task_whose_worker_died_gets_a_new_attempt_from_the_lost_work_check(
+    continuing, marker_dir, django_capture_on_commit_callbacks, monkeypatch
+):
+    run = launched(chain("c3", 3), marker_dir, django_capture_on_commit_callbacks)
+    second = task_run(run, "t1")
+    dies_before_continuing(run, monkeypatch, django_capture_on_commit_callbacks)
     assert statuses(run)["t1"] == TaskState.RUNNING
     assert messages() == []
     make_stale(second, heartbeat_at=timezone.now() - datetime.timedelta(hours=1))

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django_q.signals import post_spawn
 
 from flowforge_admin.api import launch_flow
-from flowforge_admin.engine import process, watchdog, worker
+from flowforge_admin.engine import process, watchdog
 from flowforge_admin.engine.worker import claim
 from flowforge_admin.models import TaskAttempt
 from flowforge_admin.states import TaskState
@@ -116,18 +116,8 @@ def test_a_continued_task_names_the_worker_that_continues_it(
     settings.FLOWFORGE_CONTINUATION_SECONDS = 60.0
     flow = continuation_tests.chain("w3", 3)
     run = continuation_tests.launched(flow, marker_dir, django_capture_on_commit_callbacks)
-    first, second = task_run(run, "t0"), task_run(run, "t1")
-    real_run_attempt = worker.run_attempt
-
-    def dies(task_run_id, attempt, claimed, message=None):
-        if task_run_id == second.pk:
-            raise SystemExit("worker killed after the commit that started t1, before t1 ran")
-        return real_run_attempt(task_run_id, attempt, claimed, message)
-
-    monkeypatch.setattr(worker, "run_attempt", dies)
-    with pytest.raises(SystemExit):
-        deliver(django_capture_on_commit_callbacks, first.pk, 1, run.pk)
-    monkeypatch.undo()
+    second = task_run(run, "t1")
+    continuation_tests.dies_before_continuing(run, monkeypatch, django_capture_on_commit_callbacks)
     second.refresh_from_db()
     assert (second.status, second.worker) == (TaskState.RUNNING, process.this_process())
     make_stale(second, worker=dead_process())  # the worker that continued it died
