@@ -94,7 +94,6 @@ def insert(model, fields, rows, using="default", *, plain=False):
     an INSERT of the same rows does). Django's query log does not see a COPY.
     """
     connection = connections[using]
-    converters = [_field(model, name) for name in fields]
     if plain and rows and connection.vendor == "postgresql":
         with (
             connection.cursor() as cursor,
@@ -103,6 +102,7 @@ def insert(model, fields, rows, using="default", *, plain=False):
             for row in rows:
                 copy.write_row(row)
         return
+    converters = [_field(model, name) for name in fields]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 300):
             chunk = rows[start : start + 300]

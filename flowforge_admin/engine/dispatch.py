@@ -141,11 +141,8 @@ def call_soon(entry, args, *, name):
     """Have a worker of the project's cluster call ``entry(*args)``, as the current transaction commits.
 
     ``entry`` must do nothing harmful when called twice: delivery is at least once.
+    Not for run_flow's in-process queue (its launch starts the run itself).
     """
-    local = _local_queue.get()
-    if local is not None:
-        local.call_later(entry, args, timezone.now())
-        return
     broker = _broker()
     transaction.on_commit(
         lambda: async_task(entry, *args, q_options={"task_name": name, "save": False, "broker": broker})
