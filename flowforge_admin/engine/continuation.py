@@ -102,10 +102,9 @@ def offering(message, run_id):
         message.offered_run = None
 
 
-def keep_one(change, names):
-    """Return the one of ``names`` (pending task runs ``change`` queues) the worker saving it runs next, or None.
+def offered(change):
+    """The message of the worker saving ``change``, if it may run one more task of it now; else None.
 
-    The caller starts it in the change (pending to running, no message).
     Only the first change of the offered run is offered: what its commit
     sets off (a pool's waiters woken, a held run admitted) is sent as usual.
     """
@@ -113,21 +112,21 @@ def keep_one(change, names):
     if message is None or message.offered_run != change.run.pk:
         return None
     message.offered_run = None
-    if (
-        not names
-        or change.run.status != RunState.RUNNING
-        or dispatch.running_locally()
-        or not message.within_bounds()
-    ):
+    if change.run.status != RunState.RUNNING or dispatch.running_locally() or not message.within_bounds():
         return None
-    snapshot = change.snapshot
-    for name in names:
-        task = snapshot.tasks[name]
-        if _may_continue(snapshot, name, task):
-            row = change.row(name)
-            message.kept = (row["pk"], row["attempt"], change.run.pk, name, snapshot, task["timeout"])
-            return name
-    return None
+    return message
+
+
+def runnable(snapshot, name):
+    """Whether the worker saving a change of ``snapshot``'s run may run task run ``name`` itself."""
+    return _may_continue(snapshot, name, snapshot.tasks[name])
+
+
+def keep(message, change, name):
+    """Have ``message`` run ``name`` next, which ``change`` started for it (``running``, its attempt current)."""
+    row = change.row(name)
+    timeout = change.snapshot.tasks[name]["timeout"]
+    message.kept = (row["pk"], row["attempt"], change.run.pk, name, change.snapshot, timeout)
 
 
 def _may_continue(snapshot, name, task):

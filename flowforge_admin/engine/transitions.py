@@ -31,6 +31,9 @@ from .snapshot import snapshot_of
 
 logger = logging.getLogger("flowforge_admin.engine")
 
+# How many of a run's queued task runs a worker looks at for one it may run itself (RunChange._take_queued).
+TAKE_AMONG = 8
+
 
 class RunChange:
     """The state of one locked run, and the changes made to it in this transaction."""
@@ -217,8 +220,15 @@ class RunChange:
     def _write_queued(self, continuing=False):
         self._take_pool_slots()
         names, self._to_queue = list(self._to_queue), {}
-        # The worker saving this change may run one of them itself (engine/continuation.py).
-        kept = continuation.keep_one(self, names) if continuing else None
+        # The worker saving this change may run one task itself: one it made
+        # ready, else one queued earlier whose message no worker has taken yet
+        # (engine/continuation.py).
+        message = continuation.offered(self) if continuing else None
+        kept = (
+            next((name for name in names if continuation.runnable(self.snapshot, name)), None)
+            if message
+            else None
+        )
         if kept is not None:
             names.remove(kept)
             self._start_here(kept)
@@ -241,27 +251,55 @@ class RunChange:
                 raise RuntimeError(
                     f"run {self.run.pk}: {len(chunk) - moved} task run(s) were not pending any more"
                 )
+        if message is not None:
+            kept = kept or self._take_queued()
+            if kept is not None:
+                continuation.keep(message, self, kept)
 
-    def _start_here(self, name):
-        """Claim pending ``name`` for the worker saving this change: straight to running, with no message."""
+    def _take_queued(self):
+        """Claim for the worker saving this change a queued task run whose message is still on its way; return its name.
+
+        Its message, when a worker takes it, finds nothing to claim (a read,
+        worker.claim). The newest are looked at first: the broker hands out
+        the oldest messages first, so a worker about to take one loses
+        nothing. Task runs this one may not run here (another queue, a
+        group's own function, a sensor, a timeout that does not fit) stay
+        queued for their messages.
+        """
+        queued = (
+            TaskRun.objects.filter(run_id=self.run.pk, status=TaskState.QUEUED)
+            .order_by("-id")
+            .values_list("task_name", "id", "attempt")[:TAKE_AMONG]
+        )
+        for name, pk, attempt in queued:
+            if continuation.runnable(self.snapshot, name):
+                self._rows[name] = {"status": TaskState.QUEUED, "pk": pk, "attempt": attempt}
+                self._start_here(name, queued=True)
+                return name
+        return None
+
+    def _start_here(self, name, *, queued=False):
+        """Claim ``name`` for the worker saving this change: straight to running, with no message.
+
+        ``name`` is pending (made ready by this change: its attempt counts
+        up here), or ``queued`` (on its current attempt, its message not taken yet).
+        """
         row = self._rows[name]
-        if not sql.update(
-            TaskRun,
-            {"pk": row["pk"], "status": TaskState.PENDING},
-            {
-                "status": TaskState.RUNNING,
-                "queued_at": self.now,
-                "next_attempt_at": None,
-                "pool_waiting_since": None,
-                "heartbeat_at": self.now,
-                "finished_at": None,
-                "revision": self.run.revision,
-                "worker": process.this_process(),  # as worker.claim
-            },
-            add={"attempt": 1},
-            keep={"started_at": self.now},  # as worker.claim: a re-run keeps the first start
-        ):
-            raise RuntimeError(f"run {self.run.pk}: task run {name} was not pending any more")
+        running = {
+            "status": TaskState.RUNNING,
+            "heartbeat_at": self.now,
+            "finished_at": None,
+            "revision": self.run.revision,
+            "worker": process.this_process(),  # as worker.claim
+        }
+        if queued:
+            where, add = {"pk": row["pk"], "status": TaskState.QUEUED, "attempt": row["attempt"]}, None
+        else:
+            where, add = {"pk": row["pk"], "status": TaskState.PENDING}, {"attempt": 1}
+            running.update(queued_at=self.now, next_attempt_at=None, pool_waiting_since=None)
+        # As worker.claim: a re-run keeps the first start.
+        if not sql.update(TaskRun, where, running, add=add, keep={"started_at": self.now}):
+            raise RuntimeError(f"run {self.run.pk}: task run {name} was not {where['status']} any more")
         row["status"] = TaskState.RUNNING
         self._counted(TaskState.QUEUED, TaskState.RUNNING, 1)
         self._outbox = [message for message in self._outbox if message[0] != row["pk"]]

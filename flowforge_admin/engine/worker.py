@@ -112,10 +112,19 @@ def claim(task_run_id, attempt, run_id=None):
 
     One conditional update decides: a second delivery of the same message,
     or a message for an attempt already taken over, finds nothing to claim
-    (and the run's counters, moved first, move back).
+    (and the run's counters, moved first, move back). ``run_id``, when
+    given, must be the task run's (a message sent before it was added leaves it out).
     """
-    if run_id is None:
-        run_id = TaskRun.objects.filter(pk=task_run_id).values_list("run_id", flat=True).first()
+    # Read first: a message whose attempt is not queued any more (another
+    # worker took it along, engine/continuation.py; a second delivery) then
+    # costs no write transaction, nor a wait for the run's lock.
+    where = {"pk": task_run_id, "status": TaskState.QUEUED, "attempt": attempt}
+    if run_id is not None:
+        where["run"] = run_id
+    queued = sql.select(TaskRun, ("run",), where)
+    if not queued:
+        return None
+    run_id = queued[0][0]
     now = timezone.now()
     with transaction.atomic():
         if not get_setting("FLOWFORGE_DURABLE_TASK_COMMITS"):

@@ -248,6 +248,15 @@ class TaskRun(models.Model):
                 condition=Q(status=TaskState.WAITING),
                 name="flowforge_taskrun_next_check",
             ),
+            # A run's queued task runs, newest first: what a worker that just
+            # recorded a result may take along (RunChange._take_queued). Small:
+            # it holds only queued rows, and a status change of one leaves it alone
+            # unless it enters or leaves queued.
+            models.Index(
+                fields=["run", "id"],
+                condition=Q(status=TaskState.QUEUED),
+                name="flowforge_taskrun_run_queued",
+            ),
             # The slots a pool has in use: its task runs that hold one.
             models.Index(
                 fields=["pool"],

@@ -10,7 +10,8 @@ import re
 import signal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import OrmQ
 
@@ -72,11 +73,77 @@ def test_a_message_runs_the_tasks_its_success_made_ready(
 def test_only_one_ready_task_is_continued_and_the_others_are_queued(
     continuing, diamond, marker_dir, django_capture_on_commit_callbacks
 ):
+    continuing.FLOWFORGE_CONTINUATIONS_PER_MESSAGE = 1  # b, then no more: c is left to its message
     run = launched(diamond, marker_dir, django_capture_on_commit_callbacks)
     deliver(django_capture_on_commit_callbacks, task_run(run, "a").pk, 1, run.pk)
     assert side_effects(marker_dir) == ["a", "b"]
     assert messages() == [(task_run(run, "c").pk, 1)]
     assert statuses(run) == {"a": "succeeded", "b": "succeeded", "c": "queued", "d": "pending"}
+
+
+@pytest.mark.django_db
+def test_a_queued_task_no_worker_took_is_taken_along_and_its_message_then_writes_nothing(
+    continuing, diamond, marker_dir, django_capture_on_commit_callbacks
+):
+    run = launched(diamond, marker_dir, django_capture_on_commit_callbacks)
+    deliver(django_capture_on_commit_callbacks, task_run(run, "a").pk, 1, run.pk)
+    # a made b and c ready; b was continued, and b's worker then took c (still queued) along.
+    assert side_effects(marker_dir) == ["a", "b", "c"]
+    assert statuses(run) == dict.fromkeys("abcd", "succeeded")
+    c = task_run(run, "c")
+    assert (c.attempt, c.output["task"]) == (1, "c")
+    assert c.started_at
+    assert c.finished_at
+    assert c.heartbeat_at
+    run.refresh_from_db()
+    assert (run.queued_count, run.running_count, run.succeeded_count) == (0, 0, 4)
+    # c's message is still on its way; when it comes, one read finds it taken.
+    assert messages() == [(c.pk, 1)]
+    with CaptureQueriesContext(connection) as captured:
+        deliver(django_capture_on_commit_callbacks, c.pk, 1, run.pk)
+    assert [query["sql"].split()[0] for query in captured] == ["SELECT"]
+    assert side_effects(marker_dir) == ["a", "b", "c"]
+
+
+@pytest.mark.django_db
+def test_queued_tasks_that_may_not_run_here_are_not_taken_along(
+    continuing, marker_dir, django_capture_on_commit_callbacks
+):
+    """Another queue's task, and a task whose timeout would pass the message's time, wait for their messages."""
+    flow = register_task_pipeline(
+        "fan_kinds",
+        {
+            "first": {"function": t.work},
+            "routed": {"function": t.work, "queue": "elsewhere"},
+            "long": {"function": t.work, "timeout": 600},
+        },
+    )
+    run = launched(flow, marker_dir, django_capture_on_commit_callbacks)
+    previous = signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    signal.setitimer(signal.ITIMER_REAL, 300)  # the message's time, as Django-Q2 sets it: 600 s does not fit
+    try:
+        deliver(django_capture_on_commit_callbacks, task_run(run, "first").pk, 1, run.pk)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert side_effects(marker_dir) == ["first"]
+    assert statuses(run) == {"first": "succeeded", "routed": "queued", "long": "queued"}
+
+
+@pytest.mark.django_db
+def test_taking_queued_tasks_along_is_bounded_per_message(
+    continuing, marker_dir, django_capture_on_commit_callbacks
+):
+    continuing.FLOWFORGE_CONTINUATIONS_PER_MESSAGE = 3
+    flow = register_task_pipeline("fan6", {f"t{i}": {"function": t.work} for i in range(6)})
+    run = launched(flow, marker_dir, django_capture_on_commit_callbacks)
+    deliver(django_capture_on_commit_callbacks, task_run(run, "t0").pk, 1, run.pk)
+    # t0's message, then three taken along, newest first (the broker hands out the oldest first).
+    assert side_effects(marker_dir) == ["t0", "t5", "t4", "t3"]
+    assert statuses(run) == {
+        **dict.fromkeys(["t0", "t3", "t4", "t5"], "succeeded"),
+        **dict.fromkeys(["t1", "t2"], "queued"),
+    }
 
 
 @pytest.mark.django_db
