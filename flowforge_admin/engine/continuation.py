@@ -4,7 +4,7 @@ A chain hop through the broker costs a poll (the ORM broker's) or a round
 trip (Redis), and a claim's transaction, besides the commit that recorded
 the finished task. When a worker records a success (worker.record_success)
 inside :func:`offering`, the change that saves it (``RunChange.save``) may
-keep one of the tasks it made ready (:func:`keep_one`) and claim it for this
+keep one of the tasks it made ready (:func:`runnable`, :func:`keep`) and claim it for this
 worker right there: pending to running, under the run's lock, with the same
 conditional update as every other move (``RunChange._start_here``), and no
 message. The worker runs it once that commit is done. So the claim stays
@@ -12,6 +12,14 @@ atomic: a cancel waits for the run's lock and then finds the task running
 (it is marked cancelled and its result discarded, as for any running task);
 a message for that attempt (a resend, a second delivery) finds nothing to
 claim. A hop is two commits (the claim's transaction is gone too), not a poll.
+
+When the success made nothing ready that may run here (a fan-out's tasks,
+the end of a branch), the change takes along instead a task run of the run
+that is still queued, its message not taken yet (``RunChange._take_queued``):
+queued to running with the same conditional update. The claim of the next
+task and the record of this one are then one transaction, not two. Its
+message, when a worker takes it, finds the attempt no longer queued with one
+read (worker.claim) and is dropped.
 
 Should the worker die after that commit, before or while the task runs, the
 task run is ``running`` with no worker: its heartbeat goes stale and the
@@ -38,6 +46,7 @@ Continued only when all of these hold:
   ``FLOWFORGE_CONTINUATION_SECONDS`` is left, so it loses at most that much.
 """
 
+import collections
 import contextlib
 import contextvars
 import signal
@@ -49,13 +58,29 @@ from django_q.exceptions import TimeoutException
 
 from ..conf import get_setting
 from ..definitions.sensors import sensor_settings
+from ..models import TaskRun
 from ..queues import queue_name
-from ..states import RunState
+from ..states import RunState, TaskState
 from . import dispatch
 
 # What a continued task's own timeout needs on top of it from the message's time: the claim,
 # the record of its outcome and the alarm's rounding.
 MARGIN_SECONDS = 2.0
+
+# Queued task runs are taken along several at once (a bundle, their successes recorded in one
+# transaction) only while the last task's function ran under QUICK_SECONDS: then the lock's
+# turns, not the work, are what a task costs. A slow task is taken alone, as a worker that is
+# free would take it: a bundle never keeps work from an idle worker for long.
+BUNDLE_TASKS = 8
+QUICK_SECONDS = 0.02
+
+# A task started for this worker that has waited longer than this since its claim (behind the
+# ones before it in its bundle) is looked at again before it runs: cancelled or taken over
+# meanwhile, it does not run. One read for all that wait; none on a chain's hop.
+RECHECK_SECONDS = 0.05
+
+# How many more of a run's queued task runs a worker looks at than it may take (some may not run here).
+TAKE_AMONG = 8
 
 _current = contextvars.ContextVar("flowforge_continuation", default=None)
 
@@ -66,21 +91,50 @@ class Message:
     def __init__(self):
         self.started = time.monotonic()
         self.continued = 0
-        self.offered_run = None  # the run whose next change may start a task for this worker
-        self.kept = None  # (task run id, attempt, run id, name, snapshot, timeout) started for it
+        self.offered_run = None  # the run whose next change may start tasks for this worker
+        # (task run id, attempt, run id, name, snapshot, timeout) started for it, in order: one, or a bundle.
+        self.kept = collections.deque()
+        self.kept_at = None  # when the last of them were claimed (time.monotonic())
+        self.checked_at = None  # when they were last seen still claimed for this worker
+        self.done = []  # successes of a bundle not recorded yet: (name, attempt, output, stored)
+        self.last_took = None  # how long the last task's function ran, in seconds
 
     def take(self):
-        """Return the task run started for this worker, (task run id, attempt, run id, name, snapshot, timeout), or None."""
-        kept, self.kept = self.kept, None
-        if kept is not None:
-            self.continued += 1
-        return kept
+        """Return the next task run started for this worker, (task run id, attempt, run id, name, snapshot, timeout), or None."""
+        if not self.kept:
+            return None
+        self.continued += 1
+        return self.kept.popleft()
 
     def within_bounds(self):
         """Whether this message may still continue (fairness: by count and by time)."""
-        count = get_setting("FLOWFORGE_CONTINUATIONS_PER_MESSAGE")
-        seconds = get_setting("FLOWFORGE_CONTINUATION_SECONDS")
-        return self.continued < count and time.monotonic() - self.started < seconds
+        return self.room() > 0 and time.monotonic() - self.started < get_setting(
+            "FLOWFORGE_CONTINUATION_SECONDS"
+        )
+
+    def room(self):
+        """How many more tasks this message may still start (by count)."""
+        return get_setting("FLOWFORGE_CONTINUATIONS_PER_MESSAGE") - self.continued - len(self.kept)
+
+    def bundle_size(self):
+        """How many queued task runs to take along at once: several only while the tasks are quick."""
+        quick = self.last_took is not None and self.last_took < QUICK_SECONDS
+        return max(1, min(BUNDLE_TASKS, self.room())) if quick else 1
+
+    def still_fresh(self, timeout):
+        """Whether a task of the bundle taken :attr:`kept_at` may still run now (else it is handed back)."""
+        return time.monotonic() - self.kept_at < get_setting("FLOWFORGE_CONTINUATION_SECONDS") and fits(
+            timeout
+        )
+
+    def due_for_check(self):
+        """Whether the tasks started for this worker have waited long enough to be looked at again."""
+        return time.monotonic() - self.checked_at >= RECHECK_SECONDS
+
+    def flush(self):
+        """Return the successes not recorded yet, and forget them."""
+        done, self.done = self.done, []
+        return done
 
 
 @contextlib.contextmanager
@@ -95,7 +149,7 @@ def offering(message, run_id):
     try:
         yield
     except BaseException:
-        message.kept = None
+        message.kept.clear()
         raise
     finally:
         _current.reset(token)
@@ -122,11 +176,31 @@ def runnable(snapshot, name):
     return _may_continue(snapshot, name, snapshot.tasks[name])
 
 
-def keep(message, change, name):
-    """Have ``message`` run ``name`` next, which ``change`` started for it (``running``, its attempt current)."""
-    row = change.row(name)
-    timeout = change.snapshot.tasks[name]["timeout"]
-    message.kept = (row["pk"], row["attempt"], change.run.pk, name, change.snapshot, timeout)
+def takeable(change, limit):
+    """Up to ``limit`` queued task runs of ``change``'s run that its worker may take along: (name, pk, attempt) each.
+
+    Their messages are still on their way: when workers take them, they find
+    nothing to claim (a read, worker.claim). The newest are looked at first:
+    the broker hands out the oldest messages first, so a worker about to take
+    one loses nothing. Task runs this worker may not run (another queue, a
+    group's own function, a sensor, a timeout that does not fit) stay queued
+    for their messages.
+    """
+    queued = (
+        TaskRun.objects.filter(run_id=change.run.pk, status=TaskState.QUEUED)
+        .order_by("-id")
+        .values_list("task_name", "id", "attempt")[: limit + TAKE_AMONG]
+    )
+    return [row for row in queued if runnable(change.snapshot, row[0])][:limit]
+
+
+def keep(message, change, names):
+    """Have ``message`` run ``names`` next, in order, which ``change`` started for it (``running``, attempts current)."""
+    for name in names:
+        row = change.row(name)
+        timeout = change.snapshot.tasks[name]["timeout"]
+        message.kept.append((row["pk"], row["attempt"], change.run.pk, name, change.snapshot, timeout))
+    message.kept_at = message.checked_at = time.monotonic()
 
 
 def _may_continue(snapshot, name, task):

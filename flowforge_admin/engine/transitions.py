@@ -31,9 +31,6 @@ from .snapshot import snapshot_of
 
 logger = logging.getLogger("flowforge_admin.engine")
 
-# How many of a run's queued task runs a worker looks at for one it may run itself (RunChange._take_queued).
-TAKE_AMONG = 8
-
 
 class RunChange:
     """The state of one locked run, and the changes made to it in this transaction."""
@@ -252,54 +249,55 @@ class RunChange:
                     f"run {self.run.pk}: {len(chunk) - moved} task run(s) were not pending any more"
                 )
         if message is not None:
-            kept = kept or self._take_queued()
-            if kept is not None:
-                continuation.keep(message, self, kept)
+            taken = [kept] if kept is not None else self._take_queued(message.bundle_size())
+            continuation.keep(message, self, taken)
 
-    def _take_queued(self):
-        """Claim for the worker saving this change a queued task run whose message is still on its way; return its name.
-
-        Its message, when a worker takes it, finds nothing to claim (a read,
-        worker.claim). The newest are looked at first: the broker hands out
-        the oldest messages first, so a worker about to take one loses
-        nothing. Task runs this one may not run here (another queue, a
-        group's own function, a sensor, a timeout that does not fit) stay
-        queued for their messages.
-        """
-        queued = (
-            TaskRun.objects.filter(run_id=self.run.pk, status=TaskState.QUEUED)
-            .order_by("-id")
-            .values_list("task_name", "id", "attempt")[:TAKE_AMONG]
+    def _take_queued(self, limit):
+        """Claim for the worker saving this change up to ``limit`` queued task runs (continuation.takeable); return their names."""
+        taken = continuation.takeable(self, limit)
+        if not taken:
+            return []
+        pks = [pk for _name, pk, _attempt in taken]
+        # As worker.claim (a re-run keeps the first start); under the run's lock they are all still queued.
+        moved = sql.update(
+            TaskRun,
+            {"pk": pks, "status": TaskState.QUEUED},
+            self._running_fields(),
+            keep={"started_at": self.now},
         )
-        for name, pk, attempt in queued:
-            if continuation.runnable(self.snapshot, name):
-                self._rows[name] = {"status": TaskState.QUEUED, "pk": pk, "attempt": attempt}
-                self._start_here(name, queued=True)
-                return name
-        return None
+        if moved != len(pks):
+            raise RuntimeError(f"run {self.run.pk}: {len(pks) - moved} task run(s) were not queued any more")
+        for name, pk, attempt in taken:
+            self._rows[name] = {"status": TaskState.RUNNING, "pk": pk, "attempt": attempt}
+        self._counted(TaskState.QUEUED, TaskState.RUNNING, len(taken))
+        return [name for name, _pk, _attempt in taken]
 
-    def _start_here(self, name, *, queued=False):
-        """Claim ``name`` for the worker saving this change: straight to running, with no message.
-
-        ``name`` is pending (made ready by this change: its attempt counts
-        up here), or ``queued`` (on its current attempt, its message not taken yet).
-        """
-        row = self._rows[name]
-        running = {
+    def _running_fields(self):
+        """What a claim writes: running, for the worker saving this change (engine/watchdog.py)."""
+        return {
             "status": TaskState.RUNNING,
             "heartbeat_at": self.now,
             "finished_at": None,
             "revision": self.run.revision,
-            "worker": process.this_process(),  # as worker.claim
+            "worker": process.this_process(),
         }
-        if queued:
-            where, add = {"pk": row["pk"], "status": TaskState.QUEUED, "attempt": row["attempt"]}, None
-        else:
-            where, add = {"pk": row["pk"], "status": TaskState.PENDING}, {"attempt": 1}
-            running.update(queued_at=self.now, next_attempt_at=None, pool_waiting_since=None)
-        # As worker.claim: a re-run keeps the first start.
-        if not sql.update(TaskRun, where, running, add=add, keep={"started_at": self.now}):
-            raise RuntimeError(f"run {self.run.pk}: task run {name} was not {where['status']} any more")
+
+    def _start_here(self, name):
+        """Claim pending ``name`` (made ready by this change) for the worker saving it: straight to running, with no message."""
+        row = self._rows[name]
+        if not sql.update(
+            TaskRun,
+            {"pk": row["pk"], "status": TaskState.PENDING},
+            {
+                **self._running_fields(),
+                "queued_at": self.now,
+                "next_attempt_at": None,
+                "pool_waiting_since": None,
+            },
+            add={"attempt": 1},
+            keep={"started_at": self.now},  # as worker.claim: a re-run keeps the first start
+        ):
+            raise RuntimeError(f"run {self.run.pk}: task run {name} was not pending any more")
         row["status"] = TaskState.RUNNING
         self._counted(TaskState.QUEUED, TaskState.RUNNING, 1)
         self._outbox = [message for message in self._outbox if message[0] != row["pk"]]
@@ -358,11 +356,12 @@ RUN_FIELDS = sql.load_fields(FlowRun)
 def changing(run_id, expected_move=None, *, worker=False):
     """Lock the run and yield a :class:`RunChange`; counters are written on the way out.
 
-    ``expected_move``, a (from, to) pair of task states, is the move the
-    caller is about to make (a worker recording its result): its counters
-    move in the statement that locks the run, one statement fewer per task
-    run while every other worker of the run waits for the lock. Should the
-    move not happen after all, the counters move back when the change is saved.
+    ``expected_move``, a (from, to) pair of task states, or (from, to, how
+    many), is the move the caller is about to make (a worker recording its
+    results): its counters move in the statement that locks the run, one
+    statement fewer while every other worker of the run waits for the lock.
+    Should a move not happen after all, its counters move back when the
+    change is saved.
 
     ``worker``: a worker's record of an attempt's outcome. Unless
     ``FLOWFORGE_DURABLE_TASK_COMMITS`` is on, its commit does not wait for
@@ -377,12 +376,13 @@ def changing(run_id, expected_move=None, *, worker=False):
             sql.commit_without_waiting()
         rows = None
         if expected_move:
-            old, new = expected_move
+            old, new, *many = expected_move
+            number = many[0] if many else 1
             rows = sql.update(
                 FlowRun,
-                # None in ``old``: the move cannot happen (and the counter must not go below 0).
-                {"pk": run_id, count_field(old): sql.AtLeast(1)},
-                add={count_field(old): -1, count_field(new): 1, "revision": 1},
+                # Fewer in ``old``: the moves cannot all happen (and the counter must not go below 0).
+                {"pk": run_id, count_field(old): sql.AtLeast(number)},
+                add={count_field(old): -number, count_field(new): number, "revision": 1},
                 returning=RUN_FIELDS,
             )
         if not rows:
@@ -395,6 +395,6 @@ def changing(run_id, expected_move=None, *, worker=False):
             raise FlowRun.DoesNotExist(f"run {run_id} does not exist")
         change = RunChange(FlowRun.from_db("default", RUN_FIELDS, rows[0]))
         if expected_move:
-            change._counted(new, old, 1)  # written ahead: the move itself cancels this out
+            change._counted(new, old, number)  # written ahead: the moves themselves cancel this out
         yield change
         change.save()

@@ -7,9 +7,11 @@ the worker that finished the task (not through Django-Q2 hooks, which run
 one at a time in the cluster's single monitor process).
 """
 
+import collections
 import datetime
 import inspect
 import logging
+import time
 import traceback
 
 from django.db import transaction
@@ -52,8 +54,25 @@ def execute_task(task_run_id, attempt, run_id=None):
     # The message's own task ran under Django-Q2's alarm; a continued one under its own timeout's.
     while (kept := message.take()) is not None:
         task_run_id, attempt, run_id, name, snapshot, timeout = kept
+        if not message.still_fresh(timeout):
+            # A bundle's task that waited too long for the ones before it (engine/continuation.py).
+            hand_back(run_id, [(name, attempt)] + [(later[3], later[1]) for later in message.kept], message)
+            return
+        if message.due_for_check() and not _still_claimed(message, task_run_id, attempt):
+            continue  # cancelled or taken over since its claim: it does not run
         with continuation.time_limit(timeout):
             run_attempt(task_run_id, attempt, (snapshot, run_id, name), message)
+    if message.done:  # the bundle's last tasks were cancelled meanwhile: what ran before them
+        record_successes(run_id, message.flush())
+
+
+def _still_claimed(message, task_run_id, attempt):
+    """Whether the attempt, started for this worker, is still running; the others waiting are looked at too (one read)."""
+    waiting = {task_run_id: attempt, **{later[0]: later[1] for later in message.kept}}
+    running = set(sql.select(TaskRun, ("id", "attempt"), {"pk": list(waiting), "status": TaskState.RUNNING}))
+    message.kept = collections.deque(later for later in message.kept if (later[0], later[1]) in running)
+    message.checked_at = time.monotonic()
+    return (task_run_id, attempt) in running
 
 
 def run_attempt(task_run_id, attempt, claimed, message=None):
@@ -79,15 +98,18 @@ def run_attempt(task_run_id, attempt, claimed, message=None):
         heartbeats.watch(capture)
     try:
         with capture.active():
+            began = time.monotonic()
             try:
                 output, stored = _call(snapshot, run_id, name, attempt, task_run_id, capture)
             except TimeoutException as error:
                 # Django-Q2 kills this process 3 s after raising it: record first.
                 timeout = snapshot.tasks[name]["timeout"]
-                _failed(capture, run_id, name, attempt, f"timed out after {timeout} s ({error})")
+                _failed(capture, run_id, name, attempt, f"timed out after {timeout} s ({error})", message)
+                if message is not None and message.kept:
+                    hand_back(run_id, [(later[3], later[1]) for later in message.kept], message)
                 raise
             except (Exception, SystemExit) as error:
-                _failed(capture, run_id, name, attempt, f"{type(error).__name__}: {error}")
+                _failed(capture, run_id, name, attempt, f"{type(error).__name__}: {error}", message)
                 return
         # A false value: the condition does not hold yet (the line is written with the wait).
         not_yet = sensor is not None and stored is None and not output
@@ -103,8 +125,12 @@ def run_attempt(task_run_id, attempt, claimed, message=None):
     if message is None:
         record_success(run_id, name, attempt, output, stored)
         return
+    message.last_took = time.monotonic() - began  # quick tasks are taken along in bundles
+    message.done.append((name, attempt, output, stored))
+    if message.kept:
+        return  # recorded with the rest of its bundle, after the last of them
     with continuation.offering(message, run_id):
-        record_success(run_id, name, attempt, output, stored)
+        record_successes(run_id, message.flush())
 
 
 def claim(task_run_id, attempt, run_id=None):
@@ -218,35 +244,68 @@ def _call(snapshot, run_id, name, attempt, task_run_id, capture):
 
 def record_success(run_id, name, attempt, output, stored=None):
     """Record a succeeded attempt with its output: JSON, or the artifact ``stored`` (a StoredValue)."""
-    with changing(run_id, expected_move=(TaskState.RUNNING, TaskState.SUCCEEDED), worker=True) as change:
+    record_successes(run_id, [(name, attempt, output, stored)])
+
+
+def record_successes(run_id, outcomes):
+    """Record succeeded attempts of one run in one transaction: (name, attempt, output, stored) each."""
+    moves = (TaskState.RUNNING, TaskState.SUCCEEDED, len(outcomes))
+    with changing(run_id, expected_move=moves, worker=True) as change:
         acknowledgement.acknowledge()
-        if own_attempt(change, name) and change.move(
-            name,
-            TaskState.SUCCEEDED,
-            expect=TaskState.RUNNING,
-            expect_attempt=attempt,
-            finished_at=change.now,
-            output=output,
-            error="",
-            traceback="",
-        ):
-            if stored is not None:
-                outputs.attach(change.row(name)["pk"], attempt, stored)
-            task_finished(change, name)
-        else:
-            logger.info(
-                "run %s task %s attempt %s: result discarded (cancelled or taken over)", run_id, name, attempt
-            )
-            if stored is not None:
-                outputs.forget(stored)
+        for name, attempt, output, stored in outcomes:
+            if own_attempt(change, name) and change.move(
+                name,
+                TaskState.SUCCEEDED,
+                expect=TaskState.RUNNING,
+                expect_attempt=attempt,
+                finished_at=change.now,
+                output=output,
+                error="",
+                traceback="",
+            ):
+                if stored is not None:
+                    outputs.attach(change.row(name)["pk"], attempt, stored)
+                task_finished(change, name)
+            else:
+                logger.info(
+                    "run %s task %s attempt %s: result discarded (cancelled or taken over)",
+                    run_id,
+                    name,
+                    attempt,
+                )
+                if stored is not None:
+                    outputs.forget(stored)
 
 
-def _failed(capture, run_id, name, attempt, message):
+def hand_back(run_id, attempts, message):
+    """Queue again, with messages, a bundle's ``attempts`` ((name, attempt)) this worker will not run after all.
+
+    The successes of the bundle so far are recorded first.
+    """
+    message.kept.clear()
+    if message.done:
+        record_successes(run_id, message.flush())
+    with changing(run_id, worker=True) as change:
+        for name, attempt in attempts:
+            if change.move(
+                name,
+                TaskState.QUEUED,
+                expect=TaskState.RUNNING,
+                expect_attempt=attempt,
+                queued_at=change.now,
+                worker=None,
+            ):
+                change.send(name)
+
+
+def _failed(capture, run_id, name, attempt, error, message=None):
     details = traceback.format_exc()
     capture.add(logging.ERROR, "flowforge", details.rstrip())
     # Lines first: a log page that sees the attempt finished reads no more.
     capture.write()
-    record_failure(run_id, name, attempt, message, details)
+    record_failure(run_id, name, attempt, error, details)
+    if message is not None and message.done and not message.kept:
+        record_successes(run_id, message.flush())  # the bundle's successes before it
 
 
 def record_failure(run_id, name, attempt, message, details=""):

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from flowforge_admin.api import cancel_run, launch_flow, register_task_pipeline
-from flowforge_admin.engine import worker
+from flowforge_admin.engine import continuation, worker
 from flowforge_admin.engine.recovery import check_lost_work
 from flowforge_admin.models import FlowRun, Pool, TaskLog
 from flowforge_admin.states import RunState, TaskState
@@ -355,6 +355,142 @@ def test_a_groups_own_function_and_a_sensor_are_sent_not_continued(
     assert messages() == [(task_run(run, "group").pk, 1)]
     deliver(django_capture_on_commit_callbacks, task_run(run, "group").pk, 1, run.pk)
     assert messages() == [(task_run(run, "group").pk, 1), (task_run(run, "sensor").pk, 1)]
+
+
+# Bundles: quick tasks taken along several at once, their successes recorded together.
+
+
+def fan(name, count, **tasks):
+    """t0 .. t{count-1}, independent ``work`` tasks; ``tasks`` replaces some of them."""
+    return register_task_pipeline(name, {f"t{i}": {"function": t.work} for i in range(count)} | tasks)
+
+
+def run_locks(captured):
+    """The statements that lock a run (a claim's, a change's), in order: one per write transaction of a run."""
+    return [
+        query["sql"]
+        for query in captured
+        if query["sql"].startswith('UPDATE "flowforge_admin_flowrun"') and "RETURNING" in query["sql"]
+    ]
+
+
+@pytest.fixture
+def quick(monkeypatch):
+    """Every task counts as quick, however loaded the machine: bundles form."""
+    monkeypatch.setattr(continuation, "QUICK_SECONDS", 60.0)
+
+
+@pytest.mark.django_db
+def test_quick_queued_tasks_are_taken_along_in_a_bundle_and_recorded_together(
+    continuing, quick, marker_dir, django_capture_on_commit_callbacks
+):
+    run = launched(fan("fan6", 6), marker_dir, django_capture_on_commit_callbacks)
+    with CaptureQueriesContext(connection) as captured:
+        deliver(django_capture_on_commit_callbacks, task_run(run, "t0").pk, 1, run.pk)
+    assert side_effects(marker_dir) == ["t0", "t5", "t4", "t3", "t2", "t1"]
+    assert statuses(run) == dict.fromkeys([f"t{i}" for i in range(6)], "succeeded")
+    # t0's claim; t0's success with the five others taken along; their five successes.
+    assert len(run_locks(captured)) == 3
+    run.refresh_from_db()
+    assert (run.status, run.queued_count, run.running_count, run.succeeded_count) == ("succeeded", 0, 0, 6)
+    for i in range(1, 6):
+        taken = task_run(run, f"t{i}")
+        assert (taken.attempt, taken.output["task"]) == (1, f"t{i}")
+        assert taken.started_at <= taken.finished_at
+
+
+@pytest.mark.django_db
+def test_a_slow_task_takes_along_one_task_at_a_time(
+    continuing, monkeypatch, marker_dir, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(continuation, "QUICK_SECONDS", 0.0)  # no task is quick
+    run = launched(fan("fan4", 4), marker_dir, django_capture_on_commit_callbacks)
+    with CaptureQueriesContext(connection) as captured:
+        deliver(django_capture_on_commit_callbacks, task_run(run, "t0").pk, 1, run.pk)
+    assert side_effects(marker_dir) == ["t0", "t3", "t2", "t1"]
+    # t0's claim, then each success with the next task taken along, and the last one's.
+    assert len(run_locks(captured)) == 5
+
+
+@pytest.mark.django_db
+def test_a_bundles_task_that_waited_too_long_is_handed_back_to_the_queue(
+    continuing, quick, marker_dir, django_capture_on_commit_callbacks
+):
+    continuing.FLOWFORGE_CONTINUATION_SECONDS = 1.0
+    run = launched(
+        fan("fan5", 5, t4={"function": t.work, "params": {"seconds": 1.2}}),
+        marker_dir,
+        django_capture_on_commit_callbacks,
+    )
+    deliver(django_capture_on_commit_callbacks, task_run(run, "t0").pk, 1, run.pk)
+    # t4, first of the bundle, ran past the second: t3, t2 and t1 go back to the queue, with messages.
+    assert side_effects(marker_dir) == ["t0", "t4"]
+    assert statuses(run) == {
+        "t0": "succeeded",
+        "t4": "succeeded",
+        **dict.fromkeys(["t1", "t2", "t3"], "queued"),
+    }
+    handed_back = [task_run(run, name) for name in ("t3", "t2", "t1")]
+    assert messages() == [(each.pk, 1) for each in handed_back]
+    assert all(each.worker is None for each in handed_back)
+    run.refresh_from_db()
+    assert (run.queued_count, run.running_count, run.succeeded_count) == (3, 0, 2)
+    for each in handed_back:
+        deliver(django_capture_on_commit_callbacks, each.pk, 1, run.pk)
+    assert sorted(side_effects(marker_dir)) == ["t0", "t1", "t2", "t3", "t4"]
+    assert statuses(run) == dict.fromkeys([f"t{i}" for i in range(5)], "succeeded")
+
+
+@pytest.mark.django_db
+def test_a_continued_task_cancelled_before_it_starts_does_not_run(
+    continuing, monkeypatch, marker_dir, django_capture_on_commit_callbacks
+):
+    """Cancelled after the commit that started it for this worker, before it ran."""
+    monkeypatch.setattr(continuation, "RECHECK_SECONDS", 0.0)  # as if it had waited: it is looked at again
+    run = launched(chain("c3", 3), marker_dir, django_capture_on_commit_callbacks)
+    real_take = continuation.Message.take
+
+    def take_then_cancel(message):
+        kept = real_take(message)
+        if kept is not None and kept[3] == "t1":
+            cancel_run(FlowRun.objects.get(pk=run.pk))
+        return kept
+
+    monkeypatch.setattr(continuation.Message, "take", take_then_cancel)
+    deliver(django_capture_on_commit_callbacks, task_run(run, "t0").pk, 1, run.pk)
+    assert side_effects(marker_dir) == ["t0"]
+    assert statuses(run) == {"t0": "succeeded", "t1": "cancelled", "t2": "cancelled"}
+    assert run.status == RunState.CANCELLED
+
+
+@pytest.mark.django_db
+def test_the_rest_of_a_bundle_cancelled_meanwhile_does_not_run(
+    continuing, quick, monkeypatch, marker_dir, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(continuation, "RECHECK_SECONDS", 0.0)
+    run = launched(
+        fan("fan5", 5, t4={"function": cancel_own_run}), marker_dir, django_capture_on_commit_callbacks
+    )
+    deliver(django_capture_on_commit_callbacks, task_run(run, "t0").pk, 1, run.pk)
+    assert side_effects(marker_dir) == ["t0", "t4"]  # t4's function ended; its result was discarded
+    assert statuses(run) == {"t0": "succeeded", **dict.fromkeys(["t1", "t2", "t3", "t4"], "cancelled")}
+    assert run.status == RunState.CANCELLED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("failing", ["t3", "t1"])  # in the middle of the bundle, and its last
+def test_a_failure_in_a_bundle_is_recorded_and_so_are_the_others_successes(
+    continuing, quick, failing, marker_dir, django_capture_on_commit_callbacks
+):
+    run = launched(
+        fan("fan5", 5, **{failing: {"function": t.fail}}), marker_dir, django_capture_on_commit_callbacks
+    )
+    deliver(django_capture_on_commit_callbacks, task_run(run, "t0").pk, 1, run.pk)
+    expected = dict.fromkeys([f"t{i}" for i in range(5)], "succeeded") | {failing: "failed"}
+    assert statuses(run) == expected
+    run.refresh_from_db()
+    assert (run.status, run.running_count, run.succeeded_count, run.failed_count) == ("failed", 0, 4, 1)
+    assert "boom" in task_run(run, failing).error
 
 
 # On real clusters (their own processes, the project's settings: continuations on).

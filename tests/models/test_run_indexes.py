@@ -112,5 +112,5 @@ def test_the_task_run_list_filtered_by_status_uses_the_status_index():
 
 def test_a_worker_looks_for_queued_work_to_take_along_in_its_runs_partial_index(statistics):
     with changing(statistics.pk) as change:
-        [sql] = task_run_reads(change._take_queued)
+        [sql] = task_run_reads(lambda: change._take_queued(1))
     assert "flowforge_taskrun_run_queued" in plan(sql), sql
