@@ -19,7 +19,12 @@ that is still queued, its message not taken yet (``RunChange._take_queued``):
 queued to running with the same conditional update. The claim of the next
 task and the record of this one are then one transaction, not two. Its
 message, when a worker takes it, finds the attempt no longer queued with one
-read (worker.claim) and is dropped.
+read (worker.claim) and is dropped. While tasks are quick (:data:`QUICK_SECONDS`),
+up to :data:`BUNDLE_TASKS` are taken at once, run in turn, and their
+successes recorded in one transaction (worker.record_successes); a bundle's
+task that waited past ``FLOWFORGE_CONTINUATION_SECONDS`` is handed back to
+the queue (worker.hand_back), and one that waited :data:`RECHECK_SECONDS`
+is looked at again before it runs, so that a cancel stops it.
 
 Should the worker die after that commit, before or while the task runs, the
 task run is ``running`` with no worker: its heartbeat goes stale and the
