@@ -217,9 +217,9 @@ class RunChange:
     def _write_queued(self, continuing=False):
         self._take_pool_slots()
         names, self._to_queue = list(self._to_queue), {}
-        # The worker saving this change may run one task itself: one it made
-        # ready, else one queued earlier whose message no worker has taken yet
-        # (engine/continuation.py).
+        # The worker saving this change may run a task itself: one it made
+        # ready, else queued ones whose messages no worker has taken yet
+        # (several while tasks are quick; engine/continuation.py).
         message = continuation.offered(self) if continuing else None
         kept = (
             next((name for name in names if continuation.runnable(self.snapshot, name)), None)
