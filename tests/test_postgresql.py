@@ -28,6 +28,7 @@ SUITES = [
     "tests/engine/test_recovery.py",
     "tests/engine/test_local.py",
     "tests/engine/test_worker.py",
+    "tests/engine/test_continuation.py",
     "tests/db/test_sql.py",
     "tests/engine/test_dispatch.py",
     "tests/engine/test_capture.py",

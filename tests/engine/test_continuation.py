@@ -557,3 +557,20 @@ def test_two_runs_on_one_worker_both_progress(transactional_db, tmp_path, marker
     # Neither chain ran to its end before the other began.
     assert order.index("b0") < order.index("a5"), order
     assert order.index("a0") < order.index("b5"), order
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fan_out_on_two_workers_runs_each_task_once(cluster, marker_dir):
+    """Taken along, in bundles while quick, by both workers at once: every task once, the counters true."""
+    count = 120
+    run = finished(launch_flow(fan("fan_on_workers", count), {"marker_dir": str(marker_dir)}))
+    assert run.status == RunState.SUCCEEDED, cluster.log()
+    effects = side_effects(marker_dir)
+    assert sorted(effects) == sorted(f"t{i}" for i in range(count)), "each task ran exactly once"
+    assert (run.succeeded_count, run.running_count, run.queued_count) == (count, 0, 0)
+    assert set(run.task_runs.values_list("attempt", flat=True)) == {1}
+    # The messages of the tasks taken along still come, and are dropped (one read each).
+    wait_for(lambda: not OrmQ.objects.exists(), timeout=60, message="the queue to drain")
+    log = cluster.log()
+    assert all(processed(log, each) for each in run.task_runs.all()), log
+    assert "not queued any more, message ignored" in log, log
