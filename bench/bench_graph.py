@@ -253,6 +253,8 @@ def bench_browser(driver, server, flow, pan_seconds):
     opened = driver.execute_script(
         "const cy = window.ffGraph.cy; return [cy.nodes().length, cy.edges().length, window.ffGraph.state.collapsed.size];"
     )
+    # False when every graph was a simple chain, placed without ELK (layout.js placeChains).
+    elk_used = [driver.execute_script("return window.ffGraph.state.layoutByElk;")]
     driver.execute_script(FRAME_RECORDER)
     started = driver.execute_script("return performance.now();")
     driver.execute_script(
@@ -264,6 +266,7 @@ def bench_browser(driver, server, flow, pan_seconds):
     expanded = driver.execute_script(
         "const s = window.ffGraph.state; return [s.layoutMs, s.buildMs, s.drawnAt, s.paintedAt];"
     )
+    elk_used.append(driver.execute_script("return window.ffGraph.state.layoutByElk;"))
     driver.execute_script("window.ffStopFrames = true;")
     frames = frame_stats(driver.execute_script("return window.ffFrames;"))
     full = driver.execute_script(
@@ -275,12 +278,13 @@ def bench_browser(driver, server, flow, pan_seconds):
     return {
         "opened with (nodes, edges, collapsed groups)": opened,
         "fully expanded (nodes, edges)": full,
+        "ELK needed (first drawing, expand all)": elk_used,
         "first drawing: JSON read at": first[0],
-        "first drawing: ELK layout": first[1],
+        "first drawing: layout": first[1],
         "first drawing: cytoscape build": first[2],
         "first drawing: drawn at": first[3],
         "first drawing: first frame at": first[4],
-        "expand all: layout in worker": expanded[0],
+        "expand all: layout": expanded[0],
         "expand all: cytoscape build": expanded[1],
         "expand all: until drawn": expanded[2] - started,
         "expand all: until painted": expanded[3] - started,

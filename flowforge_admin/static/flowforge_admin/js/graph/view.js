@@ -171,8 +171,9 @@ export async function draw(ctx, { fit = false, focus = null } = {}) {
   ctx.say(graph.nodes.length > 400 ? `Laying out ${graph.nodes.length} tasks…` : "");
   root.dataset.state = "layout";
   const sizeOf = (name) => nodeSize(model, ctx.view, name);
-  const { positions, box, ms } = await ctx.layout.run(graph, state.direction, sizeOf);
+  const { positions, box, ms, elk } = await ctx.layout.run(graph, state.direction, sizeOf);
   state.layoutMs = ms;
+  state.layoutByElk = elk; // false: every graph was a chain (layout.js)
   state.layoutRuns += 1;
   if (token !== drawToken) return; // a newer draw started meanwhile
   state.box = box;
