@@ -1,8 +1,9 @@
 """Chains laid out without ELK (layout.js placeChains) land where ELK puts them: real Chromium.
 
-Big graphs (over 500 drawn nodes) are laid out one group at a time; a group (or the top
-level) whose nodes form one simple chain is placed on the page's thread as ELK's layered
-algorithm places it, and ELK only lays out the rest. These tests lay the same drawing out
+Big graphs (over 500 drawn nodes) are laid out one group at a time, graphs without groups
+(all collapsed, or none) have one level; a group (or the top level) whose nodes form one
+simple chain is placed on the page's thread as ELK's layered algorithm places it, and ELK
+only lays out the rest. These tests lay the same drawing out
 both ways (``window.ffGraph.layoutOf({chains: false})``: everything by ELK) and compare.
 """
 
@@ -11,7 +12,7 @@ import pytest
 from flowforge_admin.definitions.spec import TaskSpec
 
 from ..conftest import make_flow
-from .test_graph import grouped_tasks, open_graph
+from .test_graph import grouped_tasks, open_graph, wait_drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -100,3 +101,32 @@ def test_groups_that_are_not_chains_are_left_to_elk(browser, logged_in, directio
     assert "inner_1" in fast
     assert_same(fast, elk)
     assert fast_box == pytest.approx(elk_box, abs=0.01)
+
+
+@pytest.mark.parametrize("direction", ["RIGHT", "DOWN"])
+def test_a_collapsed_chain_of_groups_is_placed_where_elk_places_it(browser, logged_in, direction):
+    """Every group collapsed (as flows over 1 000 tasks open): 30 boxes in a row, no ELK either."""
+    flow = make_flow("collapsed_chain", grouped_tasks(30))
+    open_graph(browser, logged_in(f"/admin/flowforge_admin/flow/{flow.pk}/graph/"), timeout=60)
+    browser.execute_script(
+        "document.getElementById('content-main').dataset.state = 'waiting'; window.ffGraph.setAllCollapsed(true);"
+    )
+    wait_drawn(browser)
+    assert browser.execute_script("return window.ffGraph.cy.nodes().length") == 30
+    assert browser.execute_script("return window.ffGraph.state.layoutByElk") is False
+    fast, fast_box, fast_elk, elk, elk_box, elk_elk = both_layouts(browser, direction)
+    assert (fast_elk, elk_elk) == (False, True)
+    assert_same(fast, elk)
+    assert fast_box == pytest.approx(elk_box, abs=0.01)
+
+
+def test_a_small_flow_with_a_fork_is_left_to_elk(browser, logged_in):
+    """A flat graph that is not a chain (a fork) goes to ELK as before."""
+    specs = [
+        TaskSpec(name="a", function="tests.engine_tasks.echo"),
+        TaskSpec(name="b", function="tests.engine_tasks.echo", depends_on=("a",)),
+        TaskSpec(name="c", function="tests.engine_tasks.echo", depends_on=("a",)),
+    ]
+    flow = make_flow("fork", specs)
+    open_graph(browser, logged_in(f"/admin/flowforge_admin/flow/{flow.pk}/graph/"))
+    assert browser.execute_script("return window.ffGraph.state.layoutByElk") is True

@@ -248,14 +248,16 @@ export class Layout {
   async run(graph, direction, sizeOf, { chains = true } = {}) {
     const started = performance.now();
     const input = elkGraph(graph, direction, sizeOf);
-    // Laid out one group at a time: chains are placed here, ELK lays out the rest (if any).
+    // Laid out one group at a time (or without groups: collapsed, or none), chains are placed
+    // here and ELK lays out the rest, if any.
     const separate = input.layoutOptions["elk.hierarchyHandling"] === "SEPARATE_CHILDREN";
+    const byLevel = chains && (separate || graph.nodes.every((node) => !node.compound));
     let layout;
     let elk = false;
-    if (chains && separate && placeChains(input, direction, ROOT_PADDING)) {
+    if (byLevel && placeChains(input, direction, ROOT_PADDING)) {
       layout = input;
     } else {
-      const kept = chains && separate ? withoutPlaced(input) : new Map();
+      const kept = byLevel ? withoutPlaced(input) : new Map();
       this.start();
       layout = withPlaced(await this.elk.layout(input), kept);
       elk = true;
