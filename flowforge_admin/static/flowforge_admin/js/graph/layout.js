@@ -227,7 +227,11 @@ function positionsOf(layout) {
   return positions;
 }
 
-/** ELK in its worker, started early (before the JSON is fetched) so it loads meanwhile. */
+/**
+ * ELK in its worker, started when a layout needs it, or after the first drawing (main.js).
+ * Not before the JSON is fetched any more: on 2 busy cores loading it then slowed the first
+ * drawing, even of flows that needed ELK (bench/README.md), and chains do without it.
+ */
 export class Layout {
   constructor(workerUrl) {
     this.workerUrl = workerUrl;

@@ -124,7 +124,6 @@ function fragmentTask() {
 
 async function start() {
   wire();
-  ctx.layout.start();
   const response = await fetch(root.dataset.dataUrl, { credentials: "same-origin" });
   if (!response.ok) {
     ctx.say(`The drawing could not be loaded (${response.status}).`);
@@ -143,6 +142,8 @@ async function start() {
   const wanted = fragmentTask();
   if (wanted && model.has(wanted)) model.reveal(wanted);
   await draw(ctx, { fit: true });
+  // ELK's worker loads once the page has been drawn, ready for the next layouts that need it.
+  setTimeout(() => ctx.layout.start(), 500);
   if (wanted && model.has(wanted)) await interaction.select(ctx, wanted);
   document.getElementById("ff-graph-table-wrap").addEventListener("toggle", () => buildTable(ctx), { once: true });
   if (ctx.view === "run") {
