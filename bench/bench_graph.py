@@ -2,7 +2,7 @@
 
 Run by hand (not part of the test suite):
 
-    .venv/bin/python bench/bench_graph.py [--sizes 1000 5000] [--group-size 20] [--repeat 5] [--runs 3]
+    .venv/bin/python bench/bench_graph.py [--sizes 1000 5000] [--group-size 20] [--forks] [--repeat 5] [--runs 3]
 
 It fills a throwaway SQLite database (in a temporary directory unless
 FLOWFORGE_VAR_DIR is set) with one flow per size: groups of --group-size
@@ -67,8 +67,9 @@ FUNCTION = "flowforge_admin.demo.tasks.prepare_batch"
 PASSWORD = "bench-password-long-enough"
 
 
-def generated_specs(size, group_size):
-    """``size`` tasks in groups of ``group_size`` (the group rows included)."""
+def generated_specs(size, group_size, forks=False):
+    """``size`` tasks in groups of ``group_size`` (the group rows included); with ``forks``,
+    every fifth task of a group also after the task two before it (a group is then no chain)."""
     specs = []
     groups = max(1, size // group_size)
     per_group = group_size - 1
@@ -80,6 +81,8 @@ def generated_specs(size, group_size):
             depends = [f"g{g}_t{i - 1}"] if i else []
             if g and i % 7 == 3:
                 depends.append(f"g{g - 1}_t{i}")
+            if forks and i % 5 == 2:
+                depends.append(f"g{g}_t{i - 2}")
             specs.append(
                 TaskSpec(
                     name=f"g{g}_t{i}",
@@ -92,11 +95,11 @@ def generated_specs(size, group_size):
     return specs
 
 
-def make_flow(size, group_size):
+def make_flow(size, group_size, forks=False):
     spec = FlowSpec(
         name=f"bench_{size}",
         display_name=f"Bench {size} tasks",
-        tasks=tuple(generated_specs(size, group_size)),
+        tasks=tuple(generated_specs(size, group_size, forks)),
     )
     flow, _ = store.write_flow(spec, origin=Flow.Origin.ADMIN)
     return flow
@@ -253,6 +256,8 @@ def bench_browser(driver, server, flow, pan_seconds):
     opened = driver.execute_script(
         "const cy = window.ffGraph.cy; return [cy.nodes().length, cy.edges().length, window.ffGraph.state.collapsed.size];"
     )
+    # False when every graph was a simple chain, placed without ELK (layout.js placeChains).
+    elk_used = [driver.execute_script("return window.ffGraph.state.layoutByElk;")]
     driver.execute_script(FRAME_RECORDER)
     started = driver.execute_script("return performance.now();")
     driver.execute_script(
@@ -264,6 +269,7 @@ def bench_browser(driver, server, flow, pan_seconds):
     expanded = driver.execute_script(
         "const s = window.ffGraph.state; return [s.layoutMs, s.buildMs, s.drawnAt, s.paintedAt];"
     )
+    elk_used.append(driver.execute_script("return window.ffGraph.state.layoutByElk;"))
     driver.execute_script("window.ffStopFrames = true;")
     frames = frame_stats(driver.execute_script("return window.ffFrames;"))
     full = driver.execute_script(
@@ -275,12 +281,13 @@ def bench_browser(driver, server, flow, pan_seconds):
     return {
         "opened with (nodes, edges, collapsed groups)": opened,
         "fully expanded (nodes, edges)": full,
+        "ELK needed (first drawing, expand all)": elk_used,
         "first drawing: JSON read at": first[0],
-        "first drawing: ELK layout": first[1],
+        "first drawing: layout": first[1],
         "first drawing: cytoscape build": first[2],
         "first drawing: drawn at": first[3],
         "first drawing: first frame at": first[4],
-        "expand all: layout in worker": expanded[0],
+        "expand all: layout": expanded[0],
         "expand all: cytoscape build": expanded[1],
         "expand all: until drawn": expanded[2] - started,
         "expand all: until painted": expanded[3] - started,
@@ -404,6 +411,12 @@ def main():
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--group-size", type=int, default=20)
+    parser.add_argument(
+        "--forks",
+        action="store_true",
+        help="every fifth task of a group also after the task two before it: no group is a chain,"
+        " so ELK lays every group out (without it, the page places the chains without ELK)",
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pan-seconds", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3, help="openings of each drawing in Chromium")
@@ -425,7 +438,7 @@ def main():
     for size in args.sizes:
         Flow.objects.filter(name=f"bench_{size}").delete()
         started = time.perf_counter()
-        flows[size] = make_flow(size, args.group_size)
+        flows[size] = make_flow(size, args.group_size, args.forks)
         print(f"made a flow of {size} tasks in {time.perf_counter() - started:.1f} s")
 
     client = Client()

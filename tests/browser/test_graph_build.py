@@ -60,3 +60,30 @@ def test_a_newer_draw_replaces_a_drawing_still_being_built(browser, logged_in):
     redraw_in_slices(browser, then="window.ffGraph.setAllCollapsed(true);")
     WebDriverWait(browser, 30).until(lambda b: counts(b) == [10, 9, 0])
     assert browser.execute_script("return window.ffGraph.state.collapsed.size;") == 10
+
+
+# Pixels painted on the page's canvases (cytoscape draws the nodes and edges on them).
+PAINTED = """
+let painted = 0;
+for (const canvas of document.querySelectorAll('#ff-graph-canvas canvas')) {
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  for (let i = 3; i < data.length; i += 4) if (data[i]) painted += 1;
+}
+return painted;
+"""
+
+
+def test_a_drawing_built_in_slices_is_painted(browser, logged_in):
+    """Built off screen then mounted, the drawing is on the screen's canvas, as drawn in one piece."""
+    flow = make_flow("painted", grouped_tasks(10))
+    open_graph(browser, logged_in(f"/admin/flowforge_admin/flow/{flow.pk}/graph/"))
+    browser.execute_script(
+        "window.ffGraph.cy.zoom(1); window.ffGraph.cy.center(window.ffGraph.cy.getElementById('g1_t3'));"
+    )
+    WebDriverWait(browser, 10).until(lambda b: b.execute_script(PAINTED) > 0)
+    in_one_piece = browser.execute_script(PAINTED)
+    redraw_in_slices(browser)
+    browser.execute_script(
+        "window.ffGraph.cy.zoom(1); window.ffGraph.cy.center(window.ffGraph.cy.getElementById('g1_t3'));"
+    )
+    WebDriverWait(browser, 10).until(lambda b: b.execute_script(PAINTED) > in_one_piece / 2)

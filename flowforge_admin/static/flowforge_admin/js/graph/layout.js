@@ -12,6 +12,10 @@ const COLLAPSE_ABOVE = 1000;
 const LARGE_LAYOUT = 500;
 // The room between layers (ELK's spacing.nodeNodeBetweenLayers).
 export const LAYER_GAP = 56;
+// A group's room around its tasks (ELK's elk.padding; the top holds its label), and the
+// whole drawing's (ELK's default).
+const GROUP_PADDING = { top: 34, left: 14, bottom: 14, right: 14 };
+const ROOT_PADDING = { top: 12, left: 12, bottom: 12, right: 12 };
 
 /** A flow this big opens with its groups collapsed: ELK and cytoscape would take seconds. */
 export function opensCollapsed(model) {
@@ -106,7 +110,7 @@ function elkGraph(graph, direction, sizeOf) {
     if (node.compound) {
       // Layout options are not inherited: a group laid out on its own needs them all.
       const own = lifted ? options : {};
-      item.layoutOptions = { ...own, "elk.padding": "[top=34,left=14,bottom=14,right=14]" };
+      item.layoutOptions = { ...own, "elk.padding": `[top=${GROUP_PADDING.top},left=${GROUP_PADDING.left},bottom=${GROUP_PADDING.bottom},right=${GROUP_PADDING.right}]` };
     } else {
       Object.assign(item, sizeOf(node.name));
     }
@@ -125,6 +129,90 @@ function elkGraph(graph, direction, sizeOf) {
   return top;
 }
 
+/**
+ * The order of ``children`` if ``edges`` (between them) make one simple chain through all of
+ * them (each after the one before, nothing else); null otherwise.
+ */
+function chainOrder(children, edges) {
+  if (edges.length !== children.length - 1) return null;
+  const next = new Map();
+  const after = new Set();
+  for (const edge of edges) {
+    const [source] = edge.sources;
+    const [target] = edge.targets;
+    if (next.has(source) || after.has(target)) return null;
+    next.set(source, target);
+    after.add(target);
+  }
+  const starts = children.filter((child) => !after.has(child.id));
+  if (starts.length !== 1) return null;
+  const byId = new Map(children.map((child) => [child.id, child]));
+  const order = [];
+  for (let at = starts[0]; at && order.length < children.length; at = byId.get(next.get(at.id))) order.push(at);
+  return order.length === children.length ? order : null;
+}
+
+/**
+ * Lay out, without ELK, every graph of ``item``'s hierarchy (laid out one at a time) whose
+ * nodes form a simple chain, as ELK's layered algorithm does with it: one layer a node, in a
+ * row LAYER_GAP apart, centred across the row (bench/README.md; tests/browser/test_graph_chains.py
+ * compares both). Bottom-up: a group is done once its own graph and all its groups' are;
+ * it is marked ``placed`` and gets its size. Returns whether ``item`` was.
+ */
+function placeChains(item, direction, padding) {
+  let inner = true;
+  for (const child of item.children) {
+    if (child.children.length && !placeChains(child, direction, GROUP_PADDING)) inner = false;
+  }
+  const order = inner && chainOrder(item.children, item.edges);
+  if (!order) return false;
+  const right = direction === "RIGHT";
+  const [along, across, length, breadth] = right ? ["x", "y", "width", "height"] : ["y", "x", "height", "width"];
+  const [start, side] = right ? [padding.left, padding.top] : [padding.top, padding.left];
+  const thickest = Math.max(...order.map((child) => child[breadth]));
+  let at = start;
+  for (const child of order) {
+    child[along] = at;
+    child[across] = side + (thickest - child[breadth]) / 2;
+    at += child[length] + LAYER_GAP;
+  }
+  const used = at - LAYER_GAP - start;
+  item[length] = start + used + (right ? padding.right : padding.bottom);
+  item[breadth] = side + thickest + (right ? padding.bottom : padding.right);
+  item.placed = true;
+  return true;
+}
+
+/**
+ * ``top``'s hierarchy with each group laid out by placeChains as a plain box (its graph kept
+ * aside in the returned map), for ELK to lay out what is left.
+ */
+function withoutPlaced(top) {
+  const kept = new Map();
+  (function walk(item) {
+    for (const child of item.children) {
+      if (child.placed) {
+        kept.set(child.id, { children: child.children, edges: child.edges });
+        child.children = [];
+        child.edges = [];
+        delete child.layoutOptions;
+      } else if (child.children.length) walk(child);
+    }
+  })(top);
+  return kept;
+}
+
+/** ELK's result with the groups laid out without it put back (their positions are relative). */
+function withPlaced(layout, kept) {
+  (function walk(item) {
+    for (const child of item.children || []) {
+      if (kept.has(child.id)) Object.assign(child, kept.get(child.id));
+      else walk(child);
+    }
+  })(layout);
+  return layout;
+}
+
 /** Absolute centres of the leaf nodes from ELK's nested, parent-relative boxes. */
 function positionsOf(layout) {
   const positions = {};
@@ -139,7 +227,11 @@ function positionsOf(layout) {
   return positions;
 }
 
-/** ELK in its worker, started early (before the JSON is fetched) so it loads meanwhile. */
+/**
+ * ELK in its worker, started when a layout needs it, or after the first drawing (main.js).
+ * Not before the JSON is fetched any more: on 2 busy cores loading it then slowed the first
+ * drawing, even of flows that needed ELK (bench/README.md), and chains do without it.
+ */
 export class Layout {
   constructor(workerUrl) {
     this.workerUrl = workerUrl;
@@ -153,16 +245,30 @@ export class Layout {
   }
 
   /**
-   * Lay ``graph`` out in ``direction`` ("RIGHT" or "DOWN"), leaves sized by ``sizeOf``.
-   * Returns the leaves' centres, the drawing's extent and the time ELK took.
+   * Lay ``graph`` out in ``direction`` ("RIGHT" or "DOWN"), leaves sized by ``sizeOf``;
+   * ``chains: false`` leaves every graph to ELK (the tests compare both). Returns the leaves'
+   * centres, the drawing's extent, the time it took and whether ELK was needed.
    */
-  async run(graph, direction, sizeOf) {
-    this.start();
+  async run(graph, direction, sizeOf, { chains = true } = {}) {
     const started = performance.now();
-    const layout = await this.elk.layout(elkGraph(graph, direction, sizeOf));
+    const input = elkGraph(graph, direction, sizeOf);
+    // Laid out one group at a time (or without groups: collapsed, or none), chains are placed
+    // here and ELK lays out the rest, if any.
+    const separate = input.layoutOptions["elk.hierarchyHandling"] === "SEPARATE_CHILDREN";
+    const byLevel = chains && (separate || graph.nodes.every((node) => !node.compound));
+    let layout;
+    let elk = false;
+    if (byLevel && placeChains(input, direction, ROOT_PADDING)) {
+      layout = input;
+    } else {
+      const kept = byLevel ? withoutPlaced(input) : new Map();
+      this.start();
+      layout = withPlaced(await this.elk.layout(input), kept);
+      elk = true;
+    }
     const ms = Math.round(performance.now() - started);
     // The drawing's extent, known here for free: cytoscape's boundingBox() measures every label.
-    return { positions: positionsOf(layout), box: { x1: 0, y1: 0, w: layout.width, h: layout.height }, ms };
+    return { positions: positionsOf(layout), box: { x1: 0, y1: 0, w: layout.width, h: layout.height }, ms, elk };
   }
 }
 

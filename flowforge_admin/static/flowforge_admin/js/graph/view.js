@@ -32,6 +32,34 @@ function restyle(eles) {
 }
 
 /**
+ * ``work`` done on a cytoscape instance that nothing reads from meanwhile, without
+ * cytoscape's spreading of stale style caches (cytoscape internals, 3.34; as is if they
+ * change). Each style property applied to an element calls its ``dirtyStyleCache()``, which
+ * with groups builds a collection of the element, its group, the group's tasks and all their
+ * edges to clear their caches: most of building a big drawing (bench/README.md). Here only
+ * the element's own cache is cleared; ``forgetStyleCaches`` clears every element's after.
+ */
+function withLocalStyleCaches(cy, work) {
+  const elements = Object.getPrototypeOf(cy.collection());
+  const spread = elements.dirtyStyleCache;
+  if (typeof spread !== "function") return work();
+  elements.dirtyStyleCache = function dirtyOwnStyleCache() {
+    for (let i = 0; i < this.length; i++) this[i]._private.styleCache = null;
+    return this;
+  };
+  try {
+    return work();
+  } finally {
+    elements.dirtyStyleCache = spread;
+  }
+}
+
+/** What withLocalStyleCaches did not clear: every element's cached style values (see there). */
+function forgetStyleCaches(cy) {
+  for (const ele of cy.elements()) if (ele._private) ele._private.styleCache = null;
+}
+
+/**
  * Call ``work`` on slices of ``items`` for at most SLICE_MS at a time, giving the page a frame
  * in between; false if a newer draw started meanwhile (the work is then abandoned).
  */
@@ -51,6 +79,41 @@ async function inSlices(items, work, ctx, token, tasks) {
 }
 
 /**
+ * A group's box from its tasks' (cytoscape does not work it out while batching, so the first
+ * paint did it for every group, measuring every task again), innermost groups first.
+ * Cytoscape internals (3.34): the flag marks it done, as cytoscape does outside a batch.
+ */
+function sizeGroup(group) {
+  group.updateCompoundBounds(true);
+  group._private.compoundBoundsClean = true;
+}
+
+/**
+ * What the first paint asks of each element, worked out ahead: its box (label sizes, edge
+ * ends) and whether it is visible and interactive (cached values that walk its groups).
+ */
+function measure(ele) {
+  ele.boundingBox();
+  ele.visible();
+  ele.interactive();
+}
+
+/**
+ * Measuring an element computes its rendered style, then marks it stale (cytoscape empties
+ * the box cache it has just filled, which queues the element to be computed again at the
+ * next paint, edges with their ends: ~0.3-0.5 s in one frame at 5 000 tasks). Nothing has
+ * moved since: marked up to date (cytoscape internals, 3.34; skipped if they change).
+ */
+function measuredUpToDate(cy) {
+  for (const ele of cy.elements()) {
+    const rstyle = ele._private && ele._private.rstyle;
+    if (!rstyle) return;
+    rstyle.clean = true;
+    rstyle.cleanConnected = true;
+  }
+}
+
+/**
  * Build a big drawing without blocking the page: the elements are added and styled in
  * slices to a cytoscape instance without a canvas (the previous drawing stays meanwhile),
  * which is then mounted and measured in slices too before its first paint. Null if a
@@ -58,25 +121,31 @@ async function inSlices(items, work, ctx, token, tasks) {
  */
 async function buildInSlices(ctx, items, big, token, tasks) {
   const cy = createCy(null, [], big);
-  const added = await inSlices(items, (slice) => restyle(cy.add(slice)), ctx, token, tasks);
+  const add = (slice) => withLocalStyleCaches(cy, () => restyle(cy.add(slice)));
+  const added = await inSlices(items, add, ctx, token, tasks);
   // Adding a group's tasks and edges marks the group's style stale: styled again here, in
   // slices too, so that the first paint after mounting has nothing left to style.
-  const styled = added && (await inSlices(cy.elements().toArray(), restyle, ctx, token, tasks));
+  const again = (slice) => withLocalStyleCaches(cy, () => restyle(slice));
+  const styled = added && (await inSlices(cy.elements().toArray(), again, ctx, token, tasks));
   if (!styled) {
     cy.destroy();
     return null;
   }
+  forgetStyleCaches(cy);
   if (ctx.cy) ctx.cy.destroy();
   cy.mount(ctx.canvas);
   if (big) withoutLayers(cy);
-  // Cytoscape does not paint while batching: every element's box (label sizes, edge ends)
-  // is measured in slices first, else all in the first paint, a frame of half a second.
+  // Cytoscape does not paint while batching: the groups' boxes, then every element's, are
+  // worked out in slices first, else all in the first paint, a frame of half a second.
   cy.startBatch();
   ctx.cy = cy;
-  const measured = await inSlices(cy.elements().toArray(), (slice) => slice.forEach((ele) => ele.boundingBox()), ctx, token, tasks);
+  const groups = cy.nodes(":parent").toArray().reverse();
+  const sized = await inSlices(groups, (slice) => slice.forEach(sizeGroup), ctx, token, tasks);
+  const measured = sized && (await inSlices(cy.elements().toArray(), (slice) => slice.forEach(measure), ctx, token, tasks));
   if (!measured) return null; // the newer draw destroys it
-  // Measuring queued each element's rendered style (cytoscape recalculates it at the next
-  // paint): done now, then the z-order, each in a task of its own.
+  measuredUpToDate(cy);
+  // What else measuring queued for the next paint (texture caches to invalidate), then the
+  // z-order, each in a task of its own.
   await beforePaint(cy, "flushRenderedStyleQueue");
   await beforePaint(cy, "getCachedZSortedEles");
   if (token !== drawToken) return null;
@@ -102,8 +171,9 @@ export async function draw(ctx, { fit = false, focus = null } = {}) {
   ctx.say(graph.nodes.length > 400 ? `Laying out ${graph.nodes.length} tasks…` : "");
   root.dataset.state = "layout";
   const sizeOf = (name) => nodeSize(model, ctx.view, name);
-  const { positions, box, ms } = await ctx.layout.run(graph, state.direction, sizeOf);
+  const { positions, box, ms, elk } = await ctx.layout.run(graph, state.direction, sizeOf);
   state.layoutMs = ms;
+  state.layoutByElk = elk; // false: every graph was a chain (layout.js)
   state.layoutRuns += 1;
   if (token !== drawToken) return; // a newer draw started meanwhile
   state.box = box;
