@@ -54,6 +54,7 @@ Continued only when all of these hold:
 import collections
 import contextlib
 import contextvars
+import datetime
 import signal
 import threading
 import time
@@ -86,6 +87,11 @@ RECHECK_SECONDS = 0.05
 
 # How many more of a run's queued task runs a worker looks at than it may take (some may not run here).
 TAKE_AMONG = 8
+
+# A queued task run is taken along only once it has waited this long: its message had the time
+# to reach a worker that is free (a broker's poll), so no worker was (a layered DAG's next
+# layer, queued by the change before, goes to the other workers; a fan-out's backlog is taken).
+TAKE_AFTER_SECONDS = 0.02
 
 _current = contextvars.ContextVar("flowforge_continuation", default=None)
 
@@ -191,9 +197,11 @@ def takeable(change, limit):
     group's own function, a sensor, a timeout that does not fit) stay queued
     for their messages.
     """
+    # One queued just now has a message on its way to a worker that may be free: left to it.
+    waited = change.now - datetime.timedelta(seconds=TAKE_AFTER_SECONDS)
     queued = (
-        TaskRun.objects.filter(run_id=change.run.pk, status=TaskState.QUEUED)
-        .order_by("-id")
+        TaskRun.objects.filter(run_id=change.run.pk, status=TaskState.QUEUED, queued_at__lte=waited)
+        .order_by("-queued_at", "-id")
         .values_list("task_name", "id", "attempt")[: limit + TAKE_AMONG]
     )
     return [row for row in queued if runnable(change.snapshot, row[0])][:limit]

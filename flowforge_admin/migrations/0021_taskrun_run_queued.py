@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
             model_name="taskrun",
             index=models.Index(
                 condition=models.Q(("status", "queued")),
-                fields=["run", "id"],
+                fields=["run", "queued_at", "id"],
                 name="flowforge_taskrun_run_queued",
             ),
         ),

@@ -253,7 +253,7 @@ class TaskRun(models.Model):
             # it holds only queued rows, and a status change of one leaves it alone
             # unless it enters or leaves queued.
             models.Index(
-                fields=["run", "id"],
+                fields=["run", "queued_at", "id"],
                 condition=Q(status=TaskState.QUEUED),
                 name="flowforge_taskrun_run_queued",
             ),

@@ -27,9 +27,11 @@ from .conftest import deliver, make_stale, messages, side_effects, statuses, tas
 
 
 @pytest.fixture
-def continuing(settings):
+def continuing(settings, monkeypatch):
     settings.FLOWFORGE_CONTINUATIONS_PER_MESSAGE = 20
     settings.FLOWFORGE_CONTINUATION_SECONDS = 60.0  # generous: a slow test machine must not end a chain early
+    # Messages are delivered here by hand, at once: no other worker could have taken a queued task.
+    monkeypatch.setattr(continuation, "TAKE_AFTER_SECONDS", 0.0)
     return settings
 
 
@@ -103,6 +105,22 @@ def test_a_queued_task_no_worker_took_is_taken_along_and_its_message_then_writes
         deliver(django_capture_on_commit_callbacks, c.pk, 1, run.pk)
     assert [query["sql"].split()[0] for query in captured] == ["SELECT"]
     assert side_effects(marker_dir) == ["a", "b", "c"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("waited", "taken"), [(False, []), (True, ["t3", "t2", "t1"])])
+def test_only_a_task_that_waited_in_the_queue_is_taken_along(
+    continuing, monkeypatch, waited, taken, marker_dir, django_capture_on_commit_callbacks
+):
+    """One queued just now has a message on its way to a worker that may be free: it is left to it."""
+    monkeypatch.setattr(continuation, "TAKE_AFTER_SECONDS", 60.0)
+    run = launched(fan("fan4", 4), marker_dir, django_capture_on_commit_callbacks)
+    if waited:
+        run.task_runs.update(queued_at=timezone.now() - datetime.timedelta(minutes=2))
+    deliver(django_capture_on_commit_callbacks, task_run(run, "t0").pk, 1, run.pk)
+    assert side_effects(marker_dir) == ["t0", *taken]
+    left = {f"t{i}" for i in range(1, 4)} - set(taken)
+    assert {name for name, status in statuses(run).items() if status == "queued"} == left
 
 
 @pytest.mark.django_db
