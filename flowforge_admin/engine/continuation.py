@@ -123,6 +123,10 @@ class Message:
             "FLOWFORGE_CONTINUATION_SECONDS"
         )
 
+    def waiting(self):
+        """(name, attempt) of each task run started for this worker and not run yet, in order."""
+        return [(name, attempt) for _pk, attempt, _run, name, _snapshot, _timeout in self.kept]
+
     def room(self):
         """How many more tasks this message may still start (by count)."""
         return get_setting("FLOWFORGE_CONTINUATIONS_PER_MESSAGE") - self.continued - len(self.kept)

@@ -56,7 +56,7 @@ def execute_task(task_run_id, attempt, run_id=None):
         task_run_id, attempt, run_id, name, snapshot, timeout = kept
         if not message.still_fresh(timeout):
             # A bundle's task that waited too long for the ones before it (engine/continuation.py).
-            hand_back(run_id, [(name, attempt)] + [(later[3], later[1]) for later in message.kept], message)
+            hand_back(run_id, [(name, attempt), *message.waiting()], message)
             return
         if message.due_for_check() and not _still_claimed(message, task_run_id, attempt):
             continue  # cancelled or taken over since its claim: it does not run
@@ -106,7 +106,7 @@ def run_attempt(task_run_id, attempt, claimed, message=None):
                 timeout = snapshot.tasks[name]["timeout"]
                 _failed(capture, run_id, name, attempt, f"timed out after {timeout} s ({error})", message)
                 if message is not None and message.kept:
-                    hand_back(run_id, [(later[3], later[1]) for later in message.kept], message)
+                    hand_back(run_id, message.waiting(), message)
                 raise
             except (Exception, SystemExit) as error:
                 _failed(capture, run_id, name, attempt, f"{type(error).__name__}: {error}", message)
