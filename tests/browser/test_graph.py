@@ -326,6 +326,7 @@ def test_a_flow_of_up_to_1000_tasks_opens_expanded_its_long_edges_around_the_tas
     browser, logged_in, screenshot
 ):
     flow = make_flow("wide", grouped_tasks(30))  # 600 tasks: laid out a group at a time
+    browser.get_log("browser")  # what earlier pages logged
     open_graph(browser, logged_in(f"/admin/flowforge_admin/flow/{flow.pk}/graph/"))
     # 29 groups after groups, 30 x 18 tasks after tasks, 29 x 3 tasks after the previous group's.
     assert counts(browser) == [600, 29 + 540 + 87, 30]
@@ -336,6 +337,17 @@ def test_a_flow_of_up_to_1000_tasks_opens_expanded_its_long_edges_around_the_tas
         "return window.ffGraph.cy.getElementById('g0_t3\u2192g1_t3').hasClass('detour');"
     )
     assert browser.execute_script(EDGES_THROUGH_TASKS) == []
+    assert browser.execute_script(
+        "return window.ffGraph.cy.getElementById('g0_t3\u2192g1_t3').style('segment-distances');"
+    ) in ("26px 26px", "-26px -26px")  # beside the row, clear of its tasks
+    # Cytoscape warns in the console of a style it refuses (and then ignores) or one given to
+    # an element rather than by the stylesheet (slow): none. Its wheel sensitivity is wanted.
+    warned = [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if "cytoscape" in entry["message"] and "wheel sensitivity" not in entry["message"]
+    ]
+    assert warned == []
     browser.execute_script(
         "const cy = window.ffGraph.cy; cy.zoom(0.5); cy.center(cy.getElementById('g1_t3'));"
     )

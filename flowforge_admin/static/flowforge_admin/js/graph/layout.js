@@ -277,7 +277,9 @@ export class Layout {
  * two tasks of one row (a chain in a group) that skips layers would run hidden under the
  * tasks in between. Such an edge leaves its row in the first gap between layers, runs
  * beside the row and comes back in the last gap (cytoscape's segments, one style each).
- * Returns a function giving an edge its segment style, or null for a straight line.
+ * Returns a function giving an edge its segments' data (``distances`` and ``weights``, which
+ * the stylesheet maps to cytoscape's segment-distances and segment-weights), or null for a
+ * straight line.
  */
 export function detours(nodeItems, positions, direction) {
   const right = direction === "RIGHT";
@@ -297,9 +299,6 @@ export function detours(nodeItems, positions, direction) {
     count += 1;
     // Alternate sides and stagger the distance: detours along one row stay apart.
     const distance = (count % 2 ? 1 : -1) * (clear + 4 * (Math.floor(count / 2) % 3));
-    return {
-      "segment-distances": [distance, distance],
-      "segment-weights": [leave / length, 1 - rejoin / length],
-    };
+    return { distances: [distance, distance], weights: [leave / length, 1 - rejoin / length] };
   };
 }

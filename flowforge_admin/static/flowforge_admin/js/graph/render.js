@@ -95,8 +95,10 @@ export function elements(model, view, graph, positions, direction) {
     };
     const route = detour(edge);
     if (route) {
+      // Mapped from the data by the stylesheet: a style given to an element (a bypass) is
+      // slower to apply, and cytoscape warns in the console for each one.
       item.classes += " detour";
-      item.style = route;
+      Object.assign(item.data, route);
     }
     items.push(item);
   }
@@ -151,7 +153,8 @@ export function stylesheet() {
         "text-halign": "center",
         "text-wrap": "wrap",
         "text-max-width": 300,
-        "font-family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+        // Double quotes: cytoscape refuses a font-family with single ones (and used its default).
+        "font-family": 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
         "font-size": 12,
         "min-zoomed-font-size": 7,
         color: fg,
@@ -210,7 +213,15 @@ export function stylesheet() {
       },
     },
     { selector: "edge.merged", style: { width: 3 } },
-    { selector: "edge.detour", style: { "curve-style": "segments", "edge-distances": "node-position" } },
+    {
+      selector: "edge.detour",
+      style: {
+        "curve-style": "segments",
+        "edge-distances": "node-position",
+        "segment-distances": "data(distances)",
+        "segment-weights": "data(weights)",
+      },
+    },
     ...statusRules(fg),
     ...groupStatusRules(fg),
     {
