@@ -256,7 +256,7 @@ def bench_browser(driver, server, flow, pan_seconds):
     opened = driver.execute_script(
         "const cy = window.ffGraph.cy; return [cy.nodes().length, cy.edges().length, window.ffGraph.state.collapsed.size];"
     )
-    # False when every graph was a simple chain, placed without ELK (layout.js placeChains).
+    # False when every graph was a simple chain, placed without ELK (layout.js placeChain).
     elk_used = [driver.execute_script("return window.ffGraph.state.layoutByElk;")]
     driver.execute_script(FRAME_RECORDER)
     started = driver.execute_script("return performance.now();")

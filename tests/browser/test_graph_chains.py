@@ -1,4 +1,4 @@
-"""Chains laid out without ELK (layout.js placeChains) land where ELK puts them: real Chromium.
+"""Chains laid out without ELK (layout.js placeChain) land where ELK puts them: real Chromium.
 
 Big graphs (over 500 drawn nodes) are laid out one group at a time, graphs without groups
 (all collapsed, or none) have one level; a group (or the top level) whose nodes form one

@@ -153,18 +153,13 @@ function chainOrder(children, edges) {
 }
 
 /**
- * Lay out, without ELK, every graph of ``item``'s hierarchy (laid out one at a time) whose
- * nodes form a simple chain, as ELK's layered algorithm does with it: one layer a node, in a
- * row LAYER_GAP apart, centred across the row (bench/README.md; tests/browser/test_graph_chains.py
- * compares both). Bottom-up: a group is done once its own graph and all its groups' are;
- * it is marked ``placed`` and gets its size. Returns whether ``item`` was.
+ * Place ``item``'s own graph without ELK if its nodes form a simple chain, as ELK's layered
+ * algorithm does with it: one layer a node, in a row LAYER_GAP apart, centred across the row
+ * (bench/README.md; tests/browser/test_graph_chains.py compares both). Its groups must have
+ * their size already. Gives ``item`` its size and returns whether it was placed.
  */
-function placeChains(item, direction, padding) {
-  let inner = true;
-  for (const child of item.children) {
-    if (child.children.length && !placeChains(child, direction, GROUP_PADDING)) inner = false;
-  }
-  const order = inner && chainOrder(item.children, item.edges);
+function placeChain(item, direction, padding) {
+  const order = chainOrder(item.children, item.edges);
   if (!order) return false;
   const right = direction === "RIGHT";
   const [along, across, length, breadth] = right ? ["x", "y", "width", "height"] : ["y", "x", "height", "width"];
@@ -179,38 +174,33 @@ function placeChains(item, direction, padding) {
   const used = at - LAYER_GAP - start;
   item[length] = start + used + (right ? padding.right : padding.bottom);
   item[breadth] = side + thickest + (right ? padding.bottom : padding.right);
-  item.placed = true;
   return true;
 }
 
 /**
- * ``top``'s hierarchy with each group laid out by placeChains as a plain box (its graph kept
- * aside in the returned map), for ELK to lay out what is left.
+ * ELK's layout of ``item``'s own graph, its groups (already laid out) given as plain boxes:
+ * the children's places and ``item``'s size are copied onto ``item``.
  */
-function withoutPlaced(top) {
-  const kept = new Map();
-  (function walk(item) {
-    for (const child of item.children) {
-      if (child.placed) {
-        kept.set(child.id, { children: child.children, edges: child.edges });
-        child.children = [];
-        child.edges = [];
-        delete child.layoutOptions;
-      } else if (child.children.length) walk(child);
-    }
-  })(top);
-  return kept;
+async function layOutLevel(item, elk) {
+  const boxes = item.children.map(({ id, width, height }) => ({ id, width, height }));
+  const result = await elk.layout({ id: item.id, layoutOptions: item.layoutOptions, children: boxes, edges: item.edges });
+  const placed = new Map(result.children.map((child) => [child.id, child]));
+  for (const child of item.children) Object.assign(child, { x: placed.get(child.id).x, y: placed.get(child.id).y });
+  Object.assign(item, { width: result.width, height: result.height });
 }
 
-/** ELK's result with the groups laid out without it put back (their positions are relative). */
-function withPlaced(layout, kept) {
-  (function walk(item) {
-    for (const child of item.children || []) {
-      if (kept.has(child.id)) Object.assign(child, kept.get(child.id));
-      else walk(child);
-    }
-  })(layout);
-  return layout;
+/**
+ * Lay out a hierarchy laid out one group at a time (SEPARATE_CHILDREN), innermost groups
+ * first: each graph whose nodes form a chain is placed here, the others are given to ELK
+ * (``elk()``), each on its own, all the groups of a level at once (ELK's worker queues them).
+ * Returns whether ELK was needed.
+ */
+async function layOutByLevel(item, direction, padding, elk) {
+  const groups = item.children.filter((child) => child.children.length);
+  const inner = await Promise.all(groups.map((group) => layOutByLevel(group, direction, GROUP_PADDING, elk)));
+  if (placeChain(item, direction, padding)) return inner.includes(true);
+  await layOutLevel(item, elk());
+  return true;
 }
 
 /** Absolute centres of the leaf nodes from ELK's nested, parent-relative boxes. */
@@ -228,9 +218,10 @@ function positionsOf(layout) {
 }
 
 /**
- * ELK in its worker, started when a layout needs it, or after the first drawing (main.js).
- * Not before the JSON is fetched any more: on 2 busy cores loading it then slowed the first
- * drawing, even of flows that needed ELK (bench/README.md), and chains do without it.
+ * ELK in its worker, started when a layout needs it, or once the first drawing is on screen
+ * (main.js). Not before the JSON is fetched: loading it then slowed the first drawing, even of
+ * flows that needed ELK (bench/README.md), and chains do without it. One worker: two, laying
+ * out a big flow's groups in parallel, were slower on 2 cores (each runs ELK cold at first).
  */
 export class Layout {
   constructor(workerUrl) {
@@ -246,29 +237,32 @@ export class Layout {
 
   /**
    * Lay ``graph`` out in ``direction`` ("RIGHT" or "DOWN"), leaves sized by ``sizeOf``;
-   * ``chains: false`` leaves every graph to ELK (the tests compare both). Returns the leaves'
-   * centres, the drawing's extent, the time it took and whether ELK was needed.
+   * ``chains: false`` gives it all to ELK in one call, as it was before (the tests compare
+   * both ways). Returns the leaves' centres, the drawing's extent, the time it took and
+   * whether ELK was needed.
    */
   async run(graph, direction, sizeOf, { chains = true } = {}) {
     const started = performance.now();
-    const input = elkGraph(graph, direction, sizeOf);
-    // Laid out one group at a time (or without groups: collapsed, or none), chains are placed
-    // here and ELK lays out the rest, if any.
-    const separate = input.layoutOptions["elk.hierarchyHandling"] === "SEPARATE_CHILDREN";
+    const layout = elkGraph(graph, direction, sizeOf);
+    // Laid out one group at a time (or without groups: collapsed, or none), each graph is laid
+    // out here on its own; else the whole hierarchy by ELK at once.
+    const separate = layout.layoutOptions["elk.hierarchyHandling"] === "SEPARATE_CHILDREN";
     const byLevel = chains && (separate || graph.nodes.every((node) => !node.compound));
-    let layout;
-    let elk = false;
-    if (byLevel && placeChains(input, direction, ROOT_PADDING)) {
-      layout = input;
+    let elk = true;
+    if (byLevel) {
+      elk = await layOutByLevel(layout, direction, ROOT_PADDING, () => this.worker());
     } else {
-      const kept = byLevel ? withoutPlaced(input) : new Map();
-      this.start();
-      layout = withPlaced(await this.elk.layout(input), kept);
-      elk = true;
+      Object.assign(layout, await this.worker().layout(layout));
     }
     const ms = Math.round(performance.now() - started);
     // The drawing's extent, known here for free: cytoscape's boundingBox() measures every label.
     return { positions: positionsOf(layout), box: { x1: 0, y1: 0, w: layout.width, h: layout.height }, ms, elk };
+  }
+
+  /** ELK, its worker started if it is not yet. */
+  worker() {
+    this.start();
+    return this.elk;
   }
 }
 

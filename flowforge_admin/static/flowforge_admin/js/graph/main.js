@@ -142,8 +142,8 @@ async function start() {
   const wanted = fragmentTask();
   if (wanted && model.has(wanted)) model.reveal(wanted);
   await draw(ctx, { fit: true });
-  // ELK's worker loads once the page has been drawn, ready for the next layouts that need it.
-  setTimeout(() => ctx.layout.start(), 500);
+  // ELK's worker loads once the drawing is on screen, ready for the next layouts that need it.
+  requestAnimationFrame(() => ctx.layout.start());
   if (wanted && model.has(wanted)) await interaction.select(ctx, wanted);
   document.getElementById("ff-graph-table-wrap").addEventListener("toggle", () => buildTable(ctx), { once: true });
   if (ctx.view === "run") {
