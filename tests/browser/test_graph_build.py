@@ -8,6 +8,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from flowforge_admin.definitions.spec import TaskSpec
+
 from ..conftest import make_flow
 from .test_graph import counts, grouped_tasks, open_graph, wait_drawn
 
@@ -44,6 +46,8 @@ def test_a_drawing_built_in_slices_is_complete_and_selectable(browser, logged_in
     assert browser.execute_script(
         "return window.ffGraph.cy !== window.ffFirstCy && window.ffFirstCy.destroyed();"
     )
+    # ELK lays this flow out (its groups are no chains): built meanwhile, placed after.
+    assert browser.execute_script("return window.ffGraph.state.builtDuringLayout") is True
     assert counts(browser) == FULL
     assert sorted(browser.execute_script(DRAWN)) == sorted(in_one_piece)
     assert browser.find_element(By.ID, "ff-graph-status").is_displayed() is False
@@ -51,6 +55,23 @@ def test_a_drawing_built_in_slices_is_complete_and_selectable(browser, logged_in
     panel = browser.find_element(By.ID, "ff-graph-panel")
     WebDriverWait(browser, 30).until(lambda b: panel.is_displayed() and "g4_t1" in panel.text)
     assert browser.execute_script("return window.ffGraph.cy.$(':selected').map(n => n.id());") == ["g4_t2"]
+
+
+def test_a_chain_built_in_slices_is_placed_as_built(browser, logged_in):
+    """A chain is placed at once, without ELK: its elements are built with their places."""
+    specs = [
+        TaskSpec(name=f"t{i}", function="tests.engine_tasks.echo", depends_on=(f"t{i - 1}",) if i else ())
+        for i in range(40)
+    ]
+    flow = make_flow("sliced_chain", specs)
+    open_graph(browser, logged_in(f"/admin/flowforge_admin/flow/{flow.pk}/graph/"))
+    in_one_piece = browser.execute_script(DRAWN)
+    redraw_in_slices(browser)
+    assert browser.execute_script(
+        "const s = window.ffGraph.state; return [s.builtDuringLayout, s.layoutByElk];"
+    ) == [False, False]
+    assert counts(browser) == [40, 39, 0]
+    assert sorted(browser.execute_script(DRAWN)) == sorted(in_one_piece)
 
 
 def test_a_newer_draw_replaces_a_drawing_still_being_built(browser, logged_in):

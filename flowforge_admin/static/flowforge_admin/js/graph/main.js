@@ -46,6 +46,7 @@ const ctx = {
     layoutMs: null,
     layoutByElk: null,
     buildMs: null,
+    builtDuringLayout: null, // true: built while ELK worked, placed when its layout came
     drawnAt: null, // the drawing built (cytoscape paints it at the next frame)
     paintedAt: null, // ... and that frame
     layoutRuns: 0,

@@ -66,7 +66,11 @@ export function stackData(model, view, name) {
   return { status: view === "run" && status ? status.status : null, bar: barOf(model, view, name) };
 }
 
-/** Cytoscape's elements for the visible ``graph`` at ELK's ``positions``: nodes, then edges. */
+/**
+ * Cytoscape's elements for the visible ``graph`` at the layout's ``positions``: nodes, then
+ * edges. Without ``positions`` (null) nothing is placed yet, and no edge is a detour: see
+ * placeElements.
+ */
 export function elements(model, view, graph, positions, direction) {
   const items = [];
   for (const node of graph.nodes) {
@@ -84,9 +88,9 @@ export function elements(model, view, graph, positions, direction) {
     // the box, so it is pushed right by about its own width (measured: ~5.6px a character).
     if (node.compound) data.labelShift = Math.round(data.label.length * 5.6) + 4;
     if (node.parent && model.rep.get(node.parent) === node.parent) data.parent = node.parent;
-    items.push({ group: "nodes", data, classes: classes.join(" "), position: positions[node.name] });
+    items.push({ group: "nodes", data, classes: classes.join(" "), position: positions ? positions[node.name] : undefined });
   }
-  const detour = detours(items, positions, direction);
+  const detour = positions ? detours(items, positions, direction) : () => null;
   for (const edge of graph.edges) {
     const item = {
       group: "edges",
@@ -103,6 +107,22 @@ export function elements(model, view, graph, positions, direction) {
     items.push(item);
   }
   return items;
+}
+
+/**
+ * Place the elements of ``cy`` built without positions (elements(..., null, ...)) where the
+ * layout puts them, and route the detours. ``nodeItems``: the nodes' elements (their sizes).
+ */
+export function placeElements(cy, nodeItems, positions, direction) {
+  for (const node of cy.nodes()) {
+    const at = positions[node.id()];
+    if (at) node.position(at);
+  }
+  const detour = detours(nodeItems, positions, direction);
+  for (const edge of cy.edges()) {
+    const route = detour({ source: edge.data("source"), target: edge.data("target") });
+    if (route) edge.data(route).addClass("detour");
+  }
 }
 
 function statusRules(fg) {

@@ -5,7 +5,7 @@
  * context built by main.js; the drawing is ``ctx.cy``.
  */
 
-import { createCy, elements, isBig, nodeSize, withoutLayers } from "./render.js";
+import { createCy, elements, isBig, nodeSize, placeElements, withoutLayers } from "./render.js";
 
 // Above this many elements the drawing is built in slices of at most SLICE_MS (STEP elements
 // at a time), a frame apart, into a cytoscape instance without a canvas (nothing is drawn
@@ -117,9 +117,10 @@ function measuredUpToDate(cy) {
  * Build a big drawing without blocking the page: the elements are added and styled in
  * slices to a cytoscape instance without a canvas (the previous drawing stays meanwhile),
  * which is then mounted and measured in slices too before its first paint. Null if a
- * newer draw started meanwhile.
+ * newer draw started meanwhile. ``place``: for elements built without positions, called
+ * once they are added and styled; resolves when it has placed them (false: abandoned).
  */
-async function buildInSlices(ctx, items, big, token, tasks) {
+async function buildInSlices(ctx, items, big, token, tasks, place = null) {
   // A frame first: the layout and the elements' data were worked out in this one (~40-60 ms
   // at 5 000 tasks), a first slice on top of them made it a frame of 100 ms.
   await nextFrame();
@@ -130,7 +131,11 @@ async function buildInSlices(ctx, items, big, token, tasks) {
   // Adding a group's tasks and edges marks the group's style stale: styled again here, in
   // slices too, so that the first paint after mounting has nothing left to style.
   const again = (slice) => withLocalStyleCaches(cy, () => restyle(slice));
-  const styled = added && (await inSlices(cy.elements().toArray(), again, ctx, token, tasks));
+  let styled = added && (await inSlices(cy.elements().toArray(), again, ctx, token, tasks));
+  if (styled && place) {
+    // Placing restyles the edges that become detours (a class added).
+    styled = (await place(cy)) && (await inSlices(cy.edges(".detour").toArray(), again, ctx, token, tasks));
+  }
   if (!styled) {
     cy.destroy();
     return null;
@@ -175,27 +180,50 @@ export async function draw(ctx, { fit = false, focus = null } = {}) {
   ctx.say(graph.nodes.length > 400 ? `Laying out ${graph.nodes.length} tasks…` : "");
   root.dataset.state = "layout";
   const sizeOf = (name) => nodeSize(model, ctx.view, name);
-  const { positions, box, ms, elk } = await ctx.layout.run(graph, state.direction, sizeOf);
-  state.layoutMs = ms;
-  state.layoutByElk = elk; // false: every graph was a chain (layout.js)
-  state.layoutRuns += 1;
-  if (token !== drawToken) return; // a newer draw started meanwhile
-  state.box = box;
-  const built = performance.now();
-  const items = elements(model, ctx.view, graph, positions, state.direction);
-  const viewport = ctx.cy && !fit ? { zoom: ctx.cy.zoom(), pan: ctx.cy.pan() } : null;
-  const big = isBig(items.length);
-  const chunkAbove = Number(root.dataset.chunkAbove) || CHUNK_ABOVE;
+  let viewport = null; // the drawing's on screen, kept unless ``fit``
+  const count = graph.nodes.length + graph.edges.length; // the drawing's elements
+  const big = isBig(count);
+  const sliced = count > (Number(root.dataset.chunkAbove) || CHUNK_ABOVE);
+  const laying = ctx.layout.run(graph, state.direction, sizeOf);
+  // Chains are placed at once; a layout that needs ELK takes a while in its worker: a big
+  // drawing is then built meanwhile, unplaced, and placed when the layout arrives.
+  let layout = sliced ? await Promise.race([laying, nextFrame().then(() => null)]) : await laying;
+  // The layout's numbers in the state, unless a newer draw started meanwhile (then false).
+  const taken = (result) => {
+    if (token !== drawToken) return false;
+    layout = result;
+    viewport = ctx.cy && !fit ? { zoom: ctx.cy.zoom(), pan: ctx.cy.pan() } : null;
+    Object.assign(state, { layoutMs: result.ms, layoutByElk: result.elk, box: result.box }); // elk false: all chains
+    state.layoutRuns += 1;
+    return true;
+  };
   let cy;
-  if (items.length <= chunkAbove) {
+  let built;
+  state.builtDuringLayout = !layout && sliced;
+  if (layout && !taken(layout)) return;
+  if (!sliced) {
+    built = performance.now();
     if (ctx.cy) ctx.cy.destroy();
-    cy = createCy(ctx.canvas, items, big);
+    cy = createCy(ctx.canvas, elements(model, ctx.view, graph, layout.positions, state.direction), big);
     ctx.cy = cy;
-  } else {
+  } else if (layout) {
+    built = performance.now();
+    const items = elements(model, ctx.view, graph, layout.positions, state.direction);
     cy = await buildInSlices(ctx, items, big, token, graph.nodes.length);
-    if (!cy) return; // a newer draw started meanwhile
+  } else {
+    const items = elements(model, ctx.view, graph, null, state.direction);
+    const place = async (unplaced) => {
+      if (!taken(await laying)) return false;
+      built = performance.now();
+      const nodes = items.filter((item) => item.group === "nodes");
+      withLocalStyleCaches(unplaced, () => placeElements(unplaced, nodes, layout.positions, state.direction));
+      return true;
+    };
+    cy = await buildInSlices(ctx, items, big, token, graph.nodes.length, place);
   }
+  if (!cy) return; // a newer draw started meanwhile
   ctx.bindEvents(cy, big);
+  // From the layout's end (a drawing built while ELK worked was mostly built by then).
   state.buildMs = Math.round(performance.now() - built);
   if (viewport) cy.viewport(viewport);
   else fitReadable(ctx);
