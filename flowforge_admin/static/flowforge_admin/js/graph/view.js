@@ -185,6 +185,7 @@ export async function draw(ctx, { fit = false, focus = null } = {}) {
   const big = isBig(count);
   const sliced = count > (Number(root.dataset.chunkAbove) || CHUNK_ABOVE);
   const laying = ctx.layout.run(graph, state.direction, sizeOf);
+  laying.catch(() => {}); // may be awaited only after building: a failure is thrown there
   // Chains are placed at once; a layout that needs ELK takes a while in its worker: a big
   // drawing is then built meanwhile, unplaced, and placed when the layout arrives.
   let layout = sliced ? await Promise.race([laying, nextFrame().then(() => null)]) : await laying;
@@ -213,6 +214,7 @@ export async function draw(ctx, { fit = false, focus = null } = {}) {
   } else {
     const items = elements(model, ctx.view, graph, null, state.direction);
     const place = async (unplaced) => {
+      ctx.say(`Laying out ${graph.nodes.length} tasks…`); // if ELK is not done yet
       if (!taken(await laying)) return false;
       built = performance.now();
       const nodes = items.filter((item) => item.group === "nodes");
