@@ -95,6 +95,9 @@ TAKE_AFTER_SECONDS = 0.02
 
 _current = contextvars.ContextVar("flowforge_continuation", default=None)
 
+# A task run started for a worker's message, to run next (its ``timeout``: the task's own).
+Kept = collections.namedtuple("Kept", "task_run_id attempt run_id name snapshot timeout")
+
 
 class Message:
     """The Django-Q2 message a worker runs: when it started, and the continuations it ran and will run."""
@@ -103,15 +106,14 @@ class Message:
         self.started = time.monotonic()
         self.continued = 0
         self.offered_run = None  # the run whose next change may start tasks for this worker
-        # (task run id, attempt, run id, name, snapshot, timeout) started for it, in order: one, or a bundle.
-        self.kept = collections.deque()
+        self.kept = collections.deque()  # the Kept started for it, in order: one, or a bundle
         self.kept_at = None  # when the last of them were claimed (time.monotonic())
         self.checked_at = None  # when they were last seen still claimed for this worker
         self.done = []  # successes of a bundle not recorded yet: (name, attempt, output, stored)
         self.last_took = None  # how long the last task's function ran, in seconds
 
     def take(self):
-        """Return the next task run started for this worker, (task run id, attempt, run id, name, snapshot, timeout), or None."""
+        """Return the next task run started for this worker (a :class:`Kept`), or None."""
         if not self.kept:
             return None
         self.continued += 1
@@ -125,7 +127,7 @@ class Message:
 
     def waiting(self):
         """(name, attempt) of each task run started for this worker and not run yet, in order."""
-        return [(name, attempt) for _pk, attempt, _run, name, _snapshot, _timeout in self.kept]
+        return [(kept.name, kept.attempt) for kept in self.kept]
 
     def room(self):
         """How many more tasks this message may still start (by count)."""
@@ -216,7 +218,7 @@ def keep(message, change, names):
     for name in names:
         row = change.row(name)
         timeout = change.snapshot.tasks[name]["timeout"]
-        message.kept.append((row["pk"], row["attempt"], change.run.pk, name, change.snapshot, timeout))
+        message.kept.append(Kept(row["pk"], row["attempt"], change.run.pk, name, change.snapshot, timeout))
     message.kept_at = message.checked_at = time.monotonic()
 
 

@@ -68,9 +68,11 @@ def execute_task(task_run_id, attempt, run_id=None):
 
 def _still_claimed(message, task_run_id, attempt):
     """Whether the attempt, started for this worker, is still running; the others waiting are looked at too (one read)."""
-    waiting = {task_run_id: attempt, **{later[0]: later[1] for later in message.kept}}
+    waiting = {task_run_id: attempt, **{later.task_run_id: later.attempt for later in message.kept}}
     running = set(sql.select(TaskRun, ("id", "attempt"), {"pk": list(waiting), "status": TaskState.RUNNING}))
-    message.kept = collections.deque(later for later in message.kept if (later[0], later[1]) in running)
+    message.kept = collections.deque(
+        later for later in message.kept if (later.task_run_id, later.attempt) in running
+    )
     message.checked_at = time.monotonic()
     return (task_run_id, attempt) in running
 

@@ -470,7 +470,7 @@ def test_a_continued_task_cancelled_before_it_starts_does_not_run(
 
     def take_then_cancel(message):
         kept = real_take(message)
-        if kept is not None and kept[3] == "t1":
+        if kept is not None and kept.name == "t1":
             cancel_run(FlowRun.objects.get(pk=run.pk))
         return kept
 
