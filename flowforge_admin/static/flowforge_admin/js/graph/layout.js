@@ -184,8 +184,8 @@ function placeChain(item, direction, padding) {
 async function layOutLevel(item, elk) {
   const boxes = item.children.map(({ id, width, height }) => ({ id, width, height }));
   const result = await elk.layout({ id: item.id, layoutOptions: item.layoutOptions, children: boxes, edges: item.edges });
-  const placed = new Map(result.children.map((child) => [child.id, child]));
-  for (const child of item.children) Object.assign(child, { x: placed.get(child.id).x, y: placed.get(child.id).y });
+  const placed = new Map(result.children.map(({ id, x, y }) => [id, { x, y }]));
+  for (const child of item.children) Object.assign(child, placed.get(child.id));
   Object.assign(item, { width: result.width, height: result.height });
 }
 

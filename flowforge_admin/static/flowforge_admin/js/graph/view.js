@@ -200,7 +200,7 @@ export async function draw(ctx, { fit = false, focus = null } = {}) {
   };
   let cy;
   let built;
-  state.builtDuringLayout = !layout && sliced;
+  state.builtDuringLayout = !layout; // only a sliced drawing does not wait for its layout
   if (layout && !taken(layout)) return;
   if (!sliced) {
     built = performance.now();
